@@ -1,0 +1,109 @@
+"""Reading and writing ARKit weight sequences (frames x 52) as CSV, JSON or NPY.
+
+CSV: a header row of ARKit names (any spelling the name matcher knows, so Live Link Face's
+``EyeBlinkLeft`` columns read too; other columns such as ``Timecode`` are ignored), one row per frame.
+JSON: ``{"fps": 30.0, "names": [...52 names...], "frames": [[...52 values...], ...]}``.
+NPY: a float array (frames, 52) in ARKIT_NAMES order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT
+from .mapping import match_arkit_name
+
+FORMATS = (".csv", ".json", ".npy")
+
+
+class WeightsFileError(ValueError):
+    """A weights file that cannot be used; the message names the file and the problem."""
+
+
+def save_weights(path: str | Path, weights: np.ndarray, fps: float) -> None:
+    """Write ``weights`` (frames x 52) to .csv, .json or .npy, chosen by the file's suffix."""
+    path = Path(path)
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 2 or weights.shape[1] != NUM_ARKIT:
+        raise ValueError(f"weights must be (frames, {NUM_ARKIT}), got {weights.shape}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        np.save(path, weights)
+    elif suffix == ".json":
+        doc = {"fps": float(fps), "names": list(ARKIT_NAMES), "frames": np.round(weights, 5).tolist()}
+        path.write_text(json.dumps(doc), encoding="utf-8")
+    elif suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["time", *ARKIT_NAMES])
+            for i, row in enumerate(weights):
+                writer.writerow([f"{i / fps:.5f}", *(f"{v:.5f}" for v in row)])
+    else:
+        raise WeightsFileError(f"'{path}': unknown format {suffix!r}; use one of {', '.join(FORMATS)}")
+
+
+def load_weights(path: str | Path) -> tuple[np.ndarray, float | None]:
+    """Read a weights file -> ((frames, 52) float32 in ARKit order, fps if the file records it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsFileError(f"Weights file '{path}' does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            weights, fps = np.load(path, allow_pickle=False), None
+        elif suffix == ".json":
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            weights = _columns_to_arkit(doc["names"], np.asarray(doc["frames"], dtype=np.float32), path)
+            fps = float(doc["fps"]) if doc.get("fps") else None
+        elif suffix == ".csv":
+            weights, fps = _read_csv(path)
+        else:
+            raise WeightsFileError(f"'{path}': unknown format {suffix!r}; use one of {', '.join(FORMATS)}")
+    except WeightsFileError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WeightsFileError(f"Weights file '{path}' cannot be read: {exc}") from None
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 2 or weights.shape[1] != NUM_ARKIT or len(weights) == 0:
+        raise WeightsFileError(f"Weights file '{path}' holds shape {weights.shape}, expected (frames, 52)")
+    if not np.all(np.isfinite(weights)):
+        raise WeightsFileError(f"Weights file '{path}' contains NaN or infinite values")
+    return weights, fps
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, float | None]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    if len(rows) < 2:
+        raise WeightsFileError(f"Weights file '{path}' has no frames (a header row and one row per frame)")
+    header, body = rows[0], rows[1:]
+    # Only ARKit columns and a "time" column are numeric; others (Live Link Face's Timecode) are skipped.
+    wanted = [c for c, name in enumerate(header) if match_arkit_name(name) or name.strip().lower() == "time"]
+    table = np.zeros((len(body), len(header)), dtype=np.float64)
+    for r, row in enumerate(body):
+        for c in wanted:
+            cell = row[c].strip() if c < len(row) else ""
+            table[r, c] = float(cell) if cell else 0.0
+    fps = None
+    if header[0].strip().lower() == "time" and len(table) > 1:
+        step = float(np.median(np.diff(table[:, 0])))
+        fps = round(1.0 / step, 3) if step > 0 else None
+    return _columns_to_arkit(header, table, path), fps
+
+
+def _columns_to_arkit(names: list[str], table: np.ndarray, path: Path) -> np.ndarray:
+    out = np.zeros((len(table), NUM_ARKIT), dtype=np.float32)
+    seen: set[str] = set()
+    for column, name in enumerate(names):
+        hit = match_arkit_name(str(name))
+        if hit is None or hit[1] != "name":
+            continue
+        out[:, ARKIT_INDEX[hit[0]]] = table[:, column]
+        seen.add(hit[0])
+    if not seen:
+        raise WeightsFileError(f"Weights file '{path}' has no column named after an ARKit blendshape")
+    return out

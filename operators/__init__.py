@@ -1,0 +1,19 @@
+"""Blender operators of the extension: thin glue between bpy and the core in ``expclip_blender``."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import demo, weights_import
+
+_modules = (demo, weights_import)
+CLASSES: tuple[type, ...] = tuple(cls for module in _modules for cls in module.CLASSES)
+_register, _unregister = bpy.utils.register_classes_factory(CLASSES)
+
+
+def register() -> None:
+    _register()
+
+
+def unregister() -> None:
+    _unregister()

@@ -1,0 +1,199 @@
+"""Writing ARKit weights onto a mesh's shape keys as one new Action.
+
+Keys are written in bulk (``keyframe_points.add`` + ``foreach_set``), never one ``keyframe_insert`` per
+frame. The same code path serves Blender 4.2 (``action.fcurves``) and 4.4+/5.x (layered actions with
+slots and channelbags): the layered API is used wherever it exists.
+
+What happens to the animation the shape keys had: the previous Action is *stashed* the way Blender's own
+Action Editor does when you switch actions (a muted NLA track named "[Action Stash]") and gets a fake user,
+so it survives save and reload and stays one click away. Nothing is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from ..expclip_blender.keyframes import keyframe_coords
+from ..expclip_blender.mapping import Channel, MatchReport, apply_mapping, auto_match
+
+STASH_TRACK_NAME = "[Action Stash]"
+_INTERPOLATION = {"CONSTANT": 0, "LINEAR": 1, "BEZIER": 2}
+
+
+class ShapeKeyWriteError(ValueError):
+    """The target cannot receive the animation; the message says what to do. Nothing was changed."""
+
+
+@dataclass
+class WriteResult:
+    action: bpy.types.Action
+    report: MatchReport
+    keyframe_count: int
+    stashed_action: bpy.types.Action | None
+
+
+def uses_layered_actions() -> bool:
+    """True where actions have slots and layers (Blender 4.4+); detected, not guessed from the version."""
+    properties = bpy.types.Action.bl_rna.properties
+    return "slots" in properties and "layers" in properties
+
+
+def check_target(obj: bpy.types.Object | None) -> bpy.types.Key:
+    """The shape-key datablock of ``obj``, or a ShapeKeyWriteError saying what is wrong and what to do."""
+    if obj is None:
+        raise ShapeKeyWriteError("No mesh selected: select the face mesh that has the shape keys.")
+    if obj.type != "MESH":
+        raise ShapeKeyWriteError(f"'{obj.name}' is a {obj.type.lower()}, not a mesh: select the face mesh.")
+    key = obj.data.shape_keys
+    if key is None or len(key.key_blocks) < 2:
+        raise ShapeKeyWriteError(
+            f"'{obj.name}' has no shape keys to animate: add ARKit shape keys to the mesh, or select the "
+            "mesh that has them."
+        )
+    for label, data in (("object", obj), ("mesh", obj.data), ("shape keys", key)):
+        if data.library is not None or (data.override_library is not None and not data.is_editable):
+            where = data.library.filepath if data.library else "a library override"
+            raise ShapeKeyWriteError(
+                f"The {label} of '{obj.name}' is linked from {where} and cannot be edited: make it local "
+                "(Object > Relations > Make Local) or bake in the file it comes from."
+            )
+    return key
+
+
+def resolve_channels(key: bpy.types.Key, channels: Sequence[Channel] | MatchReport | None) -> MatchReport:
+    """Name-match the key blocks when no mapping is given; check that the mapping drives something."""
+    names = [kb.name for kb in key.key_blocks[1:]]  # key_blocks[0] is the reference (Basis)
+    if channels is None:
+        report = auto_match(names)
+    elif isinstance(channels, MatchReport):
+        report = channels
+    else:
+        chosen = {ch.shape_key for ch in channels}
+        report = MatchReport(list(channels), unmatched_keys=[n for n in names if n not in chosen])
+    absent = [ch.shape_key for ch in report.channels if ch.shape_key not in key.key_blocks]
+    if absent:
+        raise ShapeKeyWriteError(f"The mapping names shape keys the mesh lacks: {', '.join(absent)}")
+    if not report.channels:
+        shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+        raise ShapeKeyWriteError(
+            f"None of the shape keys of '{key.user.name}' match an ARKit name ({shown}). Rename them to "
+            "ARKit names (eyeBlinkLeft, jawOpen, ...) or choose a mapping preset for this rig."
+        )
+    return report
+
+
+def write_shape_key_action(
+    obj: bpy.types.Object,
+    weights: np.ndarray,
+    *,
+    fps: float,
+    start_frame: float = 1.0,
+    scene_fps: float | None = None,
+    channels: Sequence[Channel] | MatchReport | None = None,
+    name: str = "ExpCLIP",
+    reduce_tolerance: float | None = None,
+    interpolation: str = "LINEAR",
+) -> WriteResult:
+    """Write ``weights`` (frames x 52, ARKit order, at ``fps``) as one new Action on ``obj``'s shape keys.
+
+    Row ``i`` lands on frame ``start_frame + i * scene_fps / fps`` (``scene_fps`` defaults to ``fps``).
+    ``channels`` maps ARKit channels to shape keys (default: name matching). ``reduce_tolerance`` keeps a
+    subset of keys such that every curve stays within it of the dense one. Values are clipped to each key's
+    slider range. On any error nothing in the file is changed.
+    """
+    key = check_target(obj)
+    report = resolve_channels(key, channels)
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 2 or weights.shape[0] == 0:
+        raise ShapeKeyWriteError(
+            f"Expected a (frames, 52) array with at least one frame, got {weights.shape}"
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ShapeKeyWriteError("The weights contain NaN or infinite values; nothing was written.")
+    if not fps > 0 or (scene_fps is not None and not scene_fps > 0):
+        raise ShapeKeyWriteError(f"Frame rates must be positive (fps={fps}, scene_fps={scene_fps}).")
+    if interpolation not in _INTERPOLATION:
+        raise ShapeKeyWriteError(f"interpolation must be one of {sorted(_INTERPOLATION)}")
+
+    # Everything that can fail on the data is computed before the file is touched.
+    values = apply_mapping(weights, report.channels)
+    frames = start_frame + np.arange(len(weights), dtype=np.float64) * ((scene_fps or fps) / fps)
+    curves = []
+    for k, ch in enumerate(report.channels):
+        block = key.key_blocks[ch.shape_key]
+        column = np.clip(values[:, k], block.slider_min, block.slider_max)
+        curves.append(
+            (
+                f'key_blocks["{_escape(ch.shape_key)}"].value',
+                keyframe_coords(column, frames, reduce_tolerance),
+            )
+        )
+
+    had_animation_data = key.animation_data is not None
+    previous = key.animation_data.action if had_animation_data else None
+    previous_slot = getattr(key.animation_data, "action_slot", None) if had_animation_data else None
+    action = bpy.data.actions.new(name)
+    stash_track = None
+    try:
+        action_fcurves = _new_action_channels(action, key)
+        written = 0
+        for data_path, co in curves:
+            fcurve = action_fcurves.new(data_path)
+            points = fcurve.keyframe_points
+            points.add(len(co) // 2)
+            points.foreach_set("co", co)
+            points.foreach_set(
+                "interpolation", np.full(len(co) // 2, _INTERPOLATION[interpolation], np.int32)
+            )
+            fcurve.update()
+            written += len(co) // 2
+        anim = key.animation_data or key.animation_data_create()
+        if previous is not None:
+            stash_track = _stash(anim, previous, previous_slot)
+        anim.action = action
+        if uses_layered_actions():
+            anim.action_slot = action.slots[0]
+    except Exception:
+        # Leave the file as it was: the new action goes, the old one comes back.
+        if stash_track is not None:
+            key.animation_data.nla_tracks.remove(stash_track)
+        if had_animation_data:
+            key.animation_data.action = previous
+            if previous_slot is not None and previous is not None:
+                key.animation_data.action_slot = previous_slot
+        elif key.animation_data is not None:
+            key.animation_data_clear()
+        bpy.data.actions.remove(action)
+        raise
+    return WriteResult(action, report, written, previous)
+
+
+def _escape(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _new_action_channels(action: bpy.types.Action, key: bpy.types.Key):
+    """The fcurve collection to fill: a channelbag for a new KEY slot (layered) or ``action.fcurves``."""
+    if uses_layered_actions():
+        slot = action.slots.new(id_type="KEY", name=key.name)
+        strip = action.layers.new("Layer").strips.new(type="KEYFRAME")
+        return strip.channelbag(slot, ensure=True).fcurves
+    action.id_root = "KEY"
+    return action.fcurves
+
+
+def _stash(anim: bpy.types.AnimData, action: bpy.types.Action, slot) -> bpy.types.NlaTrack:
+    """Keep the previous action as a muted NLA track, like the Action Editor's stash, plus a fake user."""
+    action.use_fake_user = True
+    track = anim.nla_tracks.new()
+    track.name = STASH_TRACK_NAME
+    start = int(action.frame_range[0])
+    strip = track.strips.new(action.name, start, action)
+    if slot is not None and hasattr(strip, "action_slot"):
+        strip.action_slot = slot
+    track.mute = True
+    return track

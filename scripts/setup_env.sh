@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Create (or refresh) the project's virtual environments. Idempotent: an environment whose pinned
+# requirements have not changed since its last successful setup is left alone.
+#   .venv        CPython 3.11 + bpy 5.0.1 (primary target) + the core's dependencies + dev tools
+#   .venv-bpy42  CPython 3.11 + bpy 4.2 LTS (compatibility target) + the same core dependencies
+# Usage: scripts/setup_env.sh [main|bpy42|all]   (default: main)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+python="${PYTHON:-python3.11}"
+command -v "$python" >/dev/null 2>&1 || python=python3
+
+pip_install() {  # pip_install PYTHON ARGS...: quiet, minus the noise of this machine's pip config
+    local py="$1"; shift
+    set +o pipefail
+    "$py" -m pip install --quiet --progress-bar off "$@" 2>&1 | grep -v "is ignored: it is neither a file nor"
+    local rc=${PIPESTATUS[0]}
+    set -o pipefail
+    return "$rc"
+}
+
+make_env() {  # make_env DIR EXTRAS
+    local dir="$1" extras="$2"
+    local stamp="$dir/.expclip-setup-stamp"
+    local want
+    want="$(cat pyproject.toml scripts/setup_env.sh | sha256sum | cut -d' ' -f1) $extras"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+        echo "setup: $dir is up to date"
+        return 0
+    fi
+    echo "setup: preparing $dir ($extras)"
+    [[ -x "$dir/bin/python" ]] || "$python" -m venv "$dir"
+    pip_install "$dir/bin/python" --upgrade "pip>=24" wheel
+    # torch first and by exact version: on this kind of machine pip takes the CPU wheel from the local
+    # find-links folder; asking for torch indirectly could pull a CUDA build from the registry instead.
+    pip_install "$dir/bin/python" "torch==2.13.0"
+    pip_install "$dir/bin/python" -e ".[$extras]"
+    echo "$want" > "$stamp"
+    echo "setup: $dir ready"
+}
+
+target="${1:-main}"
+case "$target" in
+    main) make_env .venv "blender,dev" ;;
+    bpy42) make_env .venv-bpy42 "blender42,dev" ;;
+    all) make_env .venv "blender,dev"; make_env .venv-bpy42 "blender42,dev" ;;
+    *) echo "usage: $0 [main|bpy42|all]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,50 @@
+"""ARKit weight files: CSV, JSON and NPY round trips, Live Link Face columns, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from expclip_blender import ARKIT_NAMES
+from expclip_blender.weights_io import WeightsFileError, load_weights, save_weights
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".npy"])
+def test_round_trip(tmp_path, suffix):
+    weights = np.random.default_rng(0).random((45, 52)).astype(np.float32)
+    path = tmp_path / f"w{suffix}"
+    save_weights(path, weights, fps=25.0)
+    loaded, fps = load_weights(path)
+    np.testing.assert_allclose(loaded, weights, atol=1e-4)
+    assert fps == (None if suffix == ".npy" else 25.0)
+
+
+def test_live_link_face_csv_columns(tmp_path):
+    path = tmp_path / "llf.csv"
+    header = ["Timecode", "BlendShapeCount", "EyeBlinkLeft", "JawOpen", "HeadYaw"]
+    path.write_text(",".join(header) + "\n" + "00:00:01:00.000,52,0.25,0.75,0.1\n", encoding="utf-8")
+    weights, fps = load_weights(path)
+    assert weights.shape == (1, 52) and fps is None
+    assert weights[0, ARKIT_NAMES.index("eyeBlinkLeft")] == pytest.approx(0.25)
+    assert weights[0, ARKIT_NAMES.index("jawOpen")] == pytest.approx(0.75)
+    assert np.count_nonzero(weights) == 2
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(WeightsFileError, match="does not exist"):
+        load_weights(tmp_path / "none.csv")
+    (tmp_path / "x.txt").write_text("1", encoding="utf-8")
+    with pytest.raises(WeightsFileError, match="unknown format"):
+        load_weights(tmp_path / "x.txt")
+    (tmp_path / "empty.csv").write_text("time,jawOpen\n", encoding="utf-8")
+    with pytest.raises(WeightsFileError, match="no frames"):
+        load_weights(tmp_path / "empty.csv")
+    (tmp_path / "cols.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(WeightsFileError, match="no column named after an ARKit"):
+        load_weights(tmp_path / "cols.csv")
+    np.save(tmp_path / "shape.npy", np.zeros((3, 51)))
+    with pytest.raises(WeightsFileError, match=r"expected \(frames, 52\)"):
+        load_weights(tmp_path / "shape.npy")
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(WeightsFileError, match=r"bad\.json"):
+        load_weights(tmp_path / "bad.json")
