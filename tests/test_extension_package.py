@@ -92,7 +92,7 @@ INSTALL_SCRIPT = textwrap.dedent(
     bpy.ops.expclip.add_demo_head()
     obj = bpy.context.active_object
     out["demo_head_keys"] = len(obj.data.shape_keys.key_blocks)
-    repo = prefs.extensions.repos["user_default"]
+    repo = next(r for r in prefs.extensions.repos if r.module == "user_default")
     out["installed_dir"] = os.path.isdir(os.path.join(repo.directory, "expclip", "models"))
     bpy.ops.preferences.addon_disable(module=module)
     out["after_disable_enabled"] = module in prefs.addons

@@ -1,0 +1,163 @@
+"""Load speech audio as mono float32 at a requested sample rate (outside Blender).
+
+soundfile (libsndfile 1.2, bundled in its wheels) decodes WAV, FLAC, OGG/Vorbis, OGG/Opus, MP3, AIFF and
+more. Formats libsndfile does not know (AAC/M4A, WMA...) go through audioread, which needs FFmpeg or
+GStreamer on the system. Inside Blender, ``operators.audio_aud`` decodes with Blender's own ``aud``
+instead and shares the checks below, so both loaders fail the same way with the same messages.
+
+This module never imports bpy or aud.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+__all__ = [
+    "AudioError",
+    "check_audio_file",
+    "load_audio",
+    "resample",
+    "to_mono",
+    "validate_audio",
+]
+
+# One animation frame at 30 fps: anything shorter cannot drive even a single keyframe.
+ONE_FRAME = 1.0 / 30.0
+
+_CHOOSE_OTHER = "Choose a WAV, FLAC, OGG or MP3 file that contains speech."
+
+
+class AudioError(ValueError):
+    """An audio file cannot be used. The message names the file, the problem and what to do."""
+
+    def __init__(self, path: str | os.PathLike, problem: str, hint: str = _CHOOSE_OTHER) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.hint = hint
+        message = f"Cannot read audio file '{self.path}': {problem}."
+        super().__init__(f"{message} {hint}" if hint else message)
+
+    def __reduce__(self):  # keep the exception picklable despite the custom __init__
+        return type(self), (self.path, self.problem, self.hint)
+
+
+def check_audio_file(path: str | os.PathLike) -> Path:
+    """Raise AudioError unless ``path`` is an existing, non-empty regular file; return it as a Path."""
+    p = Path(path)
+    try:
+        exists, is_dir = p.exists(), p.is_dir()
+        size = p.stat().st_size if exists else 0
+    except OSError as err:  # e.g. a folder on the way that may not be listed
+        raise AudioError(
+            path, f"it cannot be opened ({err.strerror})", "Check the file's permissions."
+        ) from err
+    if not exists and str(path).startswith("//"):
+        # A Blender-relative path that reached code without bpy (an existing "//server/share" UNC path
+        # on Windows is fine, hence only when nothing is there).
+        raise AudioError(
+            path,
+            "the path is relative to the .blend file ('//')",
+            "Make it absolute first (bpy.path.abspath) or choose the file again.",
+        )
+    if not exists:
+        raise AudioError(path, "the file does not exist", "Check the path or choose the file again.")
+    if is_dir:
+        raise AudioError(path, "this is a folder, not a file", _CHOOSE_OTHER)
+    if size == 0:
+        raise AudioError(path, "the file is empty (0 bytes)", _CHOOSE_OTHER)
+    return p
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Average the channels of ``(frames, channels)`` samples into 1-D float32 (1-D input passes through)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 2:
+        # Averaging (not summing, as audaspace's rechannel(1) does) keeps full-scale stereo from clipping.
+        samples = samples.mean(axis=1, dtype=np.float32) if samples.shape[1] > 1 else samples[:, 0]
+    elif samples.ndim != 1:
+        raise ValueError(f"expected (frames,) or (frames, channels) samples, got shape {samples.shape}")
+    return np.ascontiguousarray(samples, dtype=np.float32)
+
+
+def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample 1-D float32 samples from ``sr_in`` to ``sr_out`` Hz with soxr (what librosa's "soxr_hq" runs).
+
+    soxr is called directly: librosa.resample does the same work but its first call imports scipy and
+    numba, which costs seconds.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if int(sr_in) == int(sr_out):
+        return samples
+    import soxr  # a dependency of librosa; imported here so a plain WAV at the right rate never needs it
+
+    return soxr.resample(samples, sr_in, sr_out, quality="HQ").astype(np.float32, copy=False)
+
+
+def validate_audio(
+    samples: np.ndarray, sample_rate: float, source: str | os.PathLike, min_duration: float = ONE_FRAME
+) -> np.ndarray:
+    """Check decoded mono samples; return them unchanged or raise AudioError naming ``source``."""
+    n = len(samples)
+    if n == 0:
+        raise AudioError(source, "it contains no audio (0 samples)", _CHOOSE_OTHER)
+    bad = n - int(np.count_nonzero(np.isfinite(samples)))
+    if bad:
+        raise AudioError(
+            source,
+            f"{bad} of its {n} samples are not numbers (NaN or infinity)",
+            "The file is damaged; export it again from your audio editor.",
+        )
+    # Allow one sample of slack: resamplers round lengths, and a file of exactly min_duration must pass.
+    if n + 1 < min_duration * sample_rate:
+        raise AudioError(
+            source,
+            f"it is too short ({n / sample_rate * 1000:.1f} ms; at least {min_duration * 1000:.1f} ms, "
+            "one animation frame, is needed)",
+            "Choose a longer recording.",
+        )
+    return samples
+
+
+def _decode_audioread(path: Path) -> tuple[np.ndarray, int]:
+    """Decode with audioread (FFmpeg, GStreamer, Core Audio...) for formats libsndfile lacks."""
+    with warnings.catch_warnings():
+        # audioread's raw backend imports aifc/sunau, deprecated since Python 3.11.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioread
+
+        with audioread.audio_open(str(path)) as f:
+            pcm = b"".join(f)  # 16-bit signed little-endian, channels interleaved
+            sr, channels = f.samplerate, f.channels
+    data = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+    return data.reshape(-1, max(channels, 1)), sr
+
+
+def load_audio(
+    path: str | os.PathLike, sample_rate: int = 16000, *, min_duration: float = ONE_FRAME
+) -> np.ndarray:
+    """Decode an audio file to mono float32 samples at ``sample_rate`` Hz (1-D array).
+
+    Channels are averaged; the rate is converted only when it differs. Raises AudioError (naming the file,
+    the problem and what to do) for missing, empty, undecodable, non-finite or too-short audio.
+    """
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    p = check_audio_file(path)
+    try:
+        data, sr = sf.read(p, dtype="float32", always_2d=True)
+    except sf.LibsndfileError:
+        try:
+            data, sr = _decode_audioread(p)
+        except Exception as ar_err:  # audioread raises its own errors, OSError, EOFError...
+            raise AudioError(
+                path,
+                "it is not a readable audio file (it is damaged, or its format needs FFmpeg outside Blender)",
+                "Re-export it as WAV, FLAC, OGG or MP3, or load it inside Blender.",
+            ) from ar_err  # the traceback shows both decoders' errors (libsndfile's is the context)
+    mono = validate_audio(to_mono(data), sr, path, min_duration)
+    return resample(mono, sr, sample_rate)

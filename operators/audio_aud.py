@@ -1,0 +1,68 @@
+"""Decode audio inside Blender with its own audio library (``aud``: audaspace + FFmpeg).
+
+``aud`` plays whatever a sound strip plays (WAV, FLAC, OGG, MP3, AAC, the audio of video files...), so
+the extension decodes with it rather than soundfile. Only decoding is done by aud; the core
+(``expclip_blender.audio``) averages the channels and converts the rate, because:
+
+- audaspace's ``rechannel(1)`` sums stereo channels (twice as loud, clipping at full scale);
+- its resamplers are aliased (quality 0 / ``high_quality=False``: a 10 kHz tone folds to 6 kHz at
+  -1.5 dB) or slow (quality 2: about 2 s per minute of 44.1 kHz audio, against 0.03 s for soxr);
+- ``Sound.resample`` changed signature: ``(rate, quality: int 0-3)`` in 5.0, ``(rate, high_quality:
+  bool)`` in older audaspace, which raises TypeError for an int.
+
+So both loaders return the same samples and raise the same AudioError, with the file and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy  # noqa: F401  (with bpy as a Python module, aud is importable only once bpy is loaded)
+import numpy as np
+
+from ..expclip_blender.audio import (
+    ONE_FRAME,
+    AudioError,
+    check_audio_file,
+    load_audio,
+    resample,
+    to_mono,
+    validate_audio,
+)
+
+try:
+    import aud
+except ImportError:  # Blender built without audaspace (the bpy 4.2 wheel on PyPI): fall back to soundfile
+    aud = None
+
+HAS_AUD: bool = aud is not None
+
+
+def load_audio_with_aud(
+    path: str | os.PathLike, sample_rate: int = 16000, *, min_duration: float = ONE_FRAME
+) -> np.ndarray:
+    """Decode an audio file with Blender's ``aud`` to mono float32 samples at ``sample_rate`` Hz (1-D).
+
+    Raises the core AudioError (naming the file, the problem and what to do) for missing, empty,
+    undecodable, non-finite or too-short audio. Where Blender has no ``aud``, the core loader is used.
+    """
+    if not HAS_AUD:
+        return load_audio(path, sample_rate, min_duration=min_duration)
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    p = check_audio_file(path)
+    try:
+        sound = aud.Sound(str(p))  # lazy: opens nothing yet
+        # Ask for specs before data(): specs raises aud.error on a file no reader can open, while data()
+        # on such a file throws a C++ exception that aborts Blender (checked in 5.0.1).
+        rate = sound.specs[0]
+        data = sound.data()  # (frames, channels) float32 at the file's own rate
+    except aud.error as err:
+        # aud says only "The file couldn't be read with any installed file reader." for every bad file.
+        raise AudioError(
+            path,
+            "Blender cannot decode it (the file is damaged or is not an audio or video file)",
+            "Re-export it as WAV, FLAC, OGG or MP3.",
+        ) from err
+    mono = validate_audio(to_mono(data), rate, path, min_duration)
+    return resample(mono, round(rate), sample_rate)
