@@ -1,0 +1,260 @@
+"""TEAD, the text-expression alignment dataset: size, coverage, splits, annotator honesty, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from expclip_blender import data as data_cli
+from expclip_blender.facs import AU_READ_INDEX, BILATERAL_READ_AUS, COMPOUNDS, GRADES, arkit_to_au_array
+from expclip_blender.tead import build_tead, load_tead
+from expclip_blender.tead.annotator import ACTIVE_THRESHOLD, DIMINISHERS, MAXIMISERS, Annotator
+from expclip_blender.tead.build import DEFAULT_GOEMOTIONS_DIR, Tead, normalize_text
+from expclip_blender.tead.expressions import BLEND_COMPONENTS, CATEGORIES, RECIPES, ExpressionConfig
+from expclip_blender.tead.goemotions import is_goemotions_dir, load_goemotions, single_emotion
+
+SMALL = ExpressionConfig(individuals=6, per_grade=1, mirrored_per_grade=1, neutral=4, blends_per_pair=1)
+ASKED_FOR = (  # the states the issue names (awe is the compound "awed", shy is "embarrassed")
+    "calm", "bored", "tired", "sleepy", "skeptical", "smug", "confused", "concentrating", "in pain",
+    "embarrassed", "flirtatious", "determined", "worried", "disappointed", "pouting", "laughing", "crying",
+    "shouting", "awed", "relieved",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tead() -> Tead:
+    """The full dataset, without GoEmotions (it must reach its size on its own)."""
+    return build_tead(seed=0, goemotions_dir=None)
+
+
+def _pattern(words) -> re.Pattern:
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b")
+
+
+def test_size_shapes_and_values(tead):
+    assert len(tead.pairs) >= 50_000
+    e = tead.expressions
+    assert e.dtype == np.float32 and e.shape == (len(tead.meta), 52)
+    assert float(e.min()) >= 0.0 and float(e.max()) <= 1.0
+    assert all(m.index == i for i, m in enumerate(tead.meta))
+    assert all(0 <= p.expr < len(e) for p in tead.pairs)
+    assert tead.info["goemotions"] == {"used": False}
+    # Every face is described, several ways.
+    per_face = np.bincount([p.expr for p in tead.pairs], minlength=len(e))
+    assert per_face.min() >= 4
+
+
+def test_every_category_label_grade_and_kind(tead):
+    assert {m.category for m in tead.meta} == set(CATEGORIES)
+    labels = {m.label for m in tead.meta}
+    assert set(RECIPES) <= labels
+    assert set(COMPOUNDS) <= labels and set(ASKED_FOR) <= labels
+    for label in RECIPES:
+        if label != "neutral":
+            assert {m.grade for m in tead.meta if m.label == label} == set(GRADES), label
+    assert {p.kind for p in tead.pairs} == {"emotion_word", "physical", "situation", "mixture"}
+    # Not one template per word: faces of one label and grade differ (individuals, variation).
+    angry_c = tead.expressions[[m.index for m in tead.meta if m.label == "anger" and m.grade == "C"]]
+    assert len(angry_c) >= 10 and np.unique(angry_c.round(4), axis=0).shape[0] == len(angry_c)
+    # One-sided expressions come in both orientations.
+    assert any(m.mirrored for m in tead.meta if m.label == "contempt")
+    assert any(not m.mirrored for m in tead.meta if m.label == "contempt")
+
+
+def test_heldout_texts_never_in_train(tead):
+    train = {normalize_text(t) for t in tead.train_pairs()[1]}
+    idx, held = tead.heldout_pairs()
+    assert len(held) == len(idx) > 0
+    assert not any(normalize_text(t) in train for t in held)
+    share = len(held) / len(tead.pairs)
+    assert 0.05 <= share <= 0.2, share
+    assert {p.kind for p in tead.pairs if p.split == "heldout"} == {
+        "emotion_word",
+        "physical",
+        "situation",
+        "mixture",
+    }
+    # Whole synonyms are held out: a held-out word of a label never shows in that label's training texts.
+    held_words = {
+        k.split(": ", 1)[1]: ws for k, ws in tead.info["heldout_vocabulary"].items() if k.startswith("words:")
+    }
+    assert len(held_words) > 20
+    for label, words in held_words.items():
+        train_texts = " | ".join(
+            p.text
+            for p in tead.pairs
+            if p.split == "train" and p.kind == "emotion_word" and tead.meta[p.expr].label == label
+        )
+        for word in words:
+            assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", train_texts), (label, word)
+
+
+def test_intensity_words_agree_with_grades(tead):
+    dim, top = _pattern(DIMINISHERS), _pattern(MAXIMISERS)
+    seen_dim = seen_top = 0
+    for p in tead.pairs:
+        if p.kind != "emotion_word":
+            continue
+        grade = tead.meta[p.expr].grade
+        if dim.search(p.text):
+            assert grade in ("A", "B"), (p.text, grade)
+            seen_dim += 1
+        if top.search(p.text):
+            assert grade == "E", (p.text, grade)
+            seen_top += 1
+    assert seen_dim > 1000 and seen_top > 1000
+    texts = [p.text for p in tead.pairs if p.kind == "emotion_word"]
+    assert any("absolutely" in t for t in texts) and any("slightly" in t for t in texts)
+    assert any("livid" in t for t in texts)
+
+
+def test_physical_descriptions_mention_only_active_units(tead):
+    au = arkit_to_au_array(tead.expressions)
+    phys = [p for p in tead.pairs if p.kind == "physical"]
+    assert len(phys) > 5000
+    smile = re.compile(r"smil|grin")
+    for p in phys:
+        a = au[p.expr]
+        for code in p.aus:  # "4": both sides (their mean) is on; "L2": the left side is on
+            assert code.lstrip("LR") in BILATERAL_READ_AUS or code[0] not in "LR"
+            assert a[AU_READ_INDEX[code]] >= ACTIVE_THRESHOLD, (p.text, code)
+        if not p.aus:  # "a relaxed face": nothing may be on
+            expressive = [
+                AU_READ_INDEX[c] for c in ("1", "2", "4", "5", "6", "7", "9", "10", "12", "15", "26")
+            ]
+            assert a[expressive].max() < ACTIVE_THRESHOLD, p.text
+        if smile.search(p.text):
+            assert {"12", "L12", "R12"} & set(p.aus), p.text
+        if "brow" in p.text and p.aus:
+            assert {"1", "2", "4", "L2", "R2", "L4", "R4"} & set(p.aus), p.text
+        if "nose" in p.text:
+            assert {"9", "L9", "R9"} & set(p.aus), p.text
+
+
+def test_mixtures_for_compounds_and_blends(tead):
+    mix_labels = {tead.meta[p.expr].label for p in tead.pairs if p.kind == "mixture"}
+    assert set(COMPOUNDS) <= mix_labels
+    blends = [p for p in tead.pairs if p.kind == "mixture" and tead.meta[p.expr].category == "blend"]
+    assert len(blends) > 1000
+    assert {tead.meta[p.expr].components[0] for p in blends} == set(BLEND_COMPONENTS)
+    dim = _pattern(DIMINISHERS)
+    # "happy but a little surprised": a main emotion with a weak second one.
+    assert any(" but " in p.text and dim.search(p.text) for p in blends)
+    assert any(re.search(r"\b(happily|joyfully|pleasantly) surprised\b", p.text) for p in tead.pairs)
+
+
+def test_situations_and_emotion_words_fit_their_label(tead):
+    sad_e = [p.text for p in tead.pairs if p.kind == "emotion_word" and tead.meta[p.expr].label == "sadness"]
+    assert any("devastated" in t for t in sad_e)
+    assert not any(re.search(r"\b(happy|furious|disgusted)\b", t) for t in sad_e)
+    sit = [p.text for p in tead.pairs if p.kind == "situation"]
+    assert not any("{" in t or "}" in t for t in sit)
+    assert any("worst news of" in t for t in sit)
+
+
+def test_helpers(tead):
+    idx, texts = tead.train_pairs()
+    assert idx.dtype == np.int64 and len(idx) == len(texts) == sum(p.split == "train" for p in tead.pairs)
+    idx, texts = tead.train_pairs(kinds=["physical"])
+    assert len(texts) == sum(p.split == "train" and p.kind == "physical" for p in tead.pairs)
+    assert len(tead.goemotions_dev()[0]) == 0
+    assert len(tead.emotions) == len(tead.meta)
+
+
+def test_deterministic_from_seed():
+    a = build_tead(seed=5, goemotions_dir=None, config=SMALL)
+    b = build_tead(seed=5, goemotions_dir=None, config=SMALL)
+    c = build_tead(seed=6, goemotions_dir=None, config=SMALL)
+    np.testing.assert_array_equal(a.expressions, b.expressions)
+    assert a.pairs == b.pairs
+    assert [m.to_json() for m in a.meta] == [m.to_json() for m in b.meta]
+    assert a.expressions.shape == c.expressions.shape
+    assert not np.array_equal(a.expressions, c.expressions)
+    assert [p.text for p in a.pairs] != [p.text for p in c.pairs]
+    # The held-out vocabulary does not depend on the seed.
+    assert a.info["heldout_vocabulary"] == c.info["heldout_vocabulary"]
+
+
+def test_save_and_load(tmp_path):
+    small = build_tead(seed=1, goemotions_dir=None, config=SMALL)
+    out = small.save(tmp_path / "tead")
+    for name in ("expressions.npy", "meta.jsonl", "pairs.jsonl", "datasheet.md", "info.json"):
+        assert (out / name).is_file(), name
+    loaded = load_tead(out)
+    np.testing.assert_array_equal(loaded.expressions, small.expressions)
+    assert loaded.pairs == small.pairs
+    assert [m.to_json() for m in loaded.meta] == [m.to_json() for m in small.meta]
+    sheet = (out / "datasheet.md").read_text(encoding="utf-8")
+    assert "## Expressions" in sheet and "## Pairs" in sheet and "## Held-out split" in sheet
+    assert "Held-out texts that also occur in train: **0**" in sheet
+    first = json.loads((out / "pairs.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert set(first) >= {"expr", "text", "kind", "split"}
+
+
+def test_command_line(tmp_path, monkeypatch, capsys):
+    real = build_tead
+    monkeypatch.setattr(data_cli, "build_tead", lambda **kw: real(**kw, config=SMALL))
+    assert data_cli.main(["tead", "--out", str(tmp_path / "d"), "--seed", "2", "--no-goemotions"]) == 0
+    out = capsys.readouterr().out
+    assert "pairs" in out and "wrote" in out and "--no-goemotions" in out
+    assert load_tead(tmp_path / "d").info["seed"] == 2
+
+
+def test_vocabulary_intensity_words_sit_at_their_grades():
+    """A word that itself contains "slightly" or "completely" must only be used at A/B or E."""
+    dim, top = _pattern(DIMINISHERS), _pattern(MAXIMISERS)
+    ann = Annotator()
+    for table in (ann.words, ann.nouns):
+        for label, entries in table.items():
+            for e in entries:
+                if dim.search(e.text):
+                    assert e.hi <= 2, (label, e.text)
+                if top.search(e.text):
+                    assert e.lo == 5, (label, e.text)
+
+
+def test_annotator_heldout_choice_spares_head_words():
+    vocab = Annotator().heldout_vocabulary()
+    held = {w for k, ws in vocab.items() if k.startswith("words:") for w in ws}
+    for head in ("happy", "sad", "angry", "embarrassed", "tired", "pouting", "neutral"):
+        assert head not in held
+
+
+def test_goemotions_label_mapping():
+    ekman = {"joy": "joy", "amusement": "joy", "anger": "anger", "annoyance": "anger", "fear": "fear"}
+    assert single_emotion(("joy", "amusement"), ekman) == "happiness"
+    assert single_emotion(("anger", "annoyance"), ekman) == "anger"
+    assert single_emotion(("joy", "anger"), ekman) is None
+    assert single_emotion(("neutral",), ekman) == "neutral"
+    assert single_emotion(("neutral", "joy"), ekman) is None
+
+
+@pytest.mark.skipif(
+    not is_goemotions_dir(DEFAULT_GOEMOTIONS_DIR), reason=f"GoEmotions not found at {DEFAULT_GOEMOTIONS_DIR}"
+)
+def test_with_goemotions():
+    t = build_tead(seed=0, goemotions_dir=DEFAULT_GOEMOTIONS_DIR, config=SMALL)
+    go = [p for p in t.pairs if p.kind == "goemotions"]
+    assert t.info["goemotions"]["used"] and len(go) > 30_000
+    assert {p.split for p in go} == {"train", "goemotions_dev"}
+    for p in go:  # each sentence is paired with a face of its own emotion
+        assert t.meta[p.expr].emotion == p.emotion and t.meta[p.expr].category in ("prototype", "neutral")
+    _idx, texts, emotions = t.goemotions_dev()
+    assert len(texts) > 4000 and set(emotions) <= {"neutral", "happiness", "sadness", "surprise", "fear",
+                                                    "anger", "disgust"}  # fmt: skip
+    dev = {normalize_text(x) for x in texts}
+    assert not any(normalize_text(p.text) in dev for p in go if p.split == "train")
+    # Known rows: "WHY THE FUCK IS BAYLESS ISOING" is labelled anger (2); a neutral-only comment.
+    by_text = {p.text: p for p in go}
+    assert by_text["WHY THE FUCK IS BAYLESS ISOING"].emotion == "anger"
+    assert by_text["WHY THE FUCK IS BAYLESS ISOING"].split == "train"
+    raw = load_goemotions(DEFAULT_GOEMOTIONS_DIR, "dev")
+    single = [s for s in raw if s.emotion is not None]
+    assert len(texts) == len(single)
+    assert all(by_text[s.text].emotion == s.emotion for s in single[:200] if s.text in by_text)
+    # Held-out texts still never occur in train, GoEmotions included.
+    train = {normalize_text(p.text) for p in t.pairs if p.split == "train"}
+    assert not any(normalize_text(p.text) in train for p in t.pairs if p.split == "heldout")
