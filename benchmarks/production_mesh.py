@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+DEMO_RESOLUTION = 180  # about 25,800 vertices
 ICT_NPZ = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ict_face" / "ict_face.npz"
 
 
@@ -46,11 +47,5 @@ def production_face_object():
         return obj, "ICT FaceKit head from ../shared/data/ict_face"
     from expclip_ext.operators.demo_head import create_demo_head_object
 
-    obj = create_demo_head_object(resolution=_demo_resolution_for(25_000))
+    obj = create_demo_head_object(resolution=DEMO_RESOLUTION)
     return obj, "demo head at production resolution"
-
-
-def _demo_resolution_for(vertices: int) -> int:
-    from expclip_ext.expclip_blender.demo_head import resolution_for_vertex_count
-
-    return resolution_for_vertex_count(vertices)

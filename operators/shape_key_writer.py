@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from ..expclip_blender.keyframes import keyframe_coords
+from ..expclip_blender.keyframes import keyframe_coords, reduce_keys_many
 from ..expclip_blender.mapping import Channel, MatchReport, apply_mapping, auto_match
 
 STASH_TRACK_NAME = "[Action Stash]"
@@ -96,14 +96,16 @@ def write_shape_key_action(
     channels: Sequence[Channel] | MatchReport | None = None,
     name: str = "ExpCLIP",
     reduce_tolerance: float | None = None,
-    interpolation: str = "LINEAR",
+    interpolation: str | None = None,
 ) -> WriteResult:
     """Write ``weights`` (frames x 52, ARKit order, at ``fps``) as one new Action on ``obj``'s shape keys.
 
     Row ``i`` lands on frame ``start_frame + i * scene_fps / fps`` (``scene_fps`` defaults to ``fps``).
     ``channels`` maps ARKit channels to shape keys (default: name matching). ``reduce_tolerance`` keeps a
-    subset of keys such that every curve stays within it of the dense one. Values are clipped to each key's
-    slider range. On any error nothing in the file is changed.
+    subset of keys such that every curve stays within it of the dense one. ``interpolation`` defaults to
+    BEZIER for dense keys (smooth between frames; exact on them) and LINEAR for reduced keys (which the
+    tolerance is stated for). Values are clipped to each key's slider range. On any error nothing in the
+    file is changed.
     """
     key = check_target(obj)
     report = resolve_channels(key, channels)
@@ -116,22 +118,25 @@ def write_shape_key_action(
         raise ShapeKeyWriteError("The weights contain NaN or infinite values; nothing was written.")
     if not fps > 0 or (scene_fps is not None and not scene_fps > 0):
         raise ShapeKeyWriteError(f"Frame rates must be positive (fps={fps}, scene_fps={scene_fps}).")
+    if interpolation is None:
+        interpolation = "LINEAR" if reduce_tolerance else "BEZIER"
     if interpolation not in _INTERPOLATION:
         raise ShapeKeyWriteError(f"interpolation must be one of {sorted(_INTERPOLATION)}")
 
     # Everything that can fail on the data is computed before the file is touched.
     values = apply_mapping(weights, report.channels)
     frames = start_frame + np.arange(len(weights), dtype=np.float64) * ((scene_fps or fps) / fps)
-    curves = []
-    for k, ch in enumerate(report.channels):
-        block = key.key_blocks[ch.shape_key]
-        column = np.clip(values[:, k], block.slider_min, block.slider_max)
-        curves.append(
-            (
-                f'key_blocks["{_escape(ch.shape_key)}"].value',
-                keyframe_coords(column, frames, reduce_tolerance),
-            )
-        )
+    blocks = [key.key_blocks[ch.shape_key] for ch in report.channels]
+    low = np.array([b.slider_min for b in blocks], np.float32)
+    high = np.array([b.slider_max for b in blocks], np.float32)
+    values = np.clip(values, low, high)
+    keeps = reduce_keys_many(values, reduce_tolerance) if reduce_tolerance else [None] * len(blocks)
+    curves = [
+        (f'key_blocks["{_escape(ch.shape_key)}"].value', keyframe_coords(values[:, k], frames, keeps[k]))
+        for k, ch in enumerate(report.channels)
+    ]
+    # keyframe_points.add() makes BEZIER keys; setting another interpolation is a per-key RNA call.
+    interpolation_codes = None if interpolation == "BEZIER" else _INTERPOLATION[interpolation]
 
     had_animation_data = key.animation_data is not None
     previous = key.animation_data.action if had_animation_data else None
@@ -146,9 +151,8 @@ def write_shape_key_action(
             points = fcurve.keyframe_points
             points.add(len(co) // 2)
             points.foreach_set("co", co)
-            points.foreach_set(
-                "interpolation", np.full(len(co) // 2, _INTERPOLATION[interpolation], np.int32)
-            )
+            if interpolation_codes is not None:
+                points.foreach_set("interpolation", np.full(len(co) // 2, interpolation_codes, np.int32))
             fcurve.update()
             written += len(co) // 2
         anim = key.animation_data or key.animation_data_create()

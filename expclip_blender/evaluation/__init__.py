@@ -1,0 +1,1 @@
+"""Evaluation reports (commands that print figures)."""

@@ -1,0 +1,216 @@
+"""Evaluation report of ExpCLIP on TEAD's held-out split and GoEmotions dev.
+
+    python -m expclip_blender.evaluation.expclip_report [--json OUT.json]
+
+Figures (each printed with its target):
+* emotion accuracy of the decoded face (read by ``facs.read_emotion``) on held-out descriptions, by kind;
+* GoEmotions dev macro-F1 over the Ekman emotions plus neutral, beside a text-only baseline (nearest
+  emotion word in MiniLM space);
+* intensity: "slightly X" < "X" < "extremely X" in the strength of the emotion's action units, for every
+  basic emotion, and monotonicity of the intensity knob;
+* text -> expression retrieval on the held-out split (R@1, R@5 among the split's expressions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..facs import emotion_strength, read_emotions
+
+BASIC = ("happiness", "sadness", "surprise", "fear", "anger", "disgust")
+GOEMOTIONS_CLASSES = ("neutral", *BASIC)
+
+# (slight, plain, strong) prompts per basic emotion: the ladder the issue asks for.
+INTENSITY_LADDERS: dict[str, tuple[str, str, str]] = {
+    "sadness": ("slightly sad", "sad", "devastated"),
+    "happiness": ("slightly happy", "happy", "ecstatic"),
+    "anger": ("slightly annoyed", "angry", "absolutely livid"),
+    "surprise": ("slightly surprised", "surprised", "utterly astonished"),
+    "fear": ("slightly nervous", "scared", "terrified"),
+    "disgust": ("slightly put off", "disgusted", "utterly revolted"),
+}
+
+# Text-only baseline: the nearest of these words in MiniLM space names the emotion.
+BASELINE_WORDS: dict[str, str] = {
+    "neutral": "neutral",
+    "happiness": "joy",
+    "sadness": "sadness",
+    "surprise": "surprise",
+    "fear": "fear",
+    "anger": "anger",
+    "disgust": "disgust",
+}
+
+TARGETS = {"emotion_word": 0.95, "physical": 0.85, "situation": 0.85}
+
+
+def macro_f1(truth: list[str], predicted: list[str], classes: tuple[str, ...]) -> float:
+    """Unweighted mean F1 over ``classes`` (predictions outside them count as misses)."""
+    scores = []
+    for c in classes:
+        tp = sum(t == c and p == c for t, p in zip(truth, predicted, strict=True))
+        fp = sum(t != c and p == c for t, p in zip(truth, predicted, strict=True))
+        fn = sum(t == c and p != c for t, p in zip(truth, predicted, strict=True))
+        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores))
+
+
+def emotion_accuracy(model, tead) -> dict[str, dict]:
+    """Accuracy of the emotion read off decoded faces, per kind of held-out description."""
+    out = {}
+    emotions = tead.emotions
+    for kind in ("emotion_word", "physical", "situation", "mixture"):
+        idx, texts = tead.heldout_pairs([kind])
+        keep = [i for i, e in enumerate(idx) if emotions[e] is not None]
+        if not keep:
+            continue
+        truth = [emotions[idx[i]] for i in keep]
+        faces = model.decode(model.embed_text([texts[i] for i in keep]))
+        predicted = read_emotions(faces)
+        correct = np.mean([t == p for t, p in zip(truth, predicted, strict=True)])
+        out[kind] = {"n": len(keep), "accuracy": float(correct), "target": TARGETS.get(kind)}
+    return out
+
+
+def goemotions_f1(model, tead) -> dict | None:
+    """Macro-F1 on GoEmotions dev (single-label sentences), model vs nearest-emotion-word baseline."""
+    _, texts, labels = tead.goemotions_dev()
+    keep = [i for i, label in enumerate(labels) if label in GOEMOTIONS_CLASSES]
+    if not keep:
+        return None
+    texts = [texts[i] for i in keep]
+    truth = [labels[i] for i in keep]
+    predicted = read_emotions(model.decode(model.embed_text(texts)))
+    sentence = model.text_encoder.encode(texts)
+    words = model.text_encoder.encode([BASELINE_WORDS[c] for c in GOEMOTIONS_CLASSES])
+    baseline = [GOEMOTIONS_CLASSES[j] for j in np.argmax(sentence @ words.T, axis=1)]
+    return {
+        "n": len(texts),
+        "model_macro_f1": macro_f1(truth, predicted, GOEMOTIONS_CLASSES),
+        "baseline_macro_f1": macro_f1(truth, baseline, GOEMOTIONS_CLASSES),
+        "model_accuracy": float(np.mean([t == p for t, p in zip(truth, predicted, strict=True)])),
+    }
+
+
+def intensity_checks(model) -> dict:
+    """The slight < plain < strong ladder per emotion, and the intensity knob's monotonicity."""
+    ladders = {}
+    for emotion, prompts in INTENSITY_LADDERS.items():
+        strengths = [float(emotion_strength(model.expression(p), emotion)) for p in prompts]
+        ladders[emotion] = {
+            "prompts": list(prompts),
+            "strength": strengths,
+            "ordered": bool(strengths[0] < strengths[1] < strengths[2]),
+        }
+    knob_levels = [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
+    knob = {}
+    for emotion, prompts in INTENSITY_LADDERS.items():
+        values = [float(emotion_strength(model.expression(prompts[1], k), emotion)) for k in knob_levels]
+        knob[emotion] = bool(np.all(np.diff(values) >= -1e-6) and values[-1] > values[0])
+    return {
+        "ladders": ladders,
+        "ladders_ordered": sum(v["ordered"] for v in ladders.values()),
+        "knob_levels": knob_levels,
+        "knob_monotonic": knob,
+    }
+
+
+def retrieval(model, tead) -> dict:
+    """Text -> expression retrieval among the held-out split's expressions (exact and same-emotion)."""
+    idx, texts = tead.heldout_pairs()
+    candidates = np.unique(idx)
+    column = {e: j for j, e in enumerate(candidates)}
+    sims = model.embed_text(texts) @ model.embed_expression(tead.expressions[candidates]).T
+    ranks = np.argsort(-sims, axis=1)
+    target = np.array([column[e] for e in idx])
+    hit_rank = np.argmax(ranks == target[:, None], axis=1)
+    emotions = np.array([tead.emotions[e] or "" for e in candidates])
+    top1_same = emotions[ranks[:, 0]] == emotions[target]
+    labelled = emotions[target] != ""
+    return {
+        "n_texts": len(texts),
+        "n_expressions": len(candidates),
+        "R@1": float(np.mean(hit_rank < 1)),
+        "R@5": float(np.mean(hit_rank < 5)),
+        "R@1_same_emotion": float(np.mean(top1_same[labelled])) if labelled.any() else None,
+        "chance_R@1": 1.0 / len(candidates),
+    }
+
+
+def evaluate(model, tead) -> dict:
+    start = time.time()
+    report = {
+        "emotion_accuracy": emotion_accuracy(model, tead),
+        "goemotions_dev": goemotions_f1(model, tead),
+        "intensity": intensity_checks(model),
+        "retrieval": retrieval(model, tead),
+    }
+    report["seconds"] = time.time() - start
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = ["ExpCLIP evaluation (held-out TEAD descriptions, GoEmotions dev)", ""]
+    lines.append("Emotion read off the decoded face, held-out descriptions:")
+    for kind, r in report["emotion_accuracy"].items():
+        target = f"  (target >= {r['target']:.0%})" if r["target"] else ""
+        lines.append(f"  {kind:13s} {r['accuracy']:7.1%}  of {r['n']:5d}{target}")
+    ge = report["goemotions_dev"]
+    lines.append("")
+    if ge:
+        lines.append(f"GoEmotions dev ({ge['n']} single-label sentences, Ekman + neutral):")
+        lines.append(
+            f"  model macro-F1     {ge['model_macro_f1']:.3f}  (accuracy {ge['model_accuracy']:.1%})"
+        )
+        lines.append(
+            f"  baseline macro-F1  {ge['baseline_macro_f1']:.3f}  (nearest emotion word in MiniLM space)"
+        )
+    else:
+        lines.append("GoEmotions dev: not available (../shared/data/goemotions absent when TEAD was built)")
+    inten = report["intensity"]
+    lines += ["", f"Intensity ladders ordered: {inten['ladders_ordered']}/{len(inten['ladders'])}"]
+    for emotion, r in inten["ladders"].items():
+        ladder = " < ".join(f"{p!r} {s:.3f}" for p, s in zip(r["prompts"], r["strength"], strict=True))
+        lines.append(f"  {'ok ' if r['ordered'] else 'NO '} {emotion:9s} {ladder}")
+    knob_ok = sum(inten["knob_monotonic"].values())
+    lines.append(f"Intensity knob monotonic: {knob_ok}/{len(inten['knob_monotonic'])} emotions")
+    rt = report["retrieval"]
+    lines += ["", f"Retrieval, held-out ({rt['n_texts']} texts among {rt['n_expressions']} expressions):"]
+    same = rt["R@1_same_emotion"]
+    lines.append(
+        f"  R@1 {rt['R@1']:.3f}   R@5 {rt['R@5']:.3f}   (chance R@1 {rt['chance_R@1']:.4f}); "
+        f"top-1 of the same emotion {same:.1%}"
+        if same is not None
+        else ""
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..api import load
+    from ..tead.build import build_tead
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=int, default=0, help="TEAD seed (must match the training seed)")
+    parser.add_argument("--models", type=Path, default=None, help="folder with expclip.safetensors")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    model = load(models_dir=args.models)
+    tead = build_tead(seed=args.seed)
+    report = evaluate(model, tead)
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

