@@ -12,11 +12,16 @@ command -v "$python" >/dev/null 2>&1 || python=python3
 
 pip_install() {  # pip_install PYTHON ARGS...: quiet, minus the noise of this machine's pip config
     local py="$1"; shift
-    set +o pipefail
-    "$py" -m pip install --quiet --progress-bar off "$@" 2>&1 | grep -v "is ignored: it is neither a file nor"
-    local rc=${PIPESTATUS[0]}
-    set -o pipefail
-    return "$rc"
+    local log
+    log="$(mktemp)"
+    if ! "$py" -m pip install --quiet --progress-bar off "$@" > "$log" 2>&1; then
+        grep -v "is ignored: it is neither a file nor" "$log" >&2 || true
+        rm -f "$log"
+        echo "setup: pip install $* failed" >&2
+        return 1
+    fi
+    grep -v "is ignored: it is neither a file nor" "$log" || true
+    rm -f "$log"
 }
 
 make_env() {  # make_env DIR EXTRAS
