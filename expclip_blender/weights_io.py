@@ -41,7 +41,7 @@ def save_weights(path: str | Path, weights: np.ndarray, fps: float) -> None:
             writer = csv.writer(handle)
             writer.writerow(["time", *ARKIT_NAMES])
             for i, row in enumerate(weights):
-                writer.writerow([f"{i / fps:.5f}", *(f"{v:.5f}" for v in row)])
+                writer.writerow([f"{i / fps:.6f}", *(f"{v:.5f}" for v in row)])
     else:
         raise WeightsFileError(f"'{path}': unknown format {suffix!r}; use one of {', '.join(FORMATS)}")
 
@@ -90,9 +90,18 @@ def _read_csv(path: Path) -> tuple[np.ndarray, float | None]:
             table[r, c] = float(cell) if cell else 0.0
     fps = None
     if header[0].strip().lower() == "time" and len(table) > 1:
-        step = float(np.median(np.diff(table[:, 0])))
-        fps = round(1.0 / step, 3) if step > 0 else None
+        duration = float(table[-1, 0] - table[0, 0])
+        fps = _snap_fps((len(table) - 1) / duration) if duration > 0 else None
     return _columns_to_arkit(header, table, path), fps
+
+
+_COMMON_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0)
+
+
+def _snap_fps(fps: float) -> float:
+    """A frame rate measured from rounded time stamps, snapped to the standard rate it is within 0.05% of."""
+    nearest = min(_COMMON_FPS, key=lambda c: abs(c - fps))
+    return nearest if abs(nearest - fps) <= 5e-4 * nearest else round(fps, 3)
 
 
 def _columns_to_arkit(names: list[str], table: np.ndarray, path: Path) -> np.ndarray:

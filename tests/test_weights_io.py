@@ -48,3 +48,10 @@ def test_bad_files(tmp_path):
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(WeightsFileError, match=r"bad\.json"):
         load_weights(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("fps", [23.976, 24.0, 29.97, 60.0, 12.5])
+def test_csv_frame_rate_survives_rounded_time_stamps(tmp_path, fps):
+    path = tmp_path / "w.csv"
+    save_weights(path, np.zeros((500, 52), np.float32), fps=fps)
+    assert load_weights(path)[1] == pytest.approx(fps, abs=1e-6)

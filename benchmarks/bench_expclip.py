@@ -1,0 +1,63 @@
+"""Benchmark: ExpCLIP load() and expression() on CPU.
+
+    .venv/bin/python benchmarks/bench_expclip.py [--repeat 50]
+
+load() is timed in fresh Python processes (import of the package included), so nothing is warm but the
+operating system's file cache. Targets (issue 3): load() at most 3 s, one expression() at most 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+PROMPTS = ["furious", "on the verge of tears", "smug half smile", "slightly annoyed", "awestruck",
+           "brows drawn together, lips pressed thin", "just heard the worst news of her life"]  # fmt: skip
+
+LOAD_SNIPPET = """
+import time
+start = time.perf_counter()
+import expclip_blender
+model = expclip_blender.load()
+print(time.perf_counter() - start)
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--load-runs", type=int, default=3)
+    args = parser.parse_args()
+
+    loads = []
+    for _ in range(args.load_runs):
+        out = subprocess.run([sys.executable, "-c", LOAD_SNIPPET], capture_output=True, text=True, check=True)
+        loads.append(float(out.stdout.strip().splitlines()[-1]))
+    print(
+        f"import + load() in a fresh process: median {statistics.median(loads):.2f} s, "
+        f"best {min(loads):.2f} s over {len(loads)} runs (target <= 3 s)"
+    )
+
+    import expclip_blender
+
+    model = expclip_blender.load()
+    times = []
+    for i in range(args.repeat):
+        prompt = PROMPTS[i % len(PROMPTS)]
+        start = time.perf_counter()
+        model.expression(prompt)
+        times.append(time.perf_counter() - start)
+    print(
+        f"expression() after load(): median {statistics.median(times) * 1e3:.1f} ms, "
+        f"p90 {sorted(times)[int(0.9 * len(times))] * 1e3:.1f} ms over {len(times)} prompts (target <= 20 ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The public API with the bundled trained ExpCLIP weights: shapes, ranges, intensity, odd prompts."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import expclip_blender as ex
+from expclip_blender.api import MODELS_DIR
+from expclip_blender.facs import emotion_strength, read_emotion
+from expclip_blender.text_encoder import PromptTruncatedWarning
+
+pytestmark = pytest.mark.skipif(
+    not (MODELS_DIR / "expclip.safetensors").is_file(), reason="models/expclip.safetensors is not trained yet"
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> ex.ExpClip:
+    return ex.load()
+
+
+def test_expression_is_52_weights_in_range(model):
+    face = model.expression("furious")
+    assert face.shape == (52,) and face.dtype == np.float32
+    assert face.min() >= 0.0 and face.max() <= 1.0 and face.max() > 0.2
+
+
+@pytest.mark.parametrize(
+    ("prompt", "emotion"),
+    [
+        ("furious", "anger"),
+        ("absolutely livid", "anger"),
+        ("happy", "happiness"),
+        ("grinning from ear to ear", "happiness"),
+        ("sad", "sadness"),
+        ("on the verge of tears", "sadness"),
+        ("surprised", "surprise"),
+        ("terrified", "fear"),
+        ("disgusted", "disgust"),
+        ("neutral", "neutral"),
+    ],
+)
+def test_prompts_read_as_their_emotion(model, prompt, emotion):
+    assert read_emotion(model.expression(prompt)) == emotion
+
+
+def test_intensity_zero_is_neutral_and_the_knob_is_monotonic(model):
+    assert not model.expression("furious", intensity=0.0).any()
+    levels = [0.0, 0.3, 0.6, 1.0, 1.5, 3.0]
+    strengths = [emotion_strength(model.expression("sad", k), "sadness") for k in levels]
+    assert all(b >= a - 1e-6 for a, b in itertools.pairwise(strengths))
+    assert strengths[4] > strengths[3]  # above 1 exaggerates
+    big = model.expression("furious", intensity=10.0)
+    assert big.max() <= 1.0 and big.min() >= 0.0
+
+
+def test_bad_intensity_is_refused(model):
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="intensity"):
+            model.expression("happy", intensity=bad)
+
+
+@pytest.mark.parametrize("prompt", ["", "   ", "\n\t"])
+def test_empty_prompt_means_neutral(model, prompt):
+    assert not model.expression(prompt).any()
+
+
+@pytest.mark.parametrize(
+    "prompt", ["日本語のテキスト", "Ich bin sehr wütend!", "zxqv blorp ###", "🙂🙂🙂", "a" * 3000]
+)
+def test_odd_prompts_never_crash(model, prompt):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PromptTruncatedWarning)
+        face = model.expression(prompt)
+    assert face.shape == (52,) and np.all(np.isfinite(face)) and face.min() >= 0 and face.max() <= 1
+
+
+def test_long_prompt_warns_about_truncation(model):
+    with pytest.warns(PromptTruncatedWarning):
+        model.expression("very " * 500 + "angry")
+
+
+def test_embeddings_share_one_normalised_space(model):
+    text = model.embed_text(["furious", "calm", "happy"])
+    assert text.shape == (3, model.style_dim)
+    np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-5)
+    faces = np.stack([model.expression(p) for p in ("furious", "calm", "happy")])
+    expr = model.embed_expression(faces)
+    assert expr.shape == (3, model.style_dim)
+    np.testing.assert_allclose(np.linalg.norm(expr, axis=1), 1.0, atol=1e-5)
+    # Each prompt is closest to its own face: text and expressions are aligned.
+    assert list(np.argmax(text @ expr.T, axis=1)) == [0, 1, 2]
+    assert model.embed_text([]).shape == (0, model.style_dim)
+    assert model.embed_text("one prompt").shape == (1, model.style_dim)
+
+
+def test_load_refuses_unknown_devices():
+    with pytest.raises(ValueError, match="device"):
+        ex.load(device="tpu")
+
+
+def test_command_line_expression():
+    out = subprocess.run(
+        [sys.executable, "-m", "expclip_blender", "expression", "absolutely livid", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    doc = json.loads(out.stdout)
+    assert len(doc["weights"]) == 52 and doc["prompt"] == "absolutely livid"
+    assert doc["weights"]["browDownLeft"] > 0.1
