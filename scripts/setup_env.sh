@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or refresh) the project's virtual environments. Idempotent: an environment whose pinned
 # requirements have not changed since its last successful setup is left alone.
-#   .venv        CPython 3.11 + bpy 5.0.1 (primary target) + the core's dependencies + dev tools
+#   .venv        CPython 3.11 + bpy 5.0.1 (primary target) + the core's dependencies + dev and training tools
+#                (and Debian's espeak-ng, installed with apt when running as root)
 #   .venv-bpy42  CPython 3.11 + bpy 4.2 LTS (compatibility target) + the same core dependencies
 # Usage: scripts/setup_env.sh [main|bpy42|all]   (default: main)
 set -euo pipefail
@@ -44,10 +45,20 @@ make_env() {  # make_env DIR EXTRAS
     echo "setup: $dir ready"
 }
 
+system_packages() {  # espeak-ng: offline voices for the speech training data (and its tests)
+    command -v espeak-ng >/dev/null 2>&1 && return 0
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing espeak-ng (apt)"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null
+    else
+        echo "setup: espeak-ng is missing and cannot be installed here (not root); its tests will skip" >&2
+    fi
+}
+
 target="${1:-main}"
 case "$target" in
-    main) make_env .venv "blender,dev" ;;
+    main) system_packages; make_env .venv "blender,dev,train" ;;
     bpy42) make_env .venv-bpy42 "blender42,dev" ;;
-    all) make_env .venv "blender,dev"; make_env .venv-bpy42 "blender42,dev" ;;
+    all) system_packages; make_env .venv "blender,dev,train"; make_env .venv-bpy42 "blender42,dev" ;;
     *) echo "usage: $0 [main|bpy42|all]" >&2; exit 2 ;;
 esac
