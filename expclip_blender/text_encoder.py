@@ -37,9 +37,9 @@ def minilm_dir() -> Path:
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
+    centred = x - x.mean(-1, keepdims=True)
+    var = np.einsum("...i,...i->...", centred, centred)[..., None] / np.float32(x.shape[-1])
+    return centred * (weight / np.sqrt(var + np.float32(eps))) + bias
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
