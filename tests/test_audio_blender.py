@@ -12,44 +12,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
+from audio_signals import (
+    A_LEFT,
+    A_RIGHT,
+    F_LEFT,
+    F_RIGHT,
+    FORMATS,
+    format_cases,
+    tone_amplitude,
+    tone_signal,
+    write_file,
+)
 
 pytestmark = [pytest.mark.blender, pytest.mark.blender42]
 
-# (file suffix, soundfile format, subtype, lossy); the same matrix as tests/test_audio.py.
-FORMATS = {
-    "wav-pcm16": (".wav", "WAV", "PCM_16", False),
-    "wav-float32": (".wav", "WAV", "FLOAT", False),
-    "wav-pcm-u8": (".wav", "WAV", "PCM_U8", False),
-    "flac": (".flac", "FLAC", "PCM_16", False),
-    "ogg-vorbis": (".ogg", "OGG", "VORBIS", True),
-    "mp3": (".mp3", "MP3", "MPEG_LAYER_III", True),
-}
-RATES = (8000, 22050, 44100, 48000, 96000)
-F_LEFT, A_LEFT = 440.0, 0.6
-F_RIGHT, A_RIGHT = 1000.0, 0.2
 # FFmpeg's Vorbis decoder in aud does not apply the end trim of the last Ogg page exactly: the decoded
 # length differs by up to one Vorbis block at the end (24 ms at 8 kHz), never at the start.
 LOSSY_LENGTH_SLACK_S = 0.03
-
-
-def format_cases() -> list:
-    # MPEG audio has no rate above 48 kHz, so MP3 skips 96 kHz.
-    return [
-        pytest.param(name, rate, channels, id=f"{name}-{rate}-{channels}ch")
-        for name in FORMATS
-        for rate in RATES
-        for channels in (1, 2)
-        if not (name == "mp3" and rate > 48000)
-    ]
-
-
-def tone_signal(rate: int, channels: int, duration: float = 1.0) -> np.ndarray:
-    """(frames, channels) float32: left 0.6 x 440 Hz, right 0.2 x 1000 Hz; mono files get the left tone."""
-    t = np.arange(round(duration * rate)) / rate
-    left = A_LEFT * np.sin(2 * np.pi * F_LEFT * t)
-    right = A_RIGHT * np.sin(2 * np.pi * F_RIGHT * t)
-    return np.stack([left, right][:channels], axis=1).astype(np.float32)
 
 
 def speechlike_signal(rate: int, duration: float = 1.5) -> np.ndarray:
@@ -58,18 +37,6 @@ def speechlike_signal(rate: int, duration: float = 1.5) -> np.ndarray:
     chirp = np.sin(2 * np.pi * (150 * t + (3500 - 150) / (2 * duration) * t**2))
     noise = np.random.default_rng(3).standard_normal(len(t)) * (np.sin(2 * np.pi * 3 * t) > 0.5)
     return np.stack([0.5 * chirp, 0.15 * noise], axis=1).astype(np.float32)
-
-
-def write_file(path: Path, data: np.ndarray, rate: int, fmt: str) -> Path:
-    _suffix, container, subtype, _lossy = FORMATS[fmt]
-    sf.write(path, data, rate, format=container, subtype=subtype)
-    return path
-
-
-def tone_amplitude(y: np.ndarray, rate: int, freq: float) -> float:
-    w = np.hanning(len(y))
-    t = np.arange(len(y)) / rate
-    return float(2 * abs(np.sum(w * y * np.exp(-2j * np.pi * freq * t))) / np.sum(w))
 
 
 def aligned(a: np.ndarray, b: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray, int]:
