@@ -1,0 +1,102 @@
+"""Audio features for the speech-driven generator: per-utterance normalised log-mel at 100 frames/s.
+
+Frame t describes the audio around time t / 100 s (centre-aligned, like ``librosa.feature.melspectrogram``
+with ``center=True``), and an utterance of ``duration`` seconds gives ``ceil(duration * 100)`` frames, the
+same frame count rule as the training targets (:func:`speech.coarticulation.num_frames`).
+
+The STFT is plain numpy (strided frames + ``rfft``) rather than ``librosa.stft``: no numba JIT runs, so
+the first call is as fast as the next. Frames are processed in blocks so an hour of audio never holds
+its whole complex spectrogram in memory.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .audio import resample
+from .speech.coarticulation import num_frames
+
+__all__ = ["FEATURE_RATE", "HOP", "N_FFT", "N_MELS", "SAMPLE_RATE", "WIN", "log_mel"]
+
+SAMPLE_RATE = 16000
+HOP = 160  # 10 ms -> 100 frames/s
+WIN = 400  # 25 ms Hann window
+N_FFT = 512
+N_MELS = 80
+FEATURE_RATE = SAMPLE_RATE / HOP  # 100.0 frames per second
+
+# Power floor before the log (the audio is float in [-1, 1]; 1e-10 is about -100 dB below full scale).
+_POWER_FLOOR = 1e-10
+# Per-band std floor in natural-log units (~4.3 dB): silence or a near-constant hum stays near 0 instead
+# of its tiny fluctuations being blown up to unit variance.
+_MIN_STD = 1.0
+# Frames per STFT block: 4096 x 257 complex64 is about 8 MB, whatever the audio's length.
+_BLOCK = 4096
+
+
+@lru_cache(maxsize=1)
+def _mel_basis() -> np.ndarray:
+    """(N_FFT // 2 + 1, N_MELS) float32 Slaney mel filters (librosa's defaults; plain numpy, no JIT)."""
+    import librosa  # imported lazily: only its filter bank is used
+
+    return np.ascontiguousarray(
+        librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=0.0, fmax=SAMPLE_RATE / 2).T,
+        dtype=np.float32,
+    )
+
+
+@lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    # Periodic Hann, as scipy.signal.get_window("hann", WIN) (librosa's default).
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(WIN) / WIN)).astype(np.float32)
+
+
+def log_mel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono audio at any sample rate -> (ceil(duration * 100), 80) float32 normalised log-mel.
+
+    Each band is standardised over the utterance (mean 0; std 1, or less where the band's std is below
+    ``_MIN_STD``), so the generator does not depend on recording level or microphone colouring.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"audio must be 1-D mono samples, got shape {audio.shape}")
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    n_out = num_frames(len(audio) / float(sample_rate), FEATURE_RATE)
+    if n_out == 0:
+        return np.zeros((0, N_MELS), np.float32)
+    y = resample(audio, int(sample_rate), SAMPLE_RATE)
+    if not np.isfinite(y).all():  # checked first: nan_to_num always copies, an hour of audio is 230 MB
+        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+
+    # Centre frames on t * HOP: pad N_FFT // 2 on the left (reflect, as librosa; zeros when too short to
+    # reflect), and enough on the right that the last frame exists even if resampling rounded short.
+    half = N_FFT // 2
+    right = max(half, (n_out - 1) * HOP + half - len(y) + 1)
+    if len(y) > half:
+        # One concatenation (not chained np.pad calls) so an hour of audio is copied once, not three times.
+        reflect_right = min(right, len(y) - 1)
+        tail = np.zeros(right - reflect_right, np.float32)
+        y = np.concatenate([y[half:0:-1], y, y[::-1][1 : 1 + reflect_right], tail])
+    else:
+        y = np.pad(y, (half, right))
+    # librosa centres the WIN-long window inside the N_FFT frame; taking WIN samples from that offset and
+    # letting rfft zero-pad to N_FFT is a circular shift of the same frame, so the magnitudes are identical.
+    offset = (N_FFT - WIN) // 2
+    frames = np.lib.stride_tricks.sliding_window_view(y[offset:], WIN)[::HOP][:n_out]
+    assert len(frames) == n_out, (len(frames), n_out)
+
+    window, basis = _window(), _mel_basis()
+    out = np.empty((n_out, N_MELS), np.float32)
+    for start in range(0, n_out, _BLOCK):
+        spec = np.fft.rfft(frames[start : start + _BLOCK] * window, n=N_FFT, axis=-1)
+        power = (spec.real**2 + spec.imag**2).astype(np.float32)
+        out[start : start + _BLOCK] = np.log(np.maximum(power @ basis, _POWER_FLOOR))
+
+    mean = out.mean(axis=0, dtype=np.float64)
+    std = out.std(axis=0, dtype=np.float64)
+    out -= mean.astype(np.float32)
+    out /= np.maximum(std, _MIN_STD).astype(np.float32)
+    return out

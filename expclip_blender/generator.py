@@ -1,0 +1,287 @@
+"""The speech-driven generator: log-mel (100 frames/s) + style embedding -> 52 ARKit weights per frame.
+
+A non-autoregressive stack of residual dilated 1-D convolutions (non-causal: a face moves ahead of the
+sound, e.g. lips close before a "b"), each block conditioned on the style embedding by FiLM. Every layer
+works per frame or over a fixed window (LayerNorm over channels, never over time), so frame t depends
+only on the input within +-:attr:`SpeechToFace.receptive_field_frames`; that is what makes chunked
+inference (:func:`run_chunked`) equal to a whole-utterance run and lets an hour of audio run in bounded
+memory.
+
+Default size (``GeneratorConfig()``): 2,197,876 parameters, receptive field +-60 frames (+-0.6 s).
+
+Weights are safetensors with the configuration as JSON in the header (:func:`save_generator`,
+:func:`load_generator`); pickle is never loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .arkit import NUM_ARKIT
+from .expclip import ModelFileError
+from .speech.coarticulation import num_frames
+
+__all__ = [
+    "FORMAT",
+    "GeneratorConfig",
+    "SpeechToFace",
+    "load_generator",
+    "run_chunked",
+    "save_generator",
+    "to_fps",
+]
+
+FORMAT = "expclip-speech-generator"
+FEATURE_RATE = 100.0  # frames per second of the features and of the generator's output
+
+
+@dataclass
+class GeneratorConfig:
+    """Shape of a :class:`SpeechToFace`; stored in the weights file's header."""
+
+    n_mels: int = 80
+    style_dim: int = 128
+    channels: int = 192
+    blocks: int = 8
+    kernel_size: int = 5
+    # Dilations cycle through 1, 2, ..., 2 ** (dilation_cycle - 1): with kernel 5 and 8 blocks that is
+    # 2 * (1 + 2 + 4 + 8) * 2 = 60 frames of context on each side.
+    dilation_cycle: int = 4
+    n_out: int = NUM_ARKIT
+
+    def __post_init__(self) -> None:
+        if self.kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd (a centred window), got {self.kernel_size}")
+        for f in fields(self):
+            if getattr(self, f.name) <= 0:
+                raise ValueError(f"{f.name} must be positive, got {getattr(self, f.name)}")
+
+    def dilations(self) -> list[int]:
+        return [2 ** (i % self.dilation_cycle) for i in range(self.blocks)]
+
+
+class _ChannelNorm(nn.LayerNorm):
+    """LayerNorm over channels at each frame of a (B, C, T) tensor (never over time: chunks stay exact)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class _Block(nn.Module):
+    """x + Conv1x1(GELU(FiLM(LayerNorm(DilatedConv(x)))))."""
+
+    def __init__(self, channels: int, style_dim: int, kernel_size: int, dilation: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(
+            channels, channels, kernel_size, dilation=dilation, padding=dilation * (kernel_size - 1) // 2
+        )
+        self.norm = _ChannelNorm(channels)
+        self.film = nn.Linear(style_dim, 2 * channels)
+        self.mix = nn.Conv1d(channels, channels, 1)
+        self.reach = dilation * (kernel_size - 1) // 2  # frames of context on each side
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        scale, shift = self.film(style).unsqueeze(-1).chunk(2, dim=1)  # (B, C, 1) each
+        h = self.norm(self.conv(x))
+        # 1 + scale: a zero style (or a FiLM layer near zero at the start of training) is the identity.
+        h = torch.nn.functional.gelu(h * (1.0 + scale) + shift)
+        return x + self.mix(h)
+
+
+class SpeechToFace(nn.Module):
+    """(B, T, n_mels) log-mel + (B, style_dim) style -> (B, T, 52) ARKit weights in [0, 1], all at 100 Hz."""
+
+    def __init__(self, config: GeneratorConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or GeneratorConfig()
+        c = self.config
+        self.inp = nn.Linear(c.n_mels, c.channels)
+        self.blocks = nn.ModuleList(_Block(c.channels, c.style_dim, c.kernel_size, d) for d in c.dilations())
+        self.out_norm = nn.LayerNorm(c.channels)
+        self.head = nn.Linear(c.channels, c.n_out)
+
+    @property
+    def receptive_field_frames(self) -> int:
+        """Frames of input on *each* side of frame t that can change output frame t."""
+        return sum(b.reach for b in self.blocks)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, mel: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(mel, style))
+
+    def logits(self, mel: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Pre-sigmoid outputs (B, T, 52), for losses that want them (BCE with logits)."""
+        if mel.ndim != 3 or mel.shape[-1] != self.config.n_mels:
+            raise ValueError(f"mel must be (B, T, {self.config.n_mels}), got {tuple(mel.shape)}")
+        if style.ndim != 2 or style.shape != (mel.shape[0], self.config.style_dim):
+            raise ValueError(
+                f"style must be ({mel.shape[0]}, {self.config.style_dim}), got {tuple(style.shape)}"
+            )
+        x = self.inp(mel).transpose(1, 2)  # (B, C, T) for the convolutions
+        for block in self.blocks:
+            x = block(x, style)
+        return self.head(self.out_norm(x.transpose(1, 2)))
+
+
+@torch.no_grad()
+def run_chunked(
+    model: SpeechToFace,
+    mel: np.ndarray,
+    style: np.ndarray,
+    device: str | torch.device = "cpu",
+    chunk_frames: int = 3000,
+    overlap_frames: int | None = None,
+) -> np.ndarray:
+    """(T, n_mels) features + (D,) style -> (T, 52) float32 weights at 100 Hz, in bounded memory.
+
+    The frames are cut into cores of ``chunk_frames``; each runs with ``overlap_frames`` of extra input
+    on both sides (so no call sees more than ``chunk_frames + 2 * overlap_frames`` frames), and
+    neighbours are crossfaded linearly over the middle ``overlap_frames`` frames around each cut. With
+    ``overlap_frames >= 2 * receptive field`` (the default) every crossfaded frame is already exact in
+    both chunks, so the result equals a single run up to float rounding.
+    """
+    mel = np.asarray(mel, np.float32)
+    style = np.asarray(style, np.float32).reshape(-1)
+    if mel.ndim != 2:
+        raise ValueError(f"mel must be (T, n_mels), got shape {mel.shape}")
+    if chunk_frames <= 0:
+        raise ValueError(f"chunk_frames must be positive, got {chunk_frames}")
+    overlap = 2 * model.receptive_field_frames if overlap_frames is None else int(overlap_frames)
+    if overlap < 0:
+        raise ValueError(f"overlap_frames must be >= 0, got {overlap_frames}")
+    model.eval()  # no dropout or batch statistics at inference, whatever the caller left it in
+    device = torch.device(device)
+    n = len(mel)
+    out = np.zeros((n, model.config.n_out), np.float32)
+    if n == 0:
+        return out
+    style_t = torch.from_numpy(style).to(device)[None]
+
+    def run(lo: int, hi: int) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(mel[lo:hi])).to(device)[None]
+        return model(x, style_t)[0].float().cpu().numpy()
+
+    if n <= chunk_frames:
+        return run(0, n)
+    # Half-width of each crossfade: never wider than the extra context, nor than half a core.
+    fade = min(overlap // 2, chunk_frames // 2)
+    cuts = list(range(chunk_frames, n, chunk_frames))
+    starts, ends = [0, *cuts], [*cuts, n]
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        lo, hi = max(0, a - overlap), min(n, b + overlap)
+        y = run(lo, hi)
+        t = np.arange(lo, hi, dtype=np.float64)
+        # Piecewise-linear weights: 1 inside the core, ramps over [cut - fade, cut + fade) at each inner cut
+        # that are complementary to the neighbour's, so weights sum to 1 at every frame.
+        w = ((t >= a) & (t < b)).astype(np.float64)
+        if fade > 0:
+            if k > 0:
+                ramp = np.clip((t - (a - fade) + 0.5) / (2 * fade), 0.0, 1.0)
+                w = np.where(np.abs(t - a + 0.5) < fade, ramp, w)
+            if k < len(starts) - 1:
+                ramp = np.clip(((b + fade) - t - 0.5) / (2 * fade), 0.0, 1.0)
+                w = np.where(np.abs(t - b + 0.5) < fade, ramp, w)
+        out[lo:hi] += (w[:, None] * y).astype(np.float32)
+    return out
+
+
+def to_fps(frames100: np.ndarray, duration_s: float, fps: float) -> np.ndarray:
+    """100 Hz frames -> (ceil(duration * fps), C) float32 at ``fps``: row i linearly interpolated at i / fps.
+
+    Times past the last 100 Hz frame hold its value (the clamp), so the end of the clip never extrapolates.
+    """
+    frames100 = np.asarray(frames100, np.float32)
+    if frames100.ndim != 2:
+        raise ValueError(f"frames100 must be (T, channels), got shape {frames100.shape}")
+    n = num_frames(float(duration_s), float(fps))
+    if n == 0:
+        return np.zeros((0, frames100.shape[1]), np.float32)
+    if len(frames100) == 0:
+        raise ValueError("no 100 Hz frames to resample")
+    pos = np.arange(n, dtype=np.float64) * (FEATURE_RATE / float(fps))
+    pos = np.clip(pos, 0.0, len(frames100) - 1)
+    i0 = np.floor(pos).astype(np.int64)
+    i1 = np.minimum(i0 + 1, len(frames100) - 1)
+    frac = (pos - i0).astype(np.float32)[:, None]
+    return ((1.0 - frac) * frames100[i0] + frac * frames100[i1]).astype(np.float32)
+
+
+def save_generator(model: SpeechToFace, path: str | Path, extra: dict | None = None) -> None:
+    """Write the weights as safetensors, the config (and ``extra`` entries) as JSON in the header."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {"format": FORMAT, "config": json.dumps(asdict(model.config))}
+    if extra:
+        metadata.update({k: json.dumps(v) for k, v in extra.items()})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=metadata)
+
+
+def load_generator(path: str | Path, device: str = "auto") -> SpeechToFace:
+    """Read a generator from safetensors (no code runs) onto ``device`` ("auto", "cpu", "cuda"), in eval mode.
+
+    Raises ModelFileError naming the file and the problem: missing, unreadable, no config, or tensors
+    missing, unexpected or of the wrong shape for the stored config.
+    """
+    from safetensors import safe_open
+
+    from .api import resolve_device
+
+    path = Path(path)
+    name = f"Generator weights '{path}'"
+    if path.suffix != ".safetensors":
+        raise ModelFileError(
+            f"'{path}': generator weights must be a .safetensors file (pickle is never loaded)"
+        )
+    if not path.is_file():
+        raise ModelFileError(f"{name} do not exist")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (not a dict)
+            metadata = dict(handle.metadata() or {})
+    except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        raise ModelFileError(f"{name} cannot be read: {exc}") from None
+    if metadata.get("format", FORMAT) != FORMAT:
+        raise ModelFileError(f"{name} hold a {metadata['format']!r} model, not the speech generator")
+    try:
+        config = GeneratorConfig(**json.loads(metadata["config"]))
+    except KeyError:
+        raise ModelFileError(f"{name} have no 'config' entry in their header") from None
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{name} have an unusable config in their header: {exc}") from None
+
+    model = SpeechToFace(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [
+        f"{k} is {tuple(tensors[k].shape)}, expected {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in tensors and tensors[k].shape != v.shape
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing tensors {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    if unexpected:
+        problems.append(
+            f"unexpected tensors {', '.join(unexpected[:5])}{' ...' if len(unexpected) > 5 else ''}"
+        )
+    if wrong:
+        problems.append("; ".join(wrong[:5]) + (" ..." if len(wrong) > 5 else ""))
+    if problems:
+        raise ModelFileError(f"{name} do not fit the stored config: {'; '.join(problems)}")
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ModelFileError(f"{name} contain NaN or infinite values in {', '.join(bad[:5])}")
+    model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    return model.to(resolve_device(device)).eval()

@@ -1,0 +1,187 @@
+"""Speech features and the speech-to-face generator (untrained, small, fixed seed; CPU unless CUDA exists)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from expclip_blender.expclip import ModelFileError
+from expclip_blender.features import N_MELS, log_mel
+from expclip_blender.generator import (
+    GeneratorConfig,
+    SpeechToFace,
+    load_generator,
+    run_chunked,
+    save_generator,
+    to_fps,
+)
+
+SMALL = GeneratorConfig(channels=32, blocks=3, style_dim=16)
+
+
+@pytest.fixture(scope="module")
+def model() -> SpeechToFace:
+    torch.manual_seed(0)
+    return SpeechToFace(SMALL).eval()
+
+
+def _speechlike(duration: float, sr: int, seed: int = 0) -> np.ndarray:
+    """Noise bursts under a 4 Hz syllable envelope: enough spectral and temporal change for the tests."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(duration * sr)) / sr
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None)
+    tone = np.sin(2 * np.pi * 180 * t) * 0.3
+    return ((rng.standard_normal(len(t)) * 0.05 + tone) * envelope).astype(np.float32)
+
+
+def _inputs(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, N_MELS)).astype(np.float32), rng.standard_normal(SMALL.style_dim).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("sr", [8000, 16000, 44100])
+@pytest.mark.parametrize("duration", [0.0334, 1.0, 2.345, 3.0])
+def test_log_mel_shape_and_length(sr, duration):
+    audio = _speechlike(duration, sr)
+    mel = log_mel(audio, sr)
+    assert mel.dtype == np.float32
+    assert mel.shape == (math.ceil(len(audio) / sr * 100 - 1e-6), N_MELS)
+    assert np.all(np.isfinite(mel))
+
+
+def test_log_mel_is_normalised_and_silence_is_finite():
+    mel = log_mel(_speechlike(2.0, 16000), 16000)
+    np.testing.assert_allclose(mel.mean(axis=0), 0.0, atol=1e-4)
+    assert np.all(mel.std(axis=0) <= 1.0 + 1e-4)
+    for silence in (np.zeros(16000, np.float32), np.full(16000, 1e-9, np.float32)):
+        quiet = log_mel(silence, 16000)
+        assert quiet.shape == (100, N_MELS) and np.all(np.isfinite(quiet)) and np.abs(quiet).max() < 1.0
+
+
+def test_log_mel_frame_is_centred_on_its_time():
+    # A click at 0.5 s: the loudest frame is frame 50 whatever the sample rate.
+    for sr in (16000, 44100):
+        audio = np.zeros(sr, np.float32)
+        audio[sr // 2] = 1.0
+        assert int(np.argmax(log_mel(audio, sr).sum(axis=1))) == 50
+
+
+def test_output_shape_and_range(model):
+    mel, style = _inputs(250)
+    out = run_chunked(model, mel, style)
+    assert out.shape == (250, 52) and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    batch = model(torch.from_numpy(mel)[None].repeat(2, 1, 1), torch.from_numpy(style)[None].repeat(2, 1))
+    assert batch.shape == (2, 250, 52)
+
+
+def test_receptive_field(model):
+    # kernel 5, dilations 1, 2, 4: 2 * (1 + 2 + 4) frames each side; a change further away has no effect.
+    assert model.receptive_field_frames == 14
+    mel, style = _inputs(100)
+    base = run_chunked(model, mel, style)
+    mel2 = mel.copy()
+    mel2[50] += 5.0
+    diff = np.abs(run_chunked(model, mel2, style) - base).max(axis=1)
+    assert diff[50 - 14] > 0 and diff[50 + 14] > 0
+    assert diff[: 50 - 14].max() == 0 and diff[50 + 15 :].max() == 0
+
+
+def test_chunked_equals_unchunked_with_bounded_chunks(model):
+    mel, style = _inputs(1000)
+    full = run_chunked(model, mel, style, chunk_frames=10**6)
+    seen: list[int] = []
+    hook = model.register_forward_hook(lambda _m, args, _out: seen.append(args[0].shape[1]))
+    try:
+        chunked = run_chunked(model, mel, style, chunk_frames=97)
+    finally:
+        hook.remove()
+    overlap = 2 * model.receptive_field_frames
+    assert len(seen) == math.ceil(1000 / 97)
+    assert max(seen) <= 97 + 2 * overlap
+    assert np.abs(chunked - full).max() < 1e-4
+    # Chunks shorter than the crossfade, and a last chunk of a single frame, still join up.
+    for chunk in (10, 111):
+        n = 8 * chunk + 1
+        whole = run_chunked(model, mel[:n], style, chunk_frames=n)
+        assert np.abs(run_chunked(model, mel[:n], style, chunk_frames=chunk) - whole).max() < 1e-4
+
+
+def test_deterministic(model):
+    mel, style = _inputs(300)
+    a = run_chunked(model, mel, style, chunk_frames=128)
+    b = run_chunked(model, mel, style, chunk_frames=128)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 29.97, 30.0, 60.0])
+@pytest.mark.parametrize("duration", [1.0, 2.0, 3.37])
+def test_to_fps_length_and_interpolation(fps, duration):
+    n100 = math.ceil(duration * 100 - 1e-6)
+    t100 = np.arange(n100) / 100.0
+    frames = np.stack([t100, np.sin(t100)], axis=1).astype(np.float32)
+    out = to_fps(frames, duration, fps)
+    n = math.ceil(duration * fps - 1e-6)
+    assert out.shape == (n, 2)
+    times = np.arange(n) / fps
+    # Linear in t is reproduced exactly (up to the clamp past the last 100 Hz frame).
+    np.testing.assert_allclose(out[:, 0], np.minimum(times, t100[-1]), atol=1e-5)
+    np.testing.assert_allclose(out[:, 1], np.interp(times, t100, frames[:, 1]), atol=1e-5)
+
+
+def test_to_fps_known_lengths():
+    frames = np.zeros((1000, 52), np.float32)
+    assert len(to_fps(frames, 10.0, 30.0)) == 300
+    assert len(to_fps(frames, 10.0, 29.97)) == 300
+    assert len(to_fps(frames, 2.0, 30.0)) == 60
+
+
+def test_save_load_round_trip(model, tmp_path):
+    path = tmp_path / "generator.safetensors"
+    save_generator(model, path)
+    loaded = load_generator(path, device="cpu")
+    assert loaded.config == SMALL and not loaded.training
+    mel, style = _inputs(200)
+    assert np.array_equal(run_chunked(model, mel, style), run_chunked(loaded, mel, style))
+
+
+def test_bad_files_give_clear_errors(model, tmp_path):
+    with pytest.raises(ModelFileError, match="do not exist"):
+        load_generator(tmp_path / "nope.safetensors", device="cpu")
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_generator(tmp_path / "generator.pt", device="cpu")
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not a header at all")
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        load_generator(corrupt, device="cpu")
+
+    from safetensors.torch import save_file
+
+    mismatched = tmp_path / "mismatched.safetensors"
+    other = SpeechToFace(GeneratorConfig(channels=48, blocks=3, style_dim=16))
+    tensors = {k: v.contiguous() for k, v in other.state_dict().items()}
+    save_file(tensors, str(mismatched), metadata={"config": '{"channels": 32, "blocks": 3, "style_dim": 16}'})
+    with pytest.raises(ModelFileError, match=r"inp\.weight is \(48, 80\), expected \(32, 80\)"):
+        load_generator(mismatched, device="cpu")
+    no_config = tmp_path / "no_config.safetensors"
+    save_file(tensors, str(no_config))
+    with pytest.raises(ModelFileError, match="no 'config'"):
+        load_generator(no_config, device="cpu")
+
+
+def test_cuda_matches_cpu(model, tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("CUDA is not available in this torch build / on this machine")
+    path = tmp_path / "generator.safetensors"
+    save_generator(model, path)
+    gpu = load_generator(path, device="cuda")
+    assert next(gpu.parameters()).is_cuda
+    mel, style = _inputs(700)
+    cpu_out = run_chunked(model, mel, style, chunk_frames=256)
+    gpu_out = run_chunked(gpu, mel, style, device="cuda", chunk_frames=256)
+    assert np.abs(cpu_out - gpu_out).max() < 1e-4
