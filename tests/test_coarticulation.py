@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from phone_sequences import random_speech, seq
 
 from expclip_blender.arkit import ARKIT_INDEX, MOUTH_NAMES, NUM_ARKIT
 from expclip_blender.speech.coarticulation import (
@@ -18,48 +19,11 @@ from expclip_blender.speech.coarticulation import (
 from expclip_blender.speech.metrics import THRESHOLDS, lipsync_metrics, passes, pooled_metrics
 from expclip_blender.speech.phones import (
     BILABIALS,
-    CONSONANTS,
-    LABIODENTALS,
-    OPEN_VOWELS,
-    ROUNDED,
     SIL,
-    SPREAD_VOWELS,
-    VOWELS,
-    Phone,
 )
 
 FPS = (24.0, 25.0, 29.97, 30.0, 60.0)
 MOUTH = [ARKIT_INDEX[n] for n in MOUTH_NAMES]
-
-
-def seq(spec: str, t0: float = 0.0) -> list[Phone]:
-    """'SIL:0.3 P:0.08 AA:0.15' -> consecutive phones."""
-    out, t = [], t0
-    for item in spec.split():
-        lab, dur = item.split(":")
-        out.append(Phone(lab, t, t + float(dur)))
-        t += float(dur)
-    return out
-
-
-def random_speech(seed: int, seconds: float = 8.0) -> list[Phone]:
-    """Random CV(C) syllables with realistic durations and pauses; every metric category occurs."""
-    rng = np.random.default_rng(seed)
-    cons, vows = sorted(CONSONANTS), sorted(VOWELS)
-    special = sorted(BILABIALS | LABIODENTALS | ROUNDED | SPREAD_VOWELS | OPEN_VOWELS)
-    out, t = [Phone(SIL, 0.0, 0.3)], 0.3
-    while t < seconds:
-        for _ in range(int(rng.integers(3, 9))):
-            c = special[rng.integers(len(special))] if rng.random() < 0.5 else cons[rng.integers(len(cons))]
-            v = vows[rng.integers(len(vows))]
-            for lab, lo, hi in ((c, 0.03, 0.11), (v, 0.05, 0.2)):
-                d = float(rng.uniform(lo, hi))
-                out.append(Phone(lab, t, t + d))
-                t += d
-        d = float(rng.uniform(0.1, 0.8))  # a pause, short or long
-        out.append(Phone(SIL, t, t + d))
-        t += d
-    return out
 
 
 @pytest.mark.parametrize("fps", FPS)

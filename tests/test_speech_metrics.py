@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from test_coarticulation import random_speech, seq
+from phone_sequences import random_speech, seq
 
 from expclip_blender.arkit import ARKIT_INDEX, NUM_ARKIT
 from expclip_blender.speech.coarticulation import targets
