@@ -19,12 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .arkit import NUM_ARKIT
+from .model_files import ModelFileError, read_safetensors
 
 HEADS = ("text_proj", "expr_enc", "expr_dec")
-
-
-class ModelFileError(ValueError):
-    """A weights file that does not fit this model; the message says which tensor and why."""
 
 
 def _silu(x: np.ndarray) -> np.ndarray:
@@ -110,21 +107,8 @@ class ExpClipHeads:
 
 def load_heads(path: str | Path, text_dim: int = 384) -> ExpClipHeads:
     """Read ExpCLIP heads from safetensors (no code runs); shapes are checked with clear messages."""
-    from safetensors import safe_open
-
     path = Path(path)
-    if path.suffix != ".safetensors":
-        raise ModelFileError(
-            f"'{path}': ExpCLIP weights must be a .safetensors file (pickle is never loaded)"
-        )
-    if not path.is_file():
-        raise ModelFileError(f"ExpCLIP weights '{path}' do not exist")
-    try:
-        with safe_open(str(path), framework="numpy") as handle:
-            tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (not a dict)
-            metadata = dict(handle.metadata() or {})
-    except Exception as exc:  # safetensors raises its own error types for corrupt headers
-        raise ModelFileError(f"ExpCLIP weights '{path}' cannot be read: {exc}") from None
+    tensors, metadata = read_safetensors(path, "ExpCLIP")
     heads = ExpClipHeads(
         text_proj=Mlp.from_tensors(tensors, "text_proj"),
         expr_enc=Mlp.from_tensors(tensors, "expr_enc"),

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .arkit import NUM_ARKIT
-from .expclip import ModelFileError
+from .model_files import ModelFileError, read_safetensors
 from .speech.coarticulation import num_frames
 
 __all__ = [
@@ -233,24 +233,11 @@ def load_generator(path: str | Path, device: str = "auto") -> SpeechToFace:
     Raises ModelFileError naming the file and the problem: missing, unreadable, no config, or tensors
     missing, unexpected or of the wrong shape for the stored config.
     """
-    from safetensors import safe_open
-
     from .api import resolve_device
 
     path = Path(path)
     name = f"Generator weights '{path}'"
-    if path.suffix != ".safetensors":
-        raise ModelFileError(
-            f"'{path}': generator weights must be a .safetensors file (pickle is never loaded)"
-        )
-    if not path.is_file():
-        raise ModelFileError(f"{name} do not exist")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (not a dict)
-            metadata = dict(handle.metadata() or {})
-    except Exception as exc:  # safetensors raises its own error types for corrupt headers
-        raise ModelFileError(f"{name} cannot be read: {exc}") from None
+    tensors, metadata = read_safetensors(path, "Generator", framework="pt")
     if metadata.get("format", FORMAT) != FORMAT:
         raise ModelFileError(f"{name} hold a {metadata['format']!r} model, not the speech generator")
     try:
