@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or refresh) the project's virtual environments. Idempotent: an environment whose pinned
 # requirements have not changed since its last successful setup is left alone.
-#   .venv        CPython 3.11 + bpy 5.0.1 (primary target) + the core's dependencies + dev and training tools
+#   .venv        CPython 3.11 + bpy 5.0.1 (primary target) + the core's dependencies + dev, training and
+#                evaluation tools (lip-sync peers)
 #                (and Debian's espeak-ng, installed with apt when running as root)
 #   .venv-bpy42  CPython 3.11 + bpy 4.2 LTS (compatibility target) + the same core dependencies
 # Usage: scripts/setup_env.sh [main|bpy42|all]   (default: main)
@@ -57,8 +58,8 @@ system_packages() {  # espeak-ng: offline voices for the speech training data (a
 
 target="${1:-main}"
 case "$target" in
-    main) system_packages; make_env .venv "blender,dev,train" ;;
+    main) system_packages; make_env .venv "blender,dev,train,eval" ;;
     bpy42) make_env .venv-bpy42 "blender42,dev" ;;
-    all) system_packages; make_env .venv "blender,dev,train"; make_env .venv-bpy42 "blender42,dev" ;;
+    all) system_packages; make_env .venv "blender,dev,train,eval"; make_env .venv-bpy42 "blender42,dev" ;;
     *) echo "usage: $0 [main|bpy42|all]" >&2; exit 2 ;;
 esac
