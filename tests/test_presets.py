@@ -71,7 +71,7 @@ def test_only_the_prompt_is_required_and_the_name_defaults_to_the_file_name(tmp_
 def test_values_made_in_code_are_checked_and_normalised():
     assert Preset("  Happy ", "happy", intensity=1).name == "Happy"
     assert isinstance(Preset("Happy", "happy", intensity=1).intensity, float)
-    with pytest.raises(PresetError, match="'smoothing' must be from 0 to 1, got 1.5"):
+    with pytest.raises(PresetError, match=r"'smoothing' must be from 0 to 1, got 1\.5"):
         Preset("Happy", "happy", smoothing=1.5)
     with pytest.raises(PresetError, match="name is empty"):
         Preset("   ", "happy")
@@ -109,7 +109,7 @@ def test_broken_files_give_errors_naming_the_file_and_field(tmp_path, content, m
 def test_unreadable_files_give_clear_errors(tmp_path):
     with pytest.raises(PresetError, match="does not exist"):
         read_preset(tmp_path / "missing.json")
-    with pytest.raises(PresetError, match="presets are .json files"):
+    with pytest.raises(PresetError, match=r"presets are \.json files"):
         read_preset(_write(tmp_path / "p.txt", {"prompt": "x"}))
     binary = tmp_path / "binary.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
@@ -178,11 +178,8 @@ def test_builtin_prompts_give_the_face_their_name_says():
 
     happy, sad, furious, surprised = face("Happy"), face("Sad"), face("Furious"), face("Surprised")
     neutral, disgusted, scared = face("Neutral Read"), face("Disgusted"), face("Scared")
-    assert (
-        mean(happy, "mouthSmileLeft", "mouthSmileRight")
-        > 0.3
-        > mean(sad, "mouthSmileLeft", "mouthSmileRight")
-    )
+    smile = ("mouthSmileLeft", "mouthSmileRight")
+    assert mean(happy, *smile) > 0.3 > mean(sad, *smile)
     assert mean(sad, "mouthFrownLeft", "mouthFrownRight") > 0.3
     assert mean(furious, "browDownLeft", "browDownRight") > 0.5
     assert mean(surprised, "browOuterUpLeft", "browOuterUpRight", "browInnerUp") > 0.4
@@ -234,7 +231,7 @@ def test_broken_files_are_listed_with_their_reason_and_never_raise(folders):
 
 
 def test_folder_problems_are_reported_not_raised(folders, tmp_path):
-    builtin, studio, user = folders
+    builtin, _, user = folders
     a_file = _write(tmp_path / "file-not-folder", "x")
     listing = list_presets([(BUILTIN, builtin), (STUDIO, tmp_path / "offline-share"), (USER, user)])
     assert [(p.source, p.reason) for p in listing.problems] == [
@@ -281,7 +278,7 @@ def test_save_writes_the_user_folder_and_get_returns_it(library):
 
 def test_save_refuses_to_replace_without_overwrite(library):
     library.save(Preset("Mine", "happy"))
-    with pytest.raises(PresetExistsError, match="'Mine' already exists .* tick Overwrite"):
+    with pytest.raises(PresetExistsError, match=r"'Mine' already exists .* tick Overwrite"):
         library.save(Preset("MINE", "sad"))
     assert library.get("Mine").preset.prompt == "happy"
     path = library.save(Preset("MINE", "sad"), overwrite=True)
@@ -298,7 +295,7 @@ def test_save_never_clobbers_a_broken_or_differently_named_file(library):
 
 def test_studio_and_builtin_folders_are_read_only(library):
     studio, builtin = _snapshot(library.studio_dir), _snapshot(library.builtin_dir)
-    with pytest.raises(PresetReadOnlyError, match="'Studio Angry' is a studio preset; .* read-only"):
+    with pytest.raises(PresetReadOnlyError, match=r"'Studio Angry' is a studio preset; .* read-only"):
         library.delete("studio angry")
     with pytest.raises(PresetReadOnlyError, match="is a built-in preset"):
         library.delete("Happy")
@@ -363,7 +360,7 @@ def test_export_writes_a_file_that_imports_back(library, tmp_path):
     assert read_preset(out) == library.get("Studio Angry").preset
     with pytest.raises(PresetExistsError, match="the file exists"):
         library.export("Happy", out, overwrite=False)
-    with pytest.raises(PresetError, match="end in .json"):
+    with pytest.raises(PresetError, match=r"end in \.json"):
         library.export("Happy", tmp_path / "x.txt")
     with pytest.raises(PresetError, match="no preset named"):
         library.export("Nope", tmp_path / "nope.json")
