@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import demo, weights_import
+from . import bake, demo, weights_import
 
-_modules = (demo, weights_import)
+_modules = (demo, weights_import, bake)
 CLASSES: tuple[type, ...] = tuple(cls for module in _modules for cls in module.CLASSES)
 _register, _unregister = bpy.utils.register_classes_factory(CLASSES)
 

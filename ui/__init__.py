@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import bpy
 
-from . import sidebar
+from . import properties, sidebar
 
-CLASSES: tuple[type, ...] = sidebar.CLASSES
+CLASSES: tuple[type, ...] = (*properties.CLASSES, *sidebar.CLASSES)
 _register, _unregister = bpy.utils.register_classes_factory(CLASSES)
 
 
 def register() -> None:
     _register()
+    properties.attach()
 
 
 def unregister() -> None:
+    properties.detach()
     _unregister()

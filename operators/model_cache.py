@@ -1,0 +1,66 @@
+"""One loaded model per Blender session, reused by every bake and preview.
+
+Loading takes seconds (the text encoder, the generator), a bake a fraction of that, so the model is
+loaded on first use and kept. The key is ``(device, models_dir)`` from the add-on preferences; when they
+change, the next use loads anew and the old model is dropped (one model in memory at a time).
+:func:`clear_model_cache` drops it explicitly (the preferences call it when the device or the weights
+folder changes).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import bpy
+
+from .. import expclip_blender as ex
+
+_DEVICES = {"AUTO": "auto", "CPU": "cpu", "CUDA": "cuda"}
+_lock = threading.Lock()  # bakes may load from a worker thread
+_cached: tuple[tuple[str, str | None], object] | None = None
+
+
+def model_settings(context: bpy.types.Context | None = None) -> tuple[str, str | None]:
+    """``(device, models_dir)`` from the add-on preferences; ``("auto", None)`` where there are none."""
+    try:
+        from ..ui.preferences import addon_preferences  # lands with the preferences; may be absent
+
+        prefs = addon_preferences(context or bpy.context)
+    except (ImportError, AttributeError):
+        prefs = None
+    if prefs is None:
+        return "auto", None
+    device = _DEVICES.get(getattr(prefs, "device", "AUTO"), "auto")
+    folder = (getattr(prefs, "custom_models_dir", "") or "").strip()
+    return device, (bpy.path.abspath(folder) if folder else None)
+
+
+def get_model(device: str = "auto", models_dir: str | None = None):
+    """The model for ``(device, models_dir)``, loaded once and reused (errors from ``ex.load`` pass on)."""
+    global _cached
+    key = (device, models_dir)
+    with _lock:
+        if _cached is not None and _cached[0] == key:
+            return _cached[1]
+        _cached = None  # drop the old model before loading the new one: one in memory at a time
+        model = ex.load(device=device, models_dir=models_dir)
+        _cached = (key, model)
+        return model
+
+
+def model_for(context: bpy.types.Context | None = None):
+    """The model the preferences ask for (see :func:`model_settings`)."""
+    return get_model(*model_settings(context))
+
+
+def cached_model():
+    """The loaded model, or None when nothing is loaded yet (never loads)."""
+    cached = _cached
+    return None if cached is None else cached[1]
+
+
+def clear_model_cache() -> None:
+    """Forget the loaded model; the next bake or preview loads it again."""
+    global _cached
+    with _lock:
+        _cached = None
