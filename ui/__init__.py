@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import bpy
 
-from . import properties, sidebar
+from . import preferences, preset_menu, properties, sidebar
 
-CLASSES: tuple[type, ...] = (*properties.CLASSES, *sidebar.CLASSES)
+CLASSES: tuple[type, ...] = (
+    *preferences.CLASSES,
+    *properties.CLASSES,
+    *preset_menu.CLASSES,
+    *sidebar.CLASSES,
+)
 _register, _unregister = bpy.utils.register_classes_factory(CLASSES)
 
 
