@@ -1,0 +1,59 @@
+"""The emotion timeline: markers named 'expclip: <prompt> [@intensity]' -> style cues (real bpy)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("expclip: furious", ("furious", 1.0)),
+        ("ExpCLIP:furious", ("furious", 1.0)),
+        ("expclip:  on the verge   of tears ", ("on the verge of tears", 1.0)),
+        ("expclip: smug half smile @0.7", ("smug half smile", 0.7)),
+        ("expclip: sad@1.5", ("sad", 1.5)),
+        ("expclip: angry @ 2", ("angry", 2.0)),
+        ("expclip:", ("", 1.0)),
+        ("F_12", None),
+        ("note: expclip: furious", None),
+    ],
+)
+def test_marker_names(ext, name, expected):
+    assert ext.operators.timeline.parse_marker_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["expclip: angry @9", "expclip: angry @", "expclip: angry @loud"])
+def test_bad_intensity_names_the_marker_and_the_fix(ext, name):
+    tl = ext.operators.timeline
+    with pytest.raises(tl.TimelineError, match=r"intensity after '@' must be a number from 0 to 2.*Rename"):
+        tl.parse_marker_name(name)
+
+
+def test_markers_become_cues_relative_to_the_first_baked_frame(ext, empty_scene):
+    tl = ext.operators.timeline
+    scene = empty_scene
+    for frame, name in [
+        (40, "expclip: furious @0.5"),
+        (5, "expclip: calm"),
+        (70, "F_70"),
+        (300, "expclip: sad"),
+    ]:
+        scene.timeline_markers.new(name, frame=frame)
+    cues = tl.marker_cues(scene)
+    assert [(c.frame, c.prompt, c.intensity) for c in cues] == [
+        (5, "calm", 1.0),
+        (40, "furious", 0.5),
+        (300, "sad", 1.0),
+    ]
+    assert tl.describe_cue(cues[1]) == "frame 40: furious x0.5"
+    # A bake of frames 10..109 at 30 fps: the marker at 5 sets the starting style, 300 is past the end.
+    prompt, intensity, timed = tl.resolve_cues(
+        cues, "neutral", 1.0, start_frame=10, frame_count=100, fps=30.0
+    )
+    assert (prompt, intensity) == ("calm", 1.0)
+    assert timed == [(pytest.approx(1.0), "furious", 0.5)]
+    prompt, _, timed = tl.resolve_cues(cues, "neutral", 1.0, start_frame=1, frame_count=400, fps=30.0)
+    assert prompt == "neutral" and [t[1] for t in timed] == ["calm", "furious", "sad"]
