@@ -43,7 +43,10 @@ def test_zip_holds_the_extension_and_nothing_of_development(built_zip):
         "operators/__init__.py",
         "operators/shape_key_writer.py",
         "ui/sidebar.py",
+        "ui/preferences.py",
         "models/README.md",
+        "expclip_blender/presets/neutral-read.json",
+        "expclip_blender/presets/furious.json",
     ):
         assert required in names, required
     assert not any(n.startswith(("tests/", "scripts/", ".venv", ".git", "dist/")) for n in names)
@@ -89,6 +92,22 @@ INSTALL_SCRIPT = textwrap.dedent(
     out["panel"] = hasattr(bpy.types, "EXPCLIP_PT_main")
     out["operators"] = sorted(n for n in dir(bpy.types) if n.startswith("EXPCLIP_OT_"))
     out["ops_callable"] = [hasattr(bpy.ops.expclip, n) for n in ("add_demo_head", "import_weights")]
+    out["torch_at_enable"] = "torch" in sys.modules  # CUDA is detected lazily, never at register time
+    addon_prefs = prefs.addons[module].preferences
+    out["prefs"] = [addon_prefs.device, addon_prefs.studio_presets_dir, addon_prefs.custom_models_dir]
+    addon_prefs.custom_models_dir = os.path.join(os.path.dirname(zip_path), "no-such-weights")
+    try:
+        bpy.ops.expclip.check_model_weights()
+        out["bad_weights"] = "no error"
+    except RuntimeError as exc:
+        out["bad_weights"] = str(exc)
+    out["preset_menu"] = hasattr(bpy.types, "EXPCLIP_MT_presets")
+    bpy.context.scene.expclip.prompt = "installed and smiling"
+    out["preset_save"] = sorted(bpy.ops.expclip.preset_save(name="Installed"))
+    user_presets = bpy.utils.extension_path_user(module, path="presets")
+    out["user_preset_file"] = os.path.isfile(os.path.join(user_presets, "installed.json"))
+    out["preset_apply"] = sorted(bpy.ops.expclip.preset_apply(name="Furious"))
+    out["applied_prompt"] = bpy.context.scene.expclip.prompt
     bpy.ops.expclip.add_demo_head()
     obj = bpy.context.active_object
     out["demo_head_keys"] = len(obj.data.shape_keys.key_blocks)
@@ -124,6 +143,11 @@ def test_zip_installs_enables_and_disables_cleanly_in_bpy(built_zip, tmp_path):
     assert out["enabled"] and out["panel"] and out["installed_dir"]
     assert {"EXPCLIP_OT_add_demo_head", "EXPCLIP_OT_import_weights"} <= set(out["operators"])
     assert out["ops_callable"] == [True, True]
+    assert not out["torch_at_enable"]
+    assert out["prefs"] == ["AUTO", "", ""]
+    assert "no-such-weights' does not exist. Choose a folder holding" in out["bad_weights"]
+    assert out["preset_menu"] and out["preset_save"] == ["FINISHED"] and out["user_preset_file"]
+    assert out["preset_apply"] == ["FINISHED"] and out["applied_prompt"].startswith("furious")
     assert out["demo_head_keys"] == 53
     assert not out["after_disable_enabled"]
     assert out["after_disable_types"] == [] and not out["after_disable_ops"]
