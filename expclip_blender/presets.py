@@ -48,9 +48,9 @@ BUILTIN, STUDIO, USER = "builtin", "studio", "user"
 SOURCES = (BUILTIN, STUDIO, USER)  # rising precedence
 SOURCE_LABELS = {BUILTIN: "Built-in", STUDIO: "Studio", USER: "User"}
 
-INTENSITY_RANGE = (0.0, 2.0)  # 0 = neutral, 1 = as prompted, above 1 exaggerates
+INTENSITY_RANGE = (0.0, 2.0)  # as the panel's slider: 0 = neutral, 1 = as prompted, above 1 exaggerates
 SMOOTHING_RANGE = (0.0, 1.0)
-MAX_NAME_LENGTH = 63  # Blender's string properties hold names up to 63 characters comfortably in menus
+MAX_NAME_LENGTH = 63  # a menu line; Blender's own data names stop at 63 characters too
 MAX_PROMPT_LENGTH = 1000
 MAX_FILE_BYTES = 1 << 20  # a preset is a few hundred bytes; anything larger is not one
 

@@ -249,6 +249,10 @@ def test_menu_lists_sections_and_broken_files_greyed_with_their_reason(registere
         "expclip.preset_import",
         "EXPCLIP_MT_preset_export",
     ]
+    label_icons = bpy.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items
+    icons = {item.identifier for item in label_icons}
+    for row in rows + _rows(ext, bpy, "delete_menu_rows") + _rows(ext, bpy, "export_menu_rows"):
+        assert row.icon in icons, row  # drawing with an unknown icon would raise
     for row in rows:  # every operator and menu the rows name is registered
         if row.kind == "operator":
             group, name = row.operator.split(".")
