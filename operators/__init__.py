@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import bake, demo, presets, weights_import
+from . import bake, demo, presets, timeline, weights_import
 
-_modules = (demo, weights_import, bake, presets)
+_modules = (demo, weights_import, bake, timeline, presets)
 CLASSES: tuple[type, ...] = tuple(cls for module in _modules for cls in module.CLASSES)
 _register, _unregister = bpy.utils.register_classes_factory(CLASSES)
 

@@ -94,3 +94,33 @@ def resolve_cues(
         elif cue.frame < start_frame + frame_count:
             timed.append(((cue.frame - start_frame) / fps, cue.prompt, cue.intensity))
     return prompt, intensity, timed
+
+
+def marker_name(prompt: str, intensity: float = 1.0) -> str:
+    """The marker name that :func:`parse_marker_name` reads back as ``(prompt, intensity)``."""
+    prompt = " ".join(prompt.split())
+    return f"{PREFIX} {prompt}" + (f" @{intensity:g}" if intensity != 1.0 else "")
+
+
+class EXPCLIP_OT_add_emotion_marker(bpy.types.Operator):
+    """Add a timeline marker at the current frame that switches to the panel's prompt from there on"""
+
+    bl_idname = "expclip.add_emotion_marker"
+    bl_label = "Add Emotion Marker"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        scene = context.scene
+        settings = getattr(scene, "expclip", None)
+        if settings is None:
+            self.report({"ERROR"}, "The ExpCLIP extension is not registered: enable it in the preferences.")
+            return {"CANCELLED"}
+        name = marker_name(settings.prompt, round(settings.intensity, 2))
+        marker = scene.timeline_markers.new(name, frame=scene.frame_current)
+        for other in scene.timeline_markers:
+            other.select = other == marker
+        self.report({"INFO"}, f"Marker '{name}' on frame {scene.frame_current}")
+        return {"FINISHED"}
+
+
+CLASSES = (EXPCLIP_OT_add_emotion_marker,)

@@ -57,3 +57,19 @@ def test_markers_become_cues_relative_to_the_first_baked_frame(ext, empty_scene)
     assert timed == [(pytest.approx(1.0), "furious", 0.5)]
     prompt, _, timed = tl.resolve_cues(cues, "neutral", 1.0, start_frame=1, frame_count=400, fps=30.0)
     assert prompt == "neutral" and [t[1] for t in timed] == ["calm", "furious", "sad"]
+
+
+def test_add_emotion_marker_writes_a_name_that_reads_back(ext, empty_scene, bpy_module):
+    bpy = bpy_module
+    ext.register()
+    try:
+        scene = bpy.context.scene
+        scene.frame_current = 33
+        scene.expclip.prompt, scene.expclip.intensity = "  on the verge of   tears ", 0.6
+        assert bpy.ops.expclip.add_emotion_marker() == {"FINISHED"}
+        (marker,) = scene.timeline_markers
+        assert (marker.name, marker.frame) == ("expclip: on the verge of tears @0.6", 33)
+        cue = ext.operators.timeline.marker_cues(scene)[0]
+        assert (cue.frame, cue.prompt, cue.intensity) == (33, "on the verge of tears", pytest.approx(0.6))
+    finally:
+        ext.unregister()

@@ -134,10 +134,11 @@ class EXPCLIP_PT_main(bpy.types.Panel):
             _message(box, str(err))
             return
         if not cues:
-            box.label(text="Add markers named 'expclip: furious'", icon="INFO")
+            box.label(text="Markers named 'expclip: furious' change the prompt", icon="INFO")
         col = box.column(align=True)
         for cue in cues:
             col.label(text=describe_cue(cue), icon="MARKER_HLT")
+        box.operator("expclip.add_emotion_marker", icon="MARKER")
 
     def _draw_targets(self, layout, context, settings) -> None:
         box = layout.box()
