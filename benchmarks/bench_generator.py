@@ -225,7 +225,8 @@ def bench_device(ex, device: str, clips: dict[float, np.ndarray], repeat: int) -
         lo, hi = min(scaling), max(scaling)
         print(
             f"  time ratio {hi:.0f} s / {lo:.0f} s = {scaling[hi] / scaling[lo]:.1f} "
-            f"(duration ratio {hi / lo:.0f}; linear time gives about the same)"
+            f"for a duration ratio of {hi / lo:.0f} (linear time: about equal, or less where a fixed "
+            "per-call cost dominates the short clip)"
         )
     return {"load": t_load, "first": first, "warm": med}
 
