@@ -554,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
         loaded = api.load(device=args.device, models_dir=args.models)
         if not hasattr(loaded, "animate"):
             raise AttributeError("this version of the API has no animate() yet")
+        # The generator may load lazily: one tenth of a second of silence makes a missing file show now.
+        loaded.animate(np.zeros(1600, np.float32), 16000, prompt=NEUTRAL_PROMPT, fps=FPS, blinks=False)
         model = loaded
     except Exception as err:  # a missing or unfit model file: the peers' figures are still worth printing
         print(
