@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .arkit import NUM_ARKIT
+from .arkit import ARKIT_INDEX, NUM_ARKIT
+from .cancel import Progress
 from .expclip import ExpClipHeads, load_heads
 from .text_encoder import MiniLMEncoder
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 EXPCLIP_FILE = "expclip.safetensors"
+GENERATOR_FILE = "generator.safetensors"
+SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
+_BLINK = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
+
+
+@dataclass(frozen=True)
+class StyleCue:
+    """From ``time_s`` (seconds from the start of the audio) on, the face speaks in ``prompt``'s style."""
+
+    time_s: float
+    prompt: str
+    intensity: float = 1.0
+
+
+def audio_is_silent(audio: np.ndarray) -> bool:
+    """True when ``audio`` holds nothing audible (its peak is below -60 dBFS, or it is empty)."""
+    a = np.asarray(audio)
+    return a.size == 0 or float(np.nanmax(np.abs(a))) < SILENCE_PEAK
 
 
 class ExpClip:
@@ -21,10 +43,35 @@ class ExpClip:
     Build it with :func:`load`. All outputs are numpy arrays in ARKit order (``ARKIT_NAMES``).
     """
 
-    def __init__(self, heads: ExpClipHeads, text_encoder: MiniLMEncoder, device: str = "auto") -> None:
+    def __init__(
+        self,
+        heads: ExpClipHeads,
+        text_encoder: MiniLMEncoder,
+        device: str = "auto",
+        generator_path: str | Path | None = None,
+    ) -> None:
         self.heads = heads
         self.text_encoder = text_encoder
         self.device = device
+        self.generator_path = Path(generator_path) if generator_path else MODELS_DIR / GENERATOR_FILE
+        self._generator = None  # loaded on first use: torch is only imported when speech is animated
+
+    @property
+    def generator(self):
+        """The speech-driven generator (:class:`.generator.SpeechToFace`), loaded on first use."""
+        if self._generator is None:
+            from .generator import load_generator
+
+            gen = load_generator(self.generator_path, device=self.device)
+            if gen.config.style_dim != self.style_dim:
+                from .model_files import ModelFileError
+
+                raise ModelFileError(
+                    f"Generator weights '{self.generator_path}' expect {gen.config.style_dim}-d styles, but "
+                    f"the ExpCLIP model makes {self.style_dim}-d ones: use a generator trained with it"
+                )
+            self._generator = gen
+        return self._generator
 
     @property
     def style_dim(self) -> int:
@@ -62,6 +109,118 @@ class ExpClip:
         face = self.heads.decode(self.embed_text(prompt))[0]
         return np.clip(face * np.float32(intensity), 0.0, 1.0).astype(np.float32)
 
+    def style_of(self, prompt: str, intensity: float = 1.0) -> np.ndarray:
+        """The generator's condition for a prompt: (D,) the expression embedding of ``expression()``.
+
+        The generator was trained on expression-encoder embeddings (EPA); going through the decoded face
+        puts a prompt in exactly that space, and makes ``intensity`` mean the same as in ``expression()``.
+        """
+        return self.embed_expression(self.expression(prompt, intensity))[0]
+
+    def animate(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        prompt: str = "neutral",
+        fps: float = 30.0,
+        intensity: float = 1.0,
+        *,
+        cues: Sequence[StyleCue] | None = None,
+        transition_s: float = 0.5,
+        blinks: bool = True,
+        smoothing: float = 0.0,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> np.ndarray:
+        """Speech -> (ceil(duration * fps), 52) ARKit weights in [0, 1]; row i is the face at i / fps.
+
+        ``audio`` is 1-D mono at any sample rate. ``cues`` change the style during the clip (each from its
+        time on); the style embedding crossfades over ``transition_s`` around each cue. ``blinks`` adds
+        procedural blinks (deterministic from ``seed``); ``smoothing`` (0..1) smooths motion over up to
+        60 ms. ``progress(fraction)`` is called as the work advances; returning False cancels (raises
+        :class:`Cancelled`).
+        """
+        from .features import log_mel
+        from .generator import run_chunked, to_fps
+
+        audio = _check_audio(audio, sample_rate)
+        if not (np.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number, got {fps}")
+        if not 0.0 <= smoothing <= 1.0:
+            raise ValueError(f"smoothing must be between 0 and 1, got {smoothing}")
+        if transition_s < 0:
+            raise ValueError(f"transition_s must be >= 0, got {transition_s}")
+        duration = len(audio) / float(sample_rate)
+        cues = sorted(cues or [], key=lambda c: c.time_s)
+        styles = np.stack(
+            [self.style_of(prompt, intensity)] + [self.style_of(c.prompt, c.intensity) for c in cues]
+        )
+        model = self.generator
+        mel = log_mel(audio, sample_rate)
+        rate = model.config.output_rate
+        mix = None
+        if cues:
+            n_out = math.ceil(len(mel) / model.config.stride)
+            mix = style_mix(np.arange(n_out) / rate, [c.time_s for c in cues], transition_s)
+        else:
+            styles = styles[0]
+        frames = run_chunked(model, mel, styles, device=_torch_device(model), mix=mix, progress=progress)
+        out = to_fps(frames, duration, fps, rate=rate)
+        if smoothing > 0 and len(out) > 1:
+            out = _gaussian_smooth(out, sigma_frames=smoothing * 0.06 * fps)
+        if blinks and len(out):
+            from .blinks import blink_curve, pause_starts
+
+            blink = blink_curve(len(out), fps, seed=seed, pauses=pause_starts(audio, sample_rate))
+            out[:, _BLINK] = 1.0 - (1.0 - out[:, _BLINK]) * (1.0 - blink[:, None])
+        return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def style_mix(times: np.ndarray, cue_times: Sequence[float], transition_s: float) -> np.ndarray:
+    """(T, K + 1) weights of the styles before and after each cue at ``times``: rows sum to 1.
+
+    Style k + 1 takes over from style k in a smoothstep centred on cue k's time, ``transition_s`` wide.
+    """
+    times = np.asarray(times, np.float64)
+    take = []  # how far each cue's style has taken over, 0..1
+    for c in cue_times:
+        if transition_s > 0:
+            x = np.clip((times - c) / transition_s + 0.5, 0.0, 1.0)
+            take.append(x * x * (3.0 - 2.0 * x))
+        else:
+            take.append((times >= c).astype(np.float64))
+    # Telescoping: style k holds take[k-1] - take[k] (with take[-1] = 1, take[K] = 0).
+    take = np.stack([np.ones_like(times), *take, np.zeros_like(times)], axis=1)
+    take = np.minimum.accumulate(take, axis=1)  # later cues never exceed earlier ones (overlapping fades)
+    return (take[:, :-1] - take[:, 1:]).astype(np.float32)
+
+
+def _gaussian_smooth(x: np.ndarray, sigma_frames: float) -> np.ndarray:
+    if sigma_frames < 0.3:
+        return x
+    radius = max(1, math.ceil(3 * sigma_frames))
+    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_frames) ** 2)
+    k /= k.sum()
+    padded = np.pad(x, ((radius, radius), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(x.shape[1])], axis=1)
+
+
+def _check_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    a = np.asarray(audio, np.float32)
+    if a.ndim != 1:
+        raise ValueError(f"audio must be 1-D mono samples, got shape {a.shape} (mix stereo down first)")
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate < 1000:
+        raise ValueError(f"sample_rate must be a whole number of Hz (8000 or more), got {sample_rate!r}")
+    if a.size == 0:
+        raise ValueError("the audio is empty (zero samples): choose a clip with sound in it")
+    if not np.isfinite(a).all():
+        a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=-1.0)
+    return a
+
+
+def _torch_device(model) -> str:
+    return str(next(model.parameters()).device)
+
 
 def _clean_prompt(prompt: object) -> str:
     if prompt is None:
@@ -92,15 +251,32 @@ def load(device: str = "auto", models_dir: str | Path | None = None) -> ExpClip:
     """Load the bundled trained models (``models/``); nothing is downloaded.
 
     ExpCLIP itself runs in numpy (a prompt is one short sentence; this keeps ``load()`` and
-    ``expression()`` fast and torch-free); ``device`` ("auto", "cpu" or "cuda") is for the generator and is
-    resolved when the generator first runs.
+    ``expression()`` fast and torch-free); ``device`` ("auto", "cpu" or "cuda") is for the generator, which
+    is loaded on the first ``animate()``. ``models_dir``: a folder of custom weights; a file it does not
+    have (``expclip.safetensors``, ``generator.safetensors``) comes from the bundled models.
     """
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    models_dir = Path(models_dir) if models_dir is not None else MODELS_DIR
-    heads = load_heads(models_dir / EXPCLIP_FILE)
+    if device == "cuda":
+        resolve_device(device)  # fail now, with the reason, rather than at the first animation
+    heads = load_heads(_model_file(models_dir, EXPCLIP_FILE))
     encoder = MiniLMEncoder()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        encoder.encode(["warm up"])  # first call imports scipy.special; pay it here, not on the first prompt
-    return ExpClip(heads, encoder, device=device)
+        encoder.encode(["warm up"])  # pay the first call's imports here, not on the first prompt
+    return ExpClip(heads, encoder, device=device, generator_path=_model_file(models_dir, GENERATOR_FILE))
+
+
+def _model_file(models_dir: str | Path | None, name: str) -> Path:
+    """``models_dir/name`` when that folder has it, else the bundled file."""
+    if models_dir is not None:
+        folder = Path(models_dir)
+        if not folder.is_dir():
+            from .model_files import ModelFileError
+
+            raise ModelFileError(
+                f"The model folder '{folder}' does not exist: choose a folder of .safetensors files"
+            )
+        if (folder / name).exists():
+            return folder / name
+    return MODELS_DIR / name

@@ -1,13 +1,16 @@
 """The speech-driven generator: log-mel (100 frames/s) + style embedding -> 52 ARKit weights per frame.
 
 A non-autoregressive stack of residual dilated 1-D convolutions (non-causal: a face moves ahead of the
-sound, e.g. lips close before a "b"), each block conditioned on the style embedding by FiLM. Every layer
-works per frame or over a fixed window (LayerNorm over channels, never over time), so frame t depends
-only on the input within +-:attr:`SpeechToFace.receptive_field_frames`; that is what makes chunked
-inference (:func:`run_chunked`) equal to a whole-utterance run and lets an hour of audio run in bounded
-memory.
+sound, e.g. lips close before a "b"), each block conditioned on the style embedding by FiLM. The input
+stacks ``stride`` consecutive 10 ms feature frames into one (default 2: the network runs at 50 frames/s,
+which is finer than any animation rate it is sampled at, and costs half as much). Every layer works per
+frame or over a fixed window (LayerNorm over channels, never over time), so output frame t depends only
+on the input within +-:attr:`SpeechToFace.receptive_field_frames`; that is what makes chunked inference
+(:func:`run_chunked`) equal to a whole-utterance run and lets an hour of audio run in bounded memory.
 
-Default size (``GeneratorConfig()``): 2,197,876 parameters, receptive field +-60 frames (+-0.6 s).
+The style is one embedding per clip, or a *style track*: K embeddings and per-frame mixing weights
+(T, K). FiLM is affine in the style, so mixing the K FiLM parameters per frame is exactly conditioning
+on the interpolated embedding, at the cost of K embeddings rather than T.
 
 Weights are safetensors with the configuration as JSON in the header (:func:`save_generator`,
 :func:`load_generator`); pickle is never loaded.
@@ -24,21 +27,24 @@ import torch
 from torch import nn
 
 from .arkit import NUM_ARKIT
+from .cancel import Cancelled, Progress, report_progress
 from .model_files import ModelFileError, read_safetensors
 from .speech.coarticulation import num_frames
 
 __all__ = [
     "FORMAT",
+    "Cancelled",
     "GeneratorConfig",
     "SpeechToFace",
     "load_generator",
     "run_chunked",
     "save_generator",
+    "stack_frames",
     "to_fps",
 ]
 
 FORMAT = "expclip-speech-generator"
-FEATURE_RATE = 100.0  # frames per second of the features and of the generator's output
+FEATURE_RATE = 100.0  # frames per second of the features
 
 
 @dataclass
@@ -47,13 +53,19 @@ class GeneratorConfig:
 
     n_mels: int = 80
     style_dim: int = 128
-    channels: int = 192
+    channels: int = 128
     blocks: int = 8
     kernel_size: int = 5
     # Dilations cycle through 1, 2, ..., 2 ** (dilation_cycle - 1): with kernel 5 and 8 blocks that is
-    # 2 * (1 + 2 + 4 + 8) * 2 = 60 frames of context on each side.
+    # 2 * (1 + 2 + 4 + 8) * 2 = 60 output frames (1.2 s at stride 2) of context on each side.
     dilation_cycle: int = 4
     n_out: int = NUM_ARKIT
+    stride: int = 2  # 10 ms feature frames per output frame
+
+    @property
+    def output_rate(self) -> float:
+        """Output frames per second."""
+        return FEATURE_RATE / self.stride
 
     def __post_init__(self) -> None:
         if self.kernel_size % 2 != 1:
@@ -86,8 +98,10 @@ class _Block(nn.Module):
         self.mix = nn.Conv1d(channels, channels, 1)
         self.reach = dilation * (kernel_size - 1) // 2  # frames of context on each side
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        scale, shift = self.film(style).unsqueeze(-1).chunk(2, dim=1)  # (B, C, 1) each
+    def forward(self, x: torch.Tensor, style: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
+        film = self.film(style)  # (B, 2C), or (B, K, 2C) for a style track
+        film = film.unsqueeze(-1) if mix is None else torch.einsum("btk,bkc->bct", mix, film)
+        scale, shift = film.chunk(2, dim=1)  # (B, C, 1) or (B, C, T) each
         h = self.norm(self.conv(x))
         # 1 + scale: a zero style (or a FiLM layer near zero at the start of training) is the identity.
         h = torch.nn.functional.gelu(h * (1.0 + scale) + shift)
@@ -95,13 +109,17 @@ class _Block(nn.Module):
 
 
 class SpeechToFace(nn.Module):
-    """(B, T, n_mels) log-mel + (B, style_dim) style -> (B, T, 52) ARKit weights in [0, 1], all at 100 Hz."""
+    """(B, T, n_mels) log-mel at 100 Hz + style -> (B, ceil(T / stride), 52) ARKit weights in [0, 1].
+
+    ``style`` is (B, style_dim), or a style track: (B, K, style_dim) with ``mix`` (B, T_out, K) weights
+    (rows summing to 1) saying how much of each style every output frame has.
+    """
 
     def __init__(self, config: GeneratorConfig | None = None) -> None:
         super().__init__()
         self.config = config or GeneratorConfig()
         c = self.config
-        self.inp = nn.Linear(c.n_mels, c.channels)
+        self.inp = nn.Linear(c.n_mels * c.stride, c.channels)
         self.blocks = nn.ModuleList(_Block(c.channels, c.style_dim, c.kernel_size, d) for d in c.dilations())
         self.out_norm = nn.LayerNorm(c.channels)
         self.head = nn.Linear(c.channels, c.n_out)
@@ -114,21 +132,51 @@ class SpeechToFace(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, mel: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(mel, style))
+    def forward(
+        self, mel: torch.Tensor, style: torch.Tensor, mix: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return torch.sigmoid(self.logits(mel, style, mix))
 
-    def logits(self, mel: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """Pre-sigmoid outputs (B, T, 52), for losses that want them (BCE with logits)."""
+    def logits(self, mel: torch.Tensor, style: torch.Tensor, mix: torch.Tensor | None = None) -> torch.Tensor:
+        """Pre-sigmoid outputs (B, T_out, 52), for losses that want them (BCE with logits)."""
         if mel.ndim != 3 or mel.shape[-1] != self.config.n_mels:
             raise ValueError(f"mel must be (B, T, {self.config.n_mels}), got {tuple(mel.shape)}")
-        if style.ndim != 2 or style.shape != (mel.shape[0], self.config.style_dim):
+        return self.logits_stacked(stack_frames(mel, self.config.stride), style, mix)
+
+    def logits_stacked(
+        self, x: torch.Tensor, style: torch.Tensor, mix: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """As :meth:`logits`, on features already grouped by :func:`stack_frames`."""
+        b, t = x.shape[0], x.shape[1]
+        d = self.config.style_dim
+        if mix is None:
+            if style.shape != (b, d):
+                raise ValueError(f"style must be ({b}, {d}), got {tuple(style.shape)}")
+        elif (
+            style.ndim != 3
+            or style.shape[0] != b
+            or style.shape[2] != d
+            or mix.shape != (b, t, style.shape[1])
+        ):
             raise ValueError(
-                f"style must be ({mel.shape[0]}, {self.config.style_dim}), got {tuple(style.shape)}"
+                f"a style track must be style (B, K, {d}) with mix (B, {t}, K), "
+                f"got {tuple(style.shape)} and {tuple(mix.shape)}"
             )
-        x = self.inp(mel).transpose(1, 2)  # (B, C, T) for the convolutions
+        x = self.inp(x).transpose(1, 2)  # (B, C, T) for the convolutions
         for block in self.blocks:
-            x = block(x, style)
+            x = block(x, style, mix)
         return self.head(self.out_norm(x.transpose(1, 2)))
+
+
+def stack_frames(mel: torch.Tensor, stride: int) -> torch.Tensor:
+    """(B, T, F) -> (B, ceil(T / stride), F * stride): consecutive frames side by side, the last repeated."""
+    if stride == 1:
+        return mel
+    b, t, f = mel.shape
+    pad = (-t) % stride
+    if pad:
+        mel = torch.cat([mel, mel[:, -1:].expand(b, pad, f)], dim=1)
+    return mel.reshape(b, (t + pad) // stride, f * stride)
 
 
 @torch.no_grad()
@@ -139,17 +187,21 @@ def run_chunked(
     device: str | torch.device = "cpu",
     chunk_frames: int = 3000,
     overlap_frames: int | None = None,
+    mix: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
-    """(T, n_mels) features + (D,) style -> (T, 52) float32 weights at 100 Hz, in bounded memory.
+    """(T, n_mels) features + style -> (ceil(T / stride), 52) float32 weights at ``output_rate``.
 
-    The frames are cut into cores of ``chunk_frames``; each runs with ``overlap_frames`` of extra input
-    on both sides (so no call sees more than ``chunk_frames + 2 * overlap_frames`` frames), and
-    neighbours are crossfaded linearly over the middle ``overlap_frames`` frames around each cut. With
-    ``overlap_frames >= 2 * receptive field`` (the default) every crossfaded frame is already exact in
-    both chunks, so the result equals a single run up to float rounding.
+    ``style`` is (D,), or (K, D) with ``mix`` (T_out, K) for a style track. Output frames are cut into
+    cores of ``chunk_frames``; each runs with ``overlap_frames`` of extra input on both sides (so no call
+    sees more than ``chunk_frames + 2 * overlap_frames`` frames), and neighbours are crossfaded linearly
+    over the middle ``overlap_frames`` frames around each cut. With ``overlap_frames >= 2 * receptive
+    field`` (the default) every crossfaded frame is already exact in both chunks, so the result equals a
+    single run up to float rounding. ``progress(fraction)`` is called after each chunk; if it returns
+    False the run stops and :class:`Cancelled` is raised.
     """
     mel = np.asarray(mel, np.float32)
-    style = np.asarray(style, np.float32).reshape(-1)
+    style = np.asarray(style, np.float32)
     if mel.ndim != 2:
         raise ValueError(f"mel must be (T, n_mels), got shape {mel.shape}")
     if chunk_frames <= 0:
@@ -159,18 +211,31 @@ def run_chunked(
         raise ValueError(f"overlap_frames must be >= 0, got {overlap_frames}")
     model.eval()  # no dropout or batch statistics at inference, whatever the caller left it in
     device = torch.device(device)
-    n = len(mel)
+    stride = model.config.stride
+    x_all = stack_frames(torch.from_numpy(mel)[None], stride)[0].numpy() if len(mel) else mel[:0]
+    n = len(x_all)
     out = np.zeros((n, model.config.n_out), np.float32)
     if n == 0:
         return out
-    style_t = torch.from_numpy(style).to(device)[None]
+    if mix is None:
+        style_t = torch.from_numpy(style.reshape(-1)).to(device)[None]
+    else:
+        mix = np.asarray(mix, np.float32)
+        if style.ndim != 2 or mix.shape != (n, len(style)):
+            raise ValueError(
+                f"a style track needs style (K, D) and mix ({n}, K), got {style.shape}, {mix.shape}"
+            )
+        style_t = torch.from_numpy(style).to(device)[None]
 
     def run(lo: int, hi: int) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(mel[lo:hi])).to(device)[None]
-        return model(x, style_t)[0].float().cpu().numpy()
+        x = torch.from_numpy(np.ascontiguousarray(x_all[lo:hi])).to(device)[None]
+        m = None if mix is None else torch.from_numpy(np.ascontiguousarray(mix[lo:hi])).to(device)[None]
+        return torch.sigmoid(model.logits_stacked(x, style_t, m))[0].float().cpu().numpy()
 
     if n <= chunk_frames:
-        return run(0, n)
+        out = run(0, n)
+        report_progress(progress, 1.0)
+        return out
     # Half-width of each crossfade: never wider than the extra context, nor than half a core.
     fade = min(overlap // 2, chunk_frames // 2)
     cuts = list(range(chunk_frames, n, chunk_frames))
@@ -190,23 +255,24 @@ def run_chunked(
                 ramp = np.clip(((b + fade) - t - 0.5) / (2 * fade), 0.0, 1.0)
                 w = np.where(np.abs(t - b + 0.5) < fade, ramp, w)
         out[lo:hi] += (w[:, None] * y).astype(np.float32)
+        report_progress(progress, b / n)
     return out
 
 
-def to_fps(frames100: np.ndarray, duration_s: float, fps: float) -> np.ndarray:
-    """100 Hz frames -> (ceil(duration * fps), C) float32 at ``fps``: row i linearly interpolated at i / fps.
+def to_fps(frames: np.ndarray, duration_s: float, fps: float, rate: float = FEATURE_RATE) -> np.ndarray:
+    """Frames at ``rate`` -> (ceil(duration * fps), C) float32: row i linearly interpolated at i / fps.
 
-    Times past the last 100 Hz frame hold its value (the clamp), so the end of the clip never extrapolates.
+    Times past the last frame hold its value (the clamp), so the end of the clip never extrapolates.
     """
-    frames100 = np.asarray(frames100, np.float32)
+    frames100 = np.asarray(frames, np.float32)
     if frames100.ndim != 2:
-        raise ValueError(f"frames100 must be (T, channels), got shape {frames100.shape}")
+        raise ValueError(f"frames must be (T, channels), got shape {frames100.shape}")
     n = num_frames(float(duration_s), float(fps))
     if n == 0:
         return np.zeros((0, frames100.shape[1]), np.float32)
     if len(frames100) == 0:
-        raise ValueError("no 100 Hz frames to resample")
-    pos = np.arange(n, dtype=np.float64) * (FEATURE_RATE / float(fps))
+        raise ValueError("no frames to resample")
+    pos = np.arange(n, dtype=np.float64) * (float(rate) / float(fps))
     pos = np.clip(pos, 0.0, len(frames100) - 1)
     i0 = np.floor(pos).astype(np.int64)
     i1 = np.minimum(i0 + 1, len(frames100) - 1)

@@ -11,11 +11,13 @@ import torch
 from expclip_blender.expclip import ModelFileError
 from expclip_blender.features import N_MELS, log_mel
 from expclip_blender.generator import (
+    Cancelled,
     GeneratorConfig,
     SpeechToFace,
     load_generator,
     run_chunked,
     save_generator,
+    stack_frames,
     to_fps,
 )
 
@@ -74,29 +76,65 @@ def test_log_mel_frame_is_centred_on_its_time():
 def test_output_shape_and_range(model):
     mel, style = _inputs(250)
     out = run_chunked(model, mel, style)
-    assert out.shape == (250, 52) and out.dtype == np.float32
+    assert SMALL.stride == 2 and SMALL.output_rate == 50.0
+    assert out.shape == (125, 52) and out.dtype == np.float32
     assert out.min() >= 0.0 and out.max() <= 1.0
     batch = model(torch.from_numpy(mel)[None].repeat(2, 1, 1), torch.from_numpy(style)[None].repeat(2, 1))
-    assert batch.shape == (2, 250, 52)
+    assert batch.shape == (2, 125, 52)
+    # An odd number of feature frames: the last output frame still exists (its pair repeats the frame).
+    odd, _ = _inputs(251)
+    assert run_chunked(model, odd, style).shape == (126, 52)
+    assert run_chunked(model, mel[:0], style).shape == (0, 52)
+
+
+def test_stack_frames_puts_pairs_side_by_side():
+    mel = torch.arange(5 * 3, dtype=torch.float32).reshape(1, 5, 3)
+    stacked = stack_frames(mel, 2)
+    assert stacked.shape == (1, 3, 6)
+    assert stacked[0, 0].tolist() == [0, 1, 2, 3, 4, 5]
+    assert stacked[0, 2].tolist() == [12, 13, 14, 12, 13, 14]
+
+
+def test_style_track_interpolates_the_embedding(model):
+    mel, a = _inputs(200, seed=1)
+    _, b = _inputs(200, seed=2)
+    styles = np.stack([a, b])
+    n = 100
+    only_a = run_chunked(model, mel, styles, mix=np.tile([1.0, 0.0], (n, 1)))
+    np.testing.assert_allclose(only_a, run_chunked(model, mel, a), atol=1e-5)
+    half = run_chunked(model, mel, styles, mix=np.full((n, 2), 0.5), chunk_frames=37)
+    np.testing.assert_allclose(half, run_chunked(model, mel, (a + b) / 2), atol=1e-5)
+    with pytest.raises(ValueError, match="style track"):
+        run_chunked(model, mel, styles, mix=np.full((n + 1, 2), 0.5))
+
+
+def test_progress_reports_and_cancels(model):
+    mel, style = _inputs(1000)
+    seen: list[float] = []
+    run_chunked(model, mel, style, chunk_frames=100, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 5
+    with pytest.raises(Cancelled):
+        run_chunked(model, mel, style, chunk_frames=100, progress=lambda f: f < 0.5)
 
 
 def test_receptive_field(model):
-    # kernel 5, dilations 1, 2, 4: 2 * (1 + 2 + 4) frames each side; a change further away has no effect.
+    # kernel 5, dilations 1, 2, 4: 2 * (1 + 2 + 4) output frames each side; a change further away has no
+    # effect. Feature frame 100 is in output frame 50 (stride 2).
     assert model.receptive_field_frames == 14
-    mel, style = _inputs(100)
+    mel, style = _inputs(200)
     base = run_chunked(model, mel, style)
     mel2 = mel.copy()
-    mel2[50] += 5.0
+    mel2[100] += 5.0
     diff = np.abs(run_chunked(model, mel2, style) - base).max(axis=1)
     assert diff[50 - 14] > 0 and diff[50 + 14] > 0
     assert diff[: 50 - 14].max() == 0 and diff[50 + 15 :].max() == 0
 
 
 def test_chunked_equals_unchunked_with_bounded_chunks(model):
-    mel, style = _inputs(1000)
+    mel, style = _inputs(2000)
     full = run_chunked(model, mel, style, chunk_frames=10**6)
     seen: list[int] = []
-    hook = model.register_forward_hook(lambda _m, args, _out: seen.append(args[0].shape[1]))
+    hook = model.inp.register_forward_hook(lambda _m, args, _out: seen.append(args[0].shape[1]))
     try:
         chunked = run_chunked(model, mel, style, chunk_frames=97)
     finally:
@@ -107,7 +145,7 @@ def test_chunked_equals_unchunked_with_bounded_chunks(model):
     assert np.abs(chunked - full).max() < 1e-4
     # Chunks shorter than the crossfade, and a last chunk of a single frame, still join up.
     for chunk in (10, 111):
-        n = 8 * chunk + 1
+        n = 2 * (8 * chunk + 1)
         whole = run_chunked(model, mel[:n], style, chunk_frames=n)
         assert np.abs(run_chunked(model, mel[:n], style, chunk_frames=chunk) - whole).max() < 1e-4
 
@@ -166,7 +204,7 @@ def test_bad_files_give_clear_errors(model, tmp_path):
     other = SpeechToFace(GeneratorConfig(channels=48, blocks=3, style_dim=16))
     tensors = {k: v.contiguous() for k, v in other.state_dict().items()}
     save_file(tensors, str(mismatched), metadata={"config": '{"channels": 32, "blocks": 3, "style_dim": 16}'})
-    with pytest.raises(ModelFileError, match=r"inp\.weight is \(48, 80\), expected \(32, 80\)"):
+    with pytest.raises(ModelFileError, match=r"inp\.weight is \(48, 160\), expected \(32, 160\)"):
         load_generator(mismatched, device="cpu")
     no_config = tmp_path / "no_config.safetensors"
     save_file(tensors, str(no_config))

@@ -1,0 +1,378 @@
+"""Train the speech-driven generator with Expression Prompt Augmentation (EPA).
+
+    python -m expclip_blender.training.generator --corpus build/corpus [--work build/generator-train]
+        [--steps 2400] [--out models/generator.safetensors] [--seed 0]
+
+1. *Prepare* (cached in ``WORK/data.npz``): every training clip of the corpus as a clean version plus
+   augmented versions (:mod:`..speech.augment`: speed, pitch, room, band limits, noise, gain; real voices
+   get more of them than synthetic ones), each as normalised log-mel (100 Hz) and lip-sync targets at the
+   generator's 50 Hz (:func:`..speech.coarticulation.targets`, phone times rescaled by the speed factor;
+   blinks removed: they are not predictable from audio, :mod:`..blinks` adds them at inference).
+2. *Train*: random 4 s crops. EPA: each crop gets a TEAD expression (:func:`..tead.expressions.
+   generate_expressions`) at a random intensity, or none (neutral); the expression is blended into the
+   targets (:func:`..epa.blend_expression`: the lips keep speaking, the rest of the face carries the
+   expression) and the generator is conditioned on its ExpCLIP embedding (the expression encoder of
+   ``models/expclip.safetensors``; at inference the prompt reaches the same space through the text
+   encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: L1 on the weights, heavier on the mouth,
+   plus L1 on their frame-to-frame change (motion, not only poses). Clips timed by phone recognition
+   (not forced alignment) weigh half.
+3. Checkpoints (safetensors: model and optimiser moments) every ``--checkpoint-every`` steps in WORK;
+   a rerun resumes from the last one. Batches are drawn from ``(seed, step)``, so a resumed run trains on
+   the same batches as an uninterrupted one. The final weights go to ``--out`` with a training log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..arkit import ARKIT_INDEX, MOUTH_NAMES, NUM_ARKIT
+from ..epa import blend_expression
+from ..expclip import load_heads
+from ..features import log_mel
+from ..generator import GeneratorConfig, SpeechToFace, save_generator
+from ..model_files import read_safetensors
+
+ROOT = Path(__file__).resolve().parents[2]
+BLINKS = (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"])
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    steps: int = 2400
+    batch_size: int = 16
+    crop_s: float = 4.0
+    lr: float = 2e-3
+    warmup: int = 200
+    weight_decay: float = 1e-4
+    real_share: float = 0.5  # share of each batch drawn from real recordings
+    real_augmented_versions: int = 3
+    synth_augmented_share: float = 0.6  # synthetic clips that get one augmented version
+    neutral_share: float = 0.2  # crops trained without an expression (the neutral style)
+    intensity_low: float = 0.5
+    intensity_high: float = 1.25
+    mouth_weight: float = 2.0
+    motion_weight: float = 0.5
+    recognised_weight: float = 0.5  # loss weight of clips timed by phone recognition
+
+
+# --------------------------------------------------------------------------------------------- prepare
+
+
+def _version(task: tuple) -> dict:
+    """One (clip, version): features and targets at the generator's rate."""
+    import soundfile as sf
+
+    from ..speech.augment import augment
+    from ..speech.coarticulation import targets
+    from ..speech.phones import load_phones
+
+    corpus, cid, version, seed, clip_index, out_rate = task
+    phones, meta = load_phones(Path(corpus) / "clips" / f"{cid}.json")
+    audio, sr = sf.read(Path(corpus) / "clips" / f"{cid}.flac", dtype="float32")
+    speed, applied = 1.0, []
+    heard = audio
+    if version > 0:
+        res = augment(audio, sr, np.random.default_rng([seed, clip_index, version]))
+        heard, speed, applied = res.audio, res.speed, res.applied
+    mel = log_mel(heard, sr)
+    n_out = math.ceil(len(mel) / 2)
+    # Targets in the clean clip's time at out_rate * speed frames/s are the augmented clip's frames.
+    tgt = targets(phones, out_rate * speed, len(audio) / sr, audio, sr, seed=clip_index)
+    tgt[:, BLINKS] = 0.0
+    if len(tgt) < n_out:
+        tgt = np.concatenate([tgt, np.repeat(tgt[-1:], n_out - len(tgt), axis=0)])
+    return {
+        "mel": mel.astype(np.float16),
+        "tgt": tgt[:n_out].astype(np.float16),
+        "real": meta.get("source") == "real",
+        "recognised": "allphone" in str(meta.get("timing", "")),
+        "split": meta.get("split", "train"),
+        "id": f"{cid}/{version}",
+        "applied": applied,
+    }
+
+
+def prepare(corpus: Path, work: Path, cfg: TrainConfig, processes: int = 2) -> dict[str, np.ndarray]:
+    """Features and targets of every (clip, version), cached in ``work/data.npz``."""
+    cache = work / "data.npz"
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    rng = np.random.default_rng([cfg.seed, 99])
+    tasks = []
+    for i, entry in enumerate(manifest["clips"]):
+        real = entry.get("source", "") == "real" or not entry["id"].startswith("syn")
+        if entry["split"] != "train":
+            n_aug = 0
+        elif real:
+            n_aug = cfg.real_augmented_versions
+        else:
+            n_aug = int(rng.random() < cfg.synth_augmented_share)
+        tasks += [(str(corpus), entry["id"], v, cfg.seed, i, 50.0) for v in range(n_aug + 1)]
+    t0 = time.perf_counter()
+    mels, tgts, rows = [], [], []
+    with Pool(processes) as pool:
+        for k, r in enumerate(pool.imap(_version, tasks, chunksize=8)):
+            mels.append(r["mel"])
+            tgts.append(r["tgt"])
+            rows.append((r["real"], r["recognised"], r["split"] != "train", len(r["mel"]), len(r["tgt"])))
+            if (k + 1) % 500 == 0:
+                print(f"prepare: {k + 1}/{len(tasks)} versions, {time.perf_counter() - t0:.0f} s", flush=True)
+    info = np.array(rows, dtype=np.int64)
+    data = {
+        "mel": np.concatenate(mels),
+        "tgt": np.concatenate(tgts),
+        "real": info[:, 0].astype(bool),
+        "recognised": info[:, 1].astype(bool),
+        "holdout": info[:, 2].astype(bool),
+        "mel_len": info[:, 3],
+        "tgt_len": info[:, 4],
+        "ids": np.array([f"{t[1]}/{t[2]}" for t in tasks]),
+    }
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / "data.tmp.npz"
+    np.savez(tmp, **data)
+    os.replace(tmp, cache)
+    hours = len(data["mel"]) / 360000
+    print(f"prepare: {len(tasks)} versions, {hours:.2f} h in {time.perf_counter() - t0:.0f} s")
+    return data
+
+
+# ----------------------------------------------------------------------------------------------- train
+
+
+class Batches:
+    """Random crops with EPA, drawn deterministically from (seed, step)."""
+
+    def __init__(self, data: dict[str, np.ndarray], cfg: TrainConfig, heads, expressions: np.ndarray) -> None:
+        self.cfg = cfg
+        self.mel, self.tgt = data["mel"], data["tgt"]
+        self.mel_off = np.concatenate([[0], np.cumsum(data["mel_len"])])
+        self.tgt_off = np.concatenate([[0], np.cumsum(data["tgt_len"])])
+        self.tgt_len = data["tgt_len"]
+        train = ~data["holdout"]
+        self.weight = np.where(data["recognised"], cfg.recognised_weight, 1.0).astype(np.float32)
+        self.pools = []
+        for want_real in (True, False):
+            idx = np.flatnonzero(train & (data["real"] == want_real))
+            if len(idx):
+                p = data["tgt_len"][idx].astype(np.float64)
+                self.pools.append((idx, p / p.sum()))
+        if not self.pools:
+            raise ValueError("the corpus has no training clips")
+        self.heads = heads
+        self.expressions = expressions
+        self.crop = round(cfg.crop_s * 50)
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, ...]:
+        cfg, rng = self.cfg, np.random.default_rng([self.cfg.seed, 7, step])
+        b, L = cfg.batch_size, self.crop
+        mel = np.zeros((b, 2 * L, self.mel.shape[1]), np.float32)
+        tgt = np.zeros((b, L, NUM_ARKIT), np.float32)
+        mask = np.zeros((b, L), np.float32)
+        exprs = np.zeros((b, NUM_ARKIT), np.float32)
+        for i in range(b):
+            # Real recordings make up real_share of each batch (when the corpus has both kinds).
+            idx, p = self.pools[0 if rng.random() < cfg.real_share or len(self.pools) == 1 else 1]
+            k = int(rng.choice(idx, p=p))
+            n = int(self.tgt_len[k])
+            start = int(rng.integers(0, max(1, n - L + 1)))
+            m = min(L, n - start)
+            t0 = self.tgt_off[k] + start
+            clip_tgt = self.tgt[t0 : t0 + m].astype(np.float32)
+            m0 = self.mel_off[k] + 2 * start
+            m_len = min(2 * m, int(self.mel_off[k + 1] - m0))
+            mel[i, :m_len] = self.mel[m0 : m0 + m_len]
+            if rng.random() >= cfg.neutral_share:
+                e = self.expressions[int(rng.integers(len(self.expressions)))]
+                exprs[i] = np.clip(e * rng.uniform(cfg.intensity_low, cfg.intensity_high), 0.0, 1.0)
+                clip_tgt = blend_expression(clip_tgt, exprs[i], fps=50.0)
+            tgt[i, :m] = clip_tgt
+            mask[i, :m] = self.weight[k]
+        style = self.heads.encode_expression(exprs).astype(np.float32)
+        return tuple(torch.from_numpy(a) for a in (mel, style, tgt, mask))
+
+
+def _channel_weights(cfg: TrainConfig) -> torch.Tensor:
+    w = np.ones(NUM_ARKIT, np.float32)
+    for name in MOUTH_NAMES:
+        w[ARKIT_INDEX[name]] = cfg.mouth_weight
+    for name in ("jawOpen", "mouthClose"):
+        w[ARKIT_INDEX[name]] = 1.5 * cfg.mouth_weight
+    return torch.from_numpy(w / w.mean())
+
+
+def loss_fn(pred: torch.Tensor, tgt: torch.Tensor, mask: torch.Tensor, cw: torch.Tensor, motion: float):
+    """Masked, channel-weighted L1 on poses plus L1 on frame-to-frame motion."""
+    m = mask[..., None]
+    pose = ((pred - tgt).abs() * cw * m).sum() / (m.sum() * NUM_ARKIT).clamp_min(1.0)
+    dm = (mask[:, 1:] * mask[:, :-1])[..., None]
+    dpred, dtgt = pred[:, 1:] - pred[:, :-1], tgt[:, 1:] - tgt[:, :-1]
+    vel = ((dpred - dtgt).abs() * cw * dm).sum() / (dm.sum() * NUM_ARKIT).clamp_min(1.0)
+    return pose + motion * 5.0 * vel, pose, vel
+
+
+def _lr(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    frac = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+
+
+def _save_checkpoint(path: Path, model, opt, step: int, log: list) -> None:
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    for i, p in enumerate(model.parameters()):
+        st = opt.state.get(p, {})
+        if st:
+            tensors[f"opt.{i}.exp_avg"] = st["exp_avg"].contiguous()
+            tensors[f"opt.{i}.exp_avg_sq"] = st["exp_avg_sq"].contiguous()
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"step": str(step), "log": json.dumps(log)})
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path, model, opt) -> tuple[int, list]:
+    tensors, meta = read_safetensors(path, "Checkpoint", framework="pt")
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    step = int(meta["step"])
+    for i, p in enumerate(model.parameters()):
+        if f"opt.{i}.exp_avg" in tensors:
+            opt.state[p] = {
+                "step": torch.tensor(float(step)),
+                "exp_avg": tensors[f"opt.{i}.exp_avg"],
+                "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
+            }
+    return step, json.loads(meta.get("log", "[]"))
+
+
+@torch.no_grad()
+def _validate(model, data, heads, cw, cfg) -> float:
+    """L1 (neutral style) on the held-out clips' clean versions."""
+    model.eval()
+    idx = np.flatnonzero(data["holdout"])
+    style = torch.from_numpy(heads.encode_expression(np.zeros((1, NUM_ARKIT), np.float32)))
+    mel_off = np.concatenate([[0], np.cumsum(data["mel_len"])])
+    tgt_off = np.concatenate([[0], np.cumsum(data["tgt_len"])])
+    losses = []
+    for k in idx:
+        mel = torch.from_numpy(data["mel"][mel_off[k] : mel_off[k + 1]].astype(np.float32))[None]
+        tgt = torch.from_numpy(data["tgt"][tgt_off[k] : tgt_off[k + 1]].astype(np.float32))[None]
+        pred = model(mel, style)
+        losses.append(float(loss_fn(pred, tgt, torch.ones(tgt.shape[:2]), cw, 0.0)[1]))
+    model.train()
+    return float(np.mean(losses)) if losses else math.nan
+
+
+def train(corpus: Path, work: Path, out: Path, cfg: TrainConfig, checkpoint_every: int = 250) -> None:
+    from ..tead.expressions import generate_expressions
+
+    torch.manual_seed(cfg.seed)
+    t_start = time.perf_counter()
+    data = prepare(corpus, work, cfg)
+    heads = load_heads(ROOT / "models" / "expclip.safetensors")
+    expressions, _ = generate_expressions(cfg.seed)
+    batches = Batches(data, cfg, heads, expressions)
+    gcfg = GeneratorConfig(style_dim=heads.style_dim)
+    model = SpeechToFace(gcfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ckpt = work / "checkpoint.safetensors"
+    step, log = (0, [])
+    if ckpt.exists():
+        step, log = _load_checkpoint(ckpt, model, opt)
+        print(f"resumed at step {step}")
+    cw = _channel_weights(cfg)
+    model.train()
+    t0, seen = time.perf_counter(), 0
+    while step < cfg.steps:
+        mel, style, tgt, mask = batches(step)
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg)
+        pred = model(mel, style)
+        loss, pose, vel = loss_fn(pred, tgt, mask, cw, cfg.motion_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        seen += 1
+        if step % 25 == 0:
+            rate = (time.perf_counter() - t0) / seen
+            print(
+                f"step {step}/{cfg.steps} loss {float(loss):.4f} pose {float(pose):.4f} "
+                f"motion {float(vel):.4f} lr {_lr(step, cfg):.2e} {rate:.2f} s/step",
+                flush=True,
+            )
+        if step % checkpoint_every == 0 or step == cfg.steps:
+            val = _validate(model, data, heads, cw, cfg)
+            log.append(
+                {
+                    "step": step,
+                    "loss": float(loss.detach()),
+                    "val_l1": val,
+                    "time_s": time.perf_counter() - t_start,
+                }
+            )
+            print(f"checkpoint at step {step}: held-out L1 {val:.4f}", flush=True)
+            _save_checkpoint(ckpt, model, opt, step, log)
+            save_generator(model, work / "generator-latest.safetensors")
+    train_s = sum(
+        e["time_s"] - (log[i - 1]["time_s"] if i else 0.0) for i, e in enumerate(log) if e["time_s"] >= 0
+    )
+    info = {
+        "recipe": asdict(cfg),
+        "generator_config": asdict(gcfg),
+        "parameters": model.num_parameters(),
+        "data": {
+            "versions": len(data["mel_len"]),
+            "hours": round(len(data["mel"]) / 360000, 2),
+            "real_versions": int(data["real"].sum()),
+            "holdout_versions": int(data["holdout"].sum()),
+        },
+        "log": log,
+        "train_time_s_this_run": round(time.perf_counter() - t_start, 1),
+        "train_time_s_logged": round(train_s, 1),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    save_generator(model, out, extra={"training": info})
+    out.with_suffix(".train-log.json").write_text(json.dumps(info, indent=1))
+    print(f"wrote {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m expclip_blender.training.generator", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument("--corpus", default=str(ROOT / "build" / "corpus"))
+    ap.add_argument("--work", default=str(ROOT / "build" / "generator-train"))
+    ap.add_argument("--out", default=str(ROOT / "models" / "generator.safetensors"))
+    ap.add_argument("--steps", type=int, default=TrainConfig.steps)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--checkpoint-every", type=int, default=250)
+    ap.add_argument("--prepare-only", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = TrainConfig(seed=args.seed, steps=args.steps)
+    if args.prepare_only:
+        prepare(Path(args.corpus), Path(args.work), cfg)
+        return 0
+    train(Path(args.corpus), Path(args.work), Path(args.out), cfg, args.checkpoint_every)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
