@@ -118,3 +118,17 @@ def test_model_cache_reuses_and_drops_the_model(ext, monkeypatch):
     cache.get_model("cpu", "/somewhere")
     assert len(loads) == 3
     cache.clear_model_cache()
+
+
+def test_panel_icons_exist(bpy_module, ext):
+    """An unknown icon name makes the panel fail to draw: every icon the sidebar names must exist."""
+    import inspect
+    import re
+
+    icons = {
+        item.identifier
+        for item in bpy_module.types.UILayout.bl_rna.functions["label"].parameters["icon"].enum_items
+    }
+    used = set(re.findall(r'icon="([A-Z0-9_]+)"', inspect.getsource(ext.ui.sidebar)))
+    assert len(used) > 10
+    assert used <= icons, sorted(used - icons)
