@@ -5,7 +5,8 @@ more. Formats libsndfile does not know (AAC/M4A, WMA...) go through audioread, w
 GStreamer on the system. Inside Blender, ``operators.audio_aud`` decodes with Blender's own ``aud``
 instead and shares the checks below, so both loaders fail the same way with the same messages.
 
-This module never imports bpy or aud.
+This module never imports bpy or aud, and imports soundfile only when :func:`load_audio` runs: the extension
+does not ship soundfile (Blender's ``aud`` decodes there), yet needs the checks and resampling below.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 __all__ = [
     "AudioError",
@@ -148,6 +148,15 @@ def load_audio(
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     p = check_audio_file(path)
+    try:
+        import soundfile as sf
+    except ImportError as err:
+        raise AudioError(
+            path,
+            "no audio decoder is installed in this Python (the 'soundfile' package is missing)",
+            "Inside Blender, the extension decodes with Blender's own audio library; outside it, "
+            "run 'pip install soundfile'.",
+        ) from err
     try:
         data, sr = sf.read(p, dtype="float32", always_2d=True)
     except sf.LibsndfileError:

@@ -36,15 +36,53 @@ _MIN_STD = 1.0
 _BLOCK = 4096
 
 
+# Slaney's mel scale (Auditory Toolbox; librosa's default, htk=False): linear below 1 kHz, 200/3 Hz per
+# mel, logarithmic above, 27 mels per factor 6.4.
+_MEL_LINEAR_HZ = 200.0 / 3.0
+_MEL_BREAK_HZ = 1000.0
+_MEL_BREAK = _MEL_BREAK_HZ / _MEL_LINEAR_HZ
+_MEL_LOG_STEP = np.log(6.4) / 27.0
+
+
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Frequencies in Hz -> Slaney mels (as ``librosa.hz_to_mel(hz, htk=False)``)."""
+    hz = np.asarray(hz, dtype=np.float64)
+    log_part = _MEL_BREAK + np.log(np.maximum(hz, _MEL_BREAK_HZ) / _MEL_BREAK_HZ) / _MEL_LOG_STEP
+    return np.where(hz >= _MEL_BREAK_HZ, log_part, hz / _MEL_LINEAR_HZ)
+
+
+def mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    """Slaney mels -> Hz, the inverse of :func:`hz_to_mel`."""
+    mels = np.asarray(mels, dtype=np.float64)
+    log_part = _MEL_BREAK_HZ * np.exp(_MEL_LOG_STEP * (np.maximum(mels, _MEL_BREAK) - _MEL_BREAK))
+    return np.where(mels >= _MEL_BREAK, log_part, mels * _MEL_LINEAR_HZ)
+
+
+def mel_filters(
+    sr: float, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None
+) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) float32 triangular filters, Slaney-normalised (equal area per band).
+
+    The same bank as ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)``, in
+    plain numpy: librosa (with numba and scipy) is a training dependency the extension does not ship.
+    """
+    fmax = sr / 2.0 if fmax is None else fmax
+    fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / sr)
+    # n_mels + 2 band edges equally spaced in mels; band i rises from edge i to i + 1, falls to i + 2.
+    edges_hz = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
 @lru_cache(maxsize=1)
 def _mel_basis() -> np.ndarray:
-    """(N_FFT // 2 + 1, N_MELS) float32 Slaney mel filters (librosa's defaults; plain numpy, no JIT)."""
-    import librosa  # imported lazily: only its filter bank is used
-
-    return np.ascontiguousarray(
-        librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=0.0, fmax=SAMPLE_RATE / 2).T,
-        dtype=np.float32,
-    )
+    """(N_FFT // 2 + 1, N_MELS) float32 Slaney mel filters, laid out for ``power @ basis``."""
+    return np.ascontiguousarray(mel_filters(SAMPLE_RATE, N_FFT, N_MELS, 0.0, SAMPLE_RATE / 2).T)
 
 
 @lru_cache(maxsize=1)

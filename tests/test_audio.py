@@ -26,7 +26,6 @@ from audio_signals import (
     write_file,
 )
 
-from expclip_blender import audio
 from expclip_blender.audio import AudioError, load_audio, resample, to_mono, validate_audio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,7 +218,7 @@ def test_audioread_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     def refuse(*args, **kwargs):
         raise sf.LibsndfileError(1, "Error opening: ")
 
-    monkeypatch.setattr(audio.sf, "read", refuse)
+    monkeypatch.setattr(sf, "read", refuse)  # the module load_audio imports when it runs
     y = load_audio(path, 16000)
     assert y.dtype == np.float32 and y.ndim == 1
     assert abs(len(y) - 16000) <= 4
