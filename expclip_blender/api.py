@@ -134,8 +134,9 @@ class ExpClip:
     ) -> np.ndarray:
         """Speech -> (ceil(duration * fps), 52) ARKit weights in [0, 1]; row i is the face at i / fps.
 
-        ``audio`` is 1-D mono at any sample rate. ``cues`` change the style during the clip (each from its
-        time on); the style embedding crossfades over ``transition_s`` around each cue. ``blinks`` adds
+        ``audio`` is mono at any sample rate (multichannel is mixed down). ``cues`` change the style
+        during the clip (each from its time on); the style embedding crossfades over ``transition_s``
+        around each cue. ``blinks`` adds
         procedural blinks (deterministic from ``seed``); ``smoothing`` (0..1) smooths motion over up to
         60 ms. ``progress(fraction)`` is called as the work advances; returning False cancels (raises
         :class:`Cancelled`).
@@ -207,8 +208,11 @@ def _gaussian_smooth(x: np.ndarray, sigma_frames: float) -> np.ndarray:
 
 def _check_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     a = np.asarray(audio, np.float32)
+    if a.ndim == 2 and min(a.shape) <= 8:
+        # Multichannel: (samples, channels) as soundfile reads it, or (channels, samples); mixed down.
+        a = a.mean(axis=1 if a.shape[1] <= a.shape[0] else 0)
     if a.ndim != 1:
-        raise ValueError(f"audio must be 1-D mono samples, got shape {a.shape} (mix stereo down first)")
+        raise ValueError(f"audio must be mono samples (or up to 8 channels), got shape {a.shape}")
     if not isinstance(sample_rate, (int, np.integer)) or sample_rate < 1000:
         raise ValueError(f"sample_rate must be a whole number of Hz (8000 or more), got {sample_rate!r}")
     if a.size == 0:

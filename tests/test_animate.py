@@ -1,0 +1,177 @@
+"""ExpClip.animate: lengths, edge cases, style cues, blinks, cancelling and device choice.
+
+Run on a small untrained generator in a temporary model folder (the shapes, timing and edge-case
+contract do not depend on training); the trained model's lip-sync is checked by the evaluation report
+and by tests/test_generator_quality.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import expclip_blender as ex
+from expclip_blender.api import style_mix
+from expclip_blender.arkit import ARKIT_INDEX
+from expclip_blender.blinks import blink_curve, pause_starts
+from expclip_blender.generator import GeneratorConfig, SpeechToFace, save_generator
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> ex.ExpClip:
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    save_generator(
+        SpeechToFace(GeneratorConfig(channels=32, blocks=3, style_dim=128)), folder / "generator.safetensors"
+    )
+    return ex.load(device="cpu", models_dir=folder)
+
+
+def _speechlike(duration: float, sr: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(duration * sr)) / sr
+    envelope = np.clip(np.sin(2 * np.pi * 3 * t), 0, None) * (t % 2.0 < 1.4)
+    return ((rng.standard_normal(len(t)) * 0.05 + 0.3 * np.sin(2 * np.pi * 160 * t)) * envelope).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 29.97, 30.0, 60.0])
+def test_length_is_ceil_duration_times_fps(model, fps):
+    audio = _speechlike(2.345, 16000)
+    out = model.animate(audio, 16000, "happy", fps=fps)
+    assert out.shape == (math.ceil(2.345 * fps - 1e-9), 52) and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+@pytest.mark.parametrize("sr", [8000, 22050, 44100, 48000, 96000])
+def test_any_sample_rate_gives_the_same_motion(model, sr):
+    base = model.animate(_speechlike(1.5, 16000), 16000, fps=30.0, blinks=False)
+    from expclip_blender.audio import resample
+
+    other = model.animate(resample(_speechlike(1.5, 16000), 16000, sr), sr, fps=30.0, blinks=False)
+    assert other.shape == base.shape
+    # 8 kHz loses the top half of the spectrum: close, not equal.
+    assert np.abs(other - base).mean() < (0.08 if sr == 8000 else 0.03)
+
+
+def test_edge_cases(model):
+    short = model.animate(_speechlike(0.1, 16000), 16000, fps=30.0)
+    assert short.shape == (3, 52)
+    silent = model.animate(np.zeros(3 * 16000, np.float32), 16000, fps=30.0, blinks=False)
+    # A still face away from the clip's edges (where the convolutions see the padding).
+    assert silent.shape == (90, 52) and np.ptp(silent[30:60], axis=0).max() < 1e-4
+    clipped = np.clip(_speechlike(1.0, 16000) * 50, -1, 1)
+    assert np.isfinite(model.animate(clipped, 16000)).all()
+    stereo = np.stack([_speechlike(1.0, 44100), _speechlike(1.0, 44100, seed=1)], axis=1)
+    assert model.animate(stereo, 44100).shape == (30, 52)
+    assert model.animate(stereo.T, 44100).shape == (30, 52)
+    with_nan = _speechlike(1.0, 16000)
+    with_nan[100:200] = np.nan
+    assert np.isfinite(model.animate(with_nan, 16000)).all()
+    with pytest.raises(ValueError, match="empty"):
+        model.animate(np.zeros(0, np.float32), 16000)
+    with pytest.raises(ValueError, match="fps"):
+        model.animate(_speechlike(1.0, 16000), 16000, fps=0)
+    with pytest.raises(ValueError, match="sample_rate"):
+        model.animate(_speechlike(1.0, 16000), 0)
+    with pytest.raises(ValueError, match="mono"):
+        model.animate(np.zeros((4, 100, 2), np.float32), 16000)
+    assert ex.audio_is_silent(np.zeros(10)) and ex.audio_is_silent(np.full(10, 1e-4))
+    assert not ex.audio_is_silent(_speechlike(0.5, 16000))
+
+
+def test_deterministic_and_prompt_matters(model):
+    audio = _speechlike(2.0, 16000)
+    a = model.animate(audio, 16000, "furious")
+    assert np.array_equal(a, model.animate(audio, 16000, "furious"))
+    assert not np.array_equal(a, model.animate(audio, 16000, "calm and relaxed"))
+    # An empty prompt is the neutral face's style, as intensity 0 is.
+    np.testing.assert_array_equal(
+        model.animate(audio, 16000, "", blinks=False),
+        model.animate(audio, 16000, "furious", intensity=0.0, blinks=False),
+    )
+
+
+def test_cues_switch_and_blend_the_style(model):
+    audio = _speechlike(4.0, 16000)
+    calm = model.animate(audio, 16000, "calm", blinks=False)
+    angry = model.animate(audio, 16000, "furious", blinks=False)
+    mixed = model.animate(
+        audio, 16000, "calm", cues=[ex.StyleCue(2.0, "furious")], transition_s=0.4, blinks=False
+    )
+    # Away from the cue each part equals its own prompt (the receptive field is short here).
+    np.testing.assert_allclose(mixed[:40], calm[:40], atol=1e-5)
+    np.testing.assert_allclose(mixed[80:], angry[80:], atol=1e-5)
+    # At the cue the style is half-way: the face is between the two (on channels where they differ).
+    differ = np.abs(angry[60] - calm[60]) > 0.02
+    assert differ.any()
+    lo, hi = np.minimum(calm[60], angry[60]), np.maximum(calm[60], angry[60])
+    assert np.all((mixed[60][differ] > lo[differ]) & (mixed[60][differ] < hi[differ]))
+
+
+def test_style_mix_rows_sum_to_one_and_overlapping_fades():
+    t = np.linspace(0, 5, 501)
+    mix = style_mix(t, [1.0, 1.2, 3.0], 1.0)
+    np.testing.assert_allclose(mix.sum(axis=1), 1.0, atol=1e-6)
+    assert mix.min() >= 0.0
+    assert mix[0].tolist() == [1.0, 0.0, 0.0, 0.0] and mix[-1].tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert style_mix(t, [2.0], 0.0)[200].tolist() == [0.0, 1.0]
+
+
+def test_blinks_are_added_and_deterministic(model):
+    audio = _speechlike(8.0, 16000)
+    with_blinks = model.animate(audio, 16000, seed=3)
+    without = model.animate(audio, 16000, blinks=False)
+    eye = ARKIT_INDEX["eyeBlinkLeft"]
+    assert with_blinks[:, eye].max() > 0.9 > without[:, eye].max()  # at least one full blink in 8 s
+    assert np.all(with_blinks[:, eye] >= without[:, eye] - 1e-6)
+    assert np.array_equal(with_blinks, model.animate(audio, 16000, seed=3))
+    curve = blink_curve(600, 30.0, seed=1)
+    assert 2 <= np.sum(np.diff((curve > 0.5).astype(int)) == 1) <= 10  # a blink every 2-6 s over 20 s
+    assert len(pause_starts(audio, 16000)) >= 2  # the signal pauses every 2 s
+
+
+def test_smoothing_reduces_motion(model):
+    audio = _speechlike(3.0, 16000)
+    raw = model.animate(audio, 16000, blinks=False)
+    smooth = model.animate(audio, 16000, blinks=False, smoothing=1.0)
+    assert np.abs(np.diff(smooth, axis=0)).sum() < np.abs(np.diff(raw, axis=0)).sum()
+    with pytest.raises(ValueError, match="smoothing"):
+        model.animate(audio, 16000, smoothing=2.0)
+
+
+def test_progress_and_cancel(model):
+    audio = _speechlike(2.0, 16000)
+    seen: list[float] = []
+    model.animate(audio, 16000, progress=seen.append)
+    assert seen and seen[-1] == 1.0
+    with pytest.raises(ex.Cancelled):
+        model.animate(audio, 16000, progress=lambda f: False)
+
+
+def test_device_choice(tmp_path):
+    from expclip_blender.api import resolve_device
+
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="device"):
+        ex.load(device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA"):
+            ex.load(device="cuda")
+    with pytest.raises(ex.ModelFileError, match="does not exist"):
+        ex.load(models_dir=tmp_path / "missing")
+
+
+def test_cuda_matches_cpu(model, tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU usable by this torch build")
+    gpu = ex.load(device="cuda", models_dir=model.generator_path.parent)
+    audio = _speechlike(3.0, 16000)
+    np.testing.assert_allclose(
+        gpu.animate(audio, 16000, "happy"), model.animate(audio, 16000, "happy"), atol=1e-4
+    )
