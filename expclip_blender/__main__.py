@@ -60,6 +60,43 @@ def _cmd_expression(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_cue(text: str):
+    from .api import StyleCue
+
+    when, sep, prompt = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return StyleCue(float(when), prompt.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a cue is SECONDS=PROMPT, e.g. 2.5=furious; got {text!r}") from None
+
+
+def _cmd_animate(args: argparse.Namespace) -> int:
+    from .api import load
+    from .audio import AudioError, load_audio
+    from .model_files import ModelFileError
+    from .weights_io import save_weights
+
+    suffix = args.out.rsplit(".", 1)[-1].lower() if "." in args.out else ""
+    if suffix not in ("csv", "json", "npy"):
+        print(f"error: --out must end in .csv, .json or .npy, got {args.out!r}", file=sys.stderr)
+        return 2
+    try:
+        audio, sr = load_audio(args.audio), 16000
+        model = load(device=args.device, models_dir=args.models)
+        weights = model.animate(
+            audio, sr, args.prompt, fps=args.fps, intensity=args.intensity, cues=args.cue,
+            transition_s=args.transition, blinks=not args.no_blinks, smoothing=args.smoothing, seed=args.seed,
+        )  # fmt: skip
+    except (AudioError, ModelFileError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    save_weights(args.out, weights, args.fps)
+    print(f"wrote {args.out}: {len(weights)} frames at {args.fps:g} fps, 52 ARKit channels")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m expclip_blender", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
     expr.add_argument("--json", action="store_true", help="print all 52 weights as JSON")
     expr.add_argument("--show-above", type=float, default=0.05, help="list channels at least this strong")
     expr.set_defaults(run=_cmd_expression)
+    anim = sub.add_parser(
+        "animate", help="speech audio + a prompt -> ARKit weights per frame (CSV, JSON, NPY)"
+    )
+    anim.add_argument("audio", help="a WAV, FLAC, OGG or MP3 file")
+    anim.add_argument(
+        "--prompt", default="neutral", help='the speaking style, e.g. "furious" (default neutral)'
+    )
+    anim.add_argument("--fps", type=float, default=30.0, help="frames per second of the output (default 30)")
+    anim.add_argument("--out", required=True, help="output file: .csv, .json or .npy")
+    anim.add_argument("--intensity", type=float, default=1.0, help="0 neutral, 1 as prompted, >1 exaggerated")
+    anim.add_argument(
+        "--cue", type=_parse_cue, action="append", default=[], metavar="SECONDS=PROMPT",
+        help="change the style at a time, e.g. --cue 4.5=furious (repeatable)",
+    )  # fmt: skip
+    anim.add_argument("--transition", type=float, default=0.5, help="seconds a style change takes (0.5)")
+    anim.add_argument("--smoothing", type=float, default=0.0, help="0..1 temporal smoothing (default 0)")
+    anim.add_argument("--no-blinks", action="store_true", help="do not add procedural blinks")
+    anim.add_argument("--seed", type=int, default=0, help="seed of the blinks")
+    anim.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    anim.add_argument("--models", default=None, help="a folder of custom .safetensors weights (optional)")
+    anim.set_defaults(run=_cmd_animate)
     return parser
 
 

@@ -175,3 +175,26 @@ def test_cuda_matches_cpu(model, tmp_path):
     np.testing.assert_allclose(
         gpu.animate(audio, 16000, "happy"), model.animate(audio, 16000, "happy"), atol=1e-4
     )
+
+
+def test_command_line_writes_weights(model, tmp_path, capsys):
+    import soundfile as sf
+
+    from expclip_blender.__main__ import main
+    from expclip_blender.weights_io import load_weights
+
+    wav = tmp_path / "line.wav"
+    sf.write(wav, _speechlike(2.0, 44100), 44100)
+    folder = str(model.generator_path.parent)
+    for suffix in ("csv", "json", "npy"):
+        out = tmp_path / f"take.{suffix}"
+        args = [str(wav), "--prompt", "furious", "--fps", "24", "--out", str(out), "--models", folder]
+        assert main(["animate", *args, "--cue", "1.0=calm"]) == 0
+        weights, fps = load_weights(out)
+        assert weights.shape == (48, 52) and (fps is None or fps == 24.0)
+    assert main(["animate", str(wav), "--out", str(tmp_path / "x.txt"), "--models", folder]) == 2
+    assert main(["animate", str(tmp_path / "missing.wav"), "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert ".csv, .json or .npy" in err and "missing.wav" in err
+    with pytest.raises(SystemExit):
+        main(["animate", str(wav), "--out", str(tmp_path / "x.csv"), "--cue", "soon=calm"])
