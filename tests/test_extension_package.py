@@ -49,7 +49,8 @@ def test_zip_holds_the_extension_and_nothing_of_development(built_zip):
         "expclip_blender/presets/furious.json",
     ):
         assert required in names, required
-    assert not any(n.startswith(("tests/", "scripts/", ".venv", ".git", "dist/")) for n in names)
+    assert not any(n.startswith(("tests/", "scripts/", ".venv", ".git", "dist/", "build/")) for n in names)
+    assert not any(n.endswith(".whl") for n in names)  # the dev build: wheels only in build_with_wheels
     assert "build.py" not in names and "pyproject.toml" not in names
     assert not any("__pycache__" in n for n in names)
 
