@@ -144,8 +144,10 @@ def build_with_wheels(
     copy_source_tree(ROOT, stage)
     wheel_dir = stage / "wheels"
     wheel_dir.mkdir()
-    for path in sorted({w for ws in wheels.values() for w in ws}):
-        link_or_copy(path, wheel_dir / path.name)
+    # Platform-independent wheels appear once per platform under the same name: stage each name once.
+    by_name = {w.name: w for ws in wheels.values() for w in ws}
+    for name, path in sorted(by_name.items()):
+        link_or_copy(path, wheel_dir / name)
     listed = sorted(f"./wheels/{p.name}" for p in wheel_dir.iterdir())
     write_manifest_with_wheels(stage, platforms, listed)
 
@@ -336,8 +338,11 @@ def copy_source_tree(source: Path, stage: Path) -> None:
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to the new path ``dst`` (the wheels are large and never modified), else copy."""
+    if dst.exists():
+        raise FileExistsError(dst)  # never write through a link into the cache
     try:
-        os.link(src, dst)  # the wheels are large and never modified: share them with the cache
+        os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
 
