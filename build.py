@@ -29,6 +29,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -140,35 +141,40 @@ def build_with_wheels(
     run_tool(tool, "validate", str(ROOT))
     wheels = {name: runtime_wheels(PLATFORMS[name], wheel_cache) for name in platforms}
 
-    stage = BUILD_DIR / "stage"
-    copy_source_tree(ROOT, stage)
-    wheel_dir = stage / "wheels"
-    wheel_dir.mkdir()
-    # Platform-independent wheels appear once per platform under the same name: stage each name once.
-    by_name = {w.name: w for ws in wheels.values() for w in ws}
-    for name, path in sorted(by_name.items()):
-        link_or_copy(path, wheel_dir / name)
-    listed = sorted(f"./wheels/{p.name}" for p in wheel_dir.iterdir())
-    write_manifest_with_wheels(stage, platforms, listed)
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix="stage-", dir=BUILD_DIR))  # one per build: builds may overlap
+    try:
+        copy_source_tree(ROOT, stage)
+        wheel_dir = stage / "wheels"
+        wheel_dir.mkdir()
+        # Platform-independent wheels appear once per platform under the same name: stage each name once.
+        by_name = {w.name: w for ws in wheels.values() for w in ws}
+        for name, path in sorted(by_name.items()):
+            link_or_copy(path, wheel_dir / name)
+        listed = sorted(f"./wheels/{p.name}" for p in wheel_dir.iterdir())
+        write_manifest_with_wheels(stage, platforms, listed)
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    manifest = read_manifest(stage)
-    zips = {
-        name: output_dir / f"{manifest['id']}-{manifest['version']}-{name.replace('-', '_')}.zip"
-        for name in platforms
-    }
-    for path in zips.values():
-        path.unlink(missing_ok=True)
-    run_tool(tool, "build", "--source-dir", str(stage), "--output-dir", str(output_dir), "--split-platforms")
-    for name, path in zips.items():
-        if not path.is_file():
-            raise SystemExit(f"build.py: blender_ext.py did not write {path.name} for {name}")
-        run_tool(tool, "validate", str(path))
-        inside = {Path(n).name for n in zipfile.ZipFile(path).namelist() if n.endswith(".whl")}
-        missing = {p.name for p in wheels[name]} - inside
-        if missing:
-            raise SystemExit(f"build.py: {path.name} lacks its wheels {sorted(missing)}")
-    shutil.rmtree(stage)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        manifest = read_manifest(stage)
+        zips = {
+            name: output_dir / f"{manifest['id']}-{manifest['version']}-{name.replace('-', '_')}.zip"
+            for name in platforms
+        }
+        for path in zips.values():
+            path.unlink(missing_ok=True)
+        run_tool(
+            tool, "build", "--source-dir", str(stage), "--output-dir", str(output_dir), "--split-platforms"
+        )
+        for name, path in zips.items():
+            if not path.is_file():
+                raise SystemExit(f"build.py: blender_ext.py did not write {path.name} for {name}")
+            run_tool(tool, "validate", str(path))
+            inside = {Path(n).name for n in zipfile.ZipFile(path).namelist() if n.endswith(".whl")}
+            missing = {p.name for p in wheels[name]} - inside
+            if missing:
+                raise SystemExit(f"build.py: {path.name} lacks its wheels {sorted(missing)}")
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return zips
 
 
