@@ -80,9 +80,17 @@ def resolve_targets(
     problem = targets_problem(context)
     if problem:
         raise BakeInputError(problem)
+    return match_targets(target_meshes(context), mapping_preset)
+
+
+def match_targets(
+    objects: list[bpy.types.Object], mapping_preset: str = ""
+) -> list[tuple[bpy.types.Object, MatchReport]]:
+    """``objects`` with the shape keys each one drives (see :func:`resolve_targets`); the batch command
+    names its meshes instead of selecting them."""
     preset = load_mapping_preset(bpy.path.abspath(mapping_preset)) if mapping_preset.strip() else None
     out = []
-    for obj in target_meshes(context):
+    for obj in objects:
         key = check_target(obj)
         names = [kb.name for kb in key.key_blocks[1:]]
         if preset is not None and any(ch.shape_key in names for ch in preset.channels):
@@ -118,8 +126,14 @@ def plan_bake(context: bpy.types.Context) -> BakePlan:
     settings = settings_of(context)
     if settings is None:
         raise BakeInputError("The ExpCLIP extension is not registered: enable it in the preferences.")
-    targets = resolve_targets(context, settings.mapping_preset)
-    scene = context.scene
+    return plan_for(context.scene, settings, resolve_targets(context, settings.mapping_preset))
+
+
+def plan_for(
+    scene: bpy.types.Scene, settings, targets: list[tuple[bpy.types.Object, MatchReport]]
+) -> BakePlan:
+    """The plan of a bake of ``scene`` onto ``targets`` with ``settings`` (the scene's ExpCLIP settings,
+    or any object with the same attributes: the batch command overrides some of them)."""
     if not audio_available(scene, settings):
         raise BakeInputError(NO_AUDIO_MESSAGE)
     audio = bake_audio(scene, settings)
