@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import bake, demo, presets, timeline, weights_import
+from . import bake, batch, demo, presets, timeline, weights_import
 
 _modules = (demo, weights_import, bake, timeline, presets)
 CLASSES: tuple[type, ...] = tuple(cls for module in _modules for cls in module.CLASSES)
@@ -13,7 +13,9 @@ _register, _unregister = bpy.utils.register_classes_factory(CLASSES)
 
 def register() -> None:
     _register()
+    batch.register()  # the `expclip` command line (blender --command expclip)
 
 
 def unregister() -> None:
+    batch.unregister()
     _unregister()

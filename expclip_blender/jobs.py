@@ -1,0 +1,394 @@
+"""Batch baking without Blender: the ``expclip`` command line and jobs files, read and checked.
+
+Blender runs the command (``blender --background shot.blend --command expclip ...``, see
+``operators/batch.py`` and docs/batch.md); everything that can be checked without Blender is checked here,
+so a typo is reported with the row and field it is in before any file is opened.
+
+A job is one shot: a .blend, the object(s) to animate, the audio (a sound strip of the shot or a file),
+the prompt or a preset, the intensity and where to save. What a job leaves out comes from the shot's own
+ExpCLIP settings, saved in the .blend by the sidebar panel (a shot set up by hand bakes the same way from
+the command line). A preset fills in prompt, intensity, smoothing, blinks and mapping; a job's own fields
+override the preset's.
+
+Jobs files are JSON (a list of objects, or ``{"jobs": [...]}``) or CSV (a header row naming the fields).
+Relative paths in a jobs file are relative to the jobs file's folder; ``//`` paths are relative to the
+job's .blend, as in Blender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .presets import INTENSITY_RANGE, SMOOTHING_RANGE
+
+COMMAND = "expclip"
+PROG = f"blender --background SHOT.blend --command {COMMAND}"
+# Every field of a job, in the order the docs list them. ``blend`` is required in a jobs file.
+FIELDS = (
+    "blend",
+    "object",
+    "strip",
+    "audio",
+    "prompt",
+    "preset",
+    "intensity",
+    "smoothing",
+    "blinks",
+    "mapping",
+    "output",
+)
+OBJECT_SEPARATOR = ";"  # several objects in one CSV cell: "Face;Teeth"
+MAX_JOBS_FILE_BYTES = 16 << 20
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class JobError(ValueError):
+    """One job cannot be baked as written; the message names the job and the field."""
+
+
+class JobsFileError(ValueError):
+    """The jobs file as a whole cannot be read; the message names the file and says what to fix."""
+
+
+class UsageError(ValueError):
+    """The command line is wrong; the message says what is wrong (the usage line goes with it)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One shot to bake. ``None`` means "as the shot's ExpCLIP settings say"."""
+
+    objects: tuple[str, ...]
+    blend: str | None = None  # None: the .blend Blender has open
+    strip: str | None = None
+    audio: str | None = None
+    prompt: str | None = None
+    preset: str | None = None
+    intensity: float | None = None
+    smoothing: float | None = None
+    blinks: bool | None = None
+    mapping: str | None = None
+    output: str | None = None  # None: save over the .blend
+    label: str = "bake"  # names the job in messages ("job 3", "shots.csv row 4")
+
+
+@dataclass(frozen=True)
+class JobEntry:
+    """A job as read from a jobs file: the job, or why it cannot be baked (``label`` says which job)."""
+
+    label: str
+    job: Job | None
+    error: str | None = None
+
+    @property
+    def blend(self) -> str | None:
+        return self.job.blend if self.job is not None else None
+
+
+@dataclass(frozen=True)
+class Command:
+    """What the command line asks for: ``bake`` (one job), ``jobs`` (a file) or ``help`` (print text)."""
+
+    action: str
+    job: Job | None = None
+    jobs_file: Path | None = None
+    text: str = ""
+
+
+# --- one job's fields ------------------------------------------------------------------------------
+
+
+def _path(value: str, base_dir: Path) -> str:
+    """An absolute path (``~`` expanded, relative to ``base_dir``); ``//`` Blender paths unchanged."""
+    if value.startswith("//"):
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def _number(value: object, field: str, bounds: tuple[float, float]) -> float:
+    low, high = bounds
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a number: reported below with the text as given
+            value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise JobError(f"field '{field}' must be a number from {low:g} to {high:g}, got {value!r}")
+    if not low <= value <= high:
+        raise JobError(f"field '{field}' must be from {low:g} to {high:g}, got {value:g}")
+    return float(value)
+
+
+def _flag(value: object, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise JobError(f"field '{field}' must be true or false, got {value!r}")
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise JobError(f"field '{field}' must be text, got {value!r}")
+    return value
+
+
+def _objects(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        names = value.split(OBJECT_SEPARATOR)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        names = value
+    else:
+        raise JobError(f"field 'object' must be an object name or a list of names, got {value!r}")
+    names = [n.strip() for n in names if n.strip()]
+    if not names:
+        raise JobError("field 'object' is empty: name the mesh with the shape keys, e.g. \"Face\"")
+    return tuple(dict.fromkeys(names))  # repeated names once, in order
+
+
+def make_job(
+    fields: Mapping[str, object], base_dir: Path, label: str = "bake", require_blend: bool = True
+) -> Job:
+    """A checked :class:`Job` from field values (JobError naming the field). Paths are made absolute."""
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        raise JobError(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; the fields are {', '.join(FIELDS)}"
+        )
+    given = {k: v for k, v in fields.items() if v is not None}
+    for key in ("blend", "object"):
+        if key not in given and (key != "blend" or require_blend):
+            what = "the shot's .blend file" if key == "blend" else "the mesh to animate"
+            raise JobError(f"field '{key}' is missing ({what})")
+    if "strip" in given and "audio" in given:
+        raise JobError("fields 'strip' and 'audio' are both given: the speech comes from one of them")
+    paths = {}
+    for key in ("blend", "audio", "mapping", "output"):
+        if key in given:
+            text = _text(given[key], key).strip()
+            if not text:
+                raise JobError(f"field '{key}' is empty: give a file path or leave the field out")
+            paths[key] = _path(text, base_dir)
+    if "blend" in paths and not paths["blend"].lower().endswith(".blend"):
+        raise JobError(f"field 'blend' must be a .blend file, got '{given['blend']}'")
+    if "output" in paths and not paths["output"].lower().endswith(".blend"):
+        raise JobError(f"field 'output' must be a .blend file path, got '{given['output']}'")
+    strip = _text(given["strip"], "strip").strip() if "strip" in given else None
+    if strip == "":
+        raise JobError("field 'strip' is empty: name a sound strip or leave the field out")
+    preset = _text(given["preset"], "preset").strip() if "preset" in given else None
+    if preset == "":
+        raise JobError("field 'preset' is empty: name a preset or leave the field out")
+    return Job(
+        objects=_objects(given["object"]),
+        blend=paths.get("blend"),
+        strip=strip,
+        audio=paths.get("audio"),
+        prompt=_text(given["prompt"], "prompt") if "prompt" in given else None,
+        preset=preset,
+        intensity=_number(given["intensity"], "intensity", INTENSITY_RANGE) if "intensity" in given else None,
+        smoothing=_number(given["smoothing"], "smoothing", SMOOTHING_RANGE) if "smoothing" in given else None,
+        blinks=_flag(given["blinks"], "blinks") if "blinks" in given else None,
+        mapping=paths.get("mapping"),
+        output=paths.get("output"),
+        label=label,
+    )
+
+
+# --- jobs files ------------------------------------------------------------------------------------
+
+
+def read_jobs(path: str | Path) -> list[JobEntry]:
+    """Every job of a JSON or CSV jobs file, each checked on its own (a bad job does not stop the others).
+
+    JobsFileError when the file as a whole cannot be used (missing, not JSON/CSV, no jobs, unknown column).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise JobsFileError(f"Jobs file '{path}': use a .json or .csv file (see docs/batch.md)")
+    try:
+        if path.stat().st_size > MAX_JOBS_FILE_BYTES:
+            raise JobsFileError(f"Jobs file '{path}' is larger than 16 MB: not a jobs file?")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets write a byte-order mark
+    except FileNotFoundError:
+        raise JobsFileError(f"Jobs file '{path}' does not exist") from None
+    except IsADirectoryError:
+        raise JobsFileError(f"Jobs file '{path}' is a folder: give the .json or .csv file") from None
+    except UnicodeDecodeError:
+        raise JobsFileError(f"Jobs file '{path}' is not UTF-8 text") from None
+    except OSError as err:
+        raise JobsFileError(f"Jobs file '{path}' cannot be read: {err.strerror or err}") from None
+    rows = _json_rows(text, path) if suffix == ".json" else _csv_rows(text, path)
+    if not rows:
+        raise JobsFileError(f"Jobs file '{path}' has no jobs")
+    base_dir = path.resolve().parent
+    entries = []
+    for label, fields in rows:
+        if isinstance(fields, str):  # the row itself is malformed
+            entries.append(JobEntry(label, None, fields))
+            continue
+        try:
+            entries.append(JobEntry(label, make_job(fields, base_dir, label)))
+        except JobError as err:
+            entries.append(JobEntry(label, None, str(err)))
+    return entries
+
+
+def _json_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise JobsFileError(
+            f"Jobs file '{path}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+        ) from None
+    if isinstance(data, Mapping) and set(data) == {"jobs"}:
+        data = data["jobs"]
+    if not isinstance(data, list):
+        raise JobsFileError(
+            f"Jobs file '{path}': the top level must be a list of jobs (or {{\"jobs\": [...]}}), each an "
+            'object like {"blend": "shot.blend", "object": "Face", "prompt": "furious"}'
+        )
+    rows: list[tuple[str, Mapping | str]] = []
+    for i, item in enumerate(data, 1):
+        label = f"{path.name} job {i}"
+        rows.append((label, item if isinstance(item, Mapping) else f"must be a JSON object, got {item!r}"))
+    return rows
+
+
+def _csv_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    rows: list[tuple[str, Mapping | str]] = []
+    try:
+        for cells in reader:
+            row = reader.line_num
+            if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
+                continue  # blank lines and comments
+            if header is None:
+                header = [c.strip().lower() for c in cells]
+                unknown = [c for c in header if c not in FIELDS]
+                if unknown or len(set(header)) != len(header):
+                    what = (
+                        f"unknown column(s) {', '.join(map(repr, unknown))}"
+                        if unknown
+                        else "a repeated column"
+                    )
+                    raise JobsFileError(
+                        f"Jobs file '{path}' row {row}: {what}; the first row names the columns, from: "
+                        f"{', '.join(FIELDS)}"
+                    )
+                continue
+            label = f"{path.name} row {row}"
+            if len(cells) > len(header):
+                rows.append(
+                    (label, f"{len(cells)} cells but {len(header)} columns (a comma in an unquoted value?)")
+                )
+                continue
+            rows.append((label, {k: v for k, v in zip(header, cells, strict=False) if v.strip()}))
+    except csv.Error as err:
+        raise JobsFileError(f"Jobs file '{path}' row {reader.line_num}: not valid CSV ({err})") from None
+    if header is None:
+        raise JobsFileError(f"Jobs file '{path}' is empty: the first row names the columns")
+    return rows
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting (the command runs inside Blender, which must not quit)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
+
+    def exit(self, status: int = 0, message: str | None = None):
+        raise UsageError(message or f"exit {status}")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        description="Bake speech + an emotion prompt onto shape keys, from the command line.",
+        epilog="Options not given come from the shot's ExpCLIP settings (saved with the .blend). "
+        "Exit status: 0 all baked, 1 a job failed, 2 a usage error. See docs/batch.md.",
+        add_help=False,
+    )
+    parser.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    sub = parser.add_subparsers(dest="action", metavar="{bake,jobs}", parser_class=_Parser)
+    bake = sub.add_parser(
+        "bake",
+        add_help=False,
+        help="bake one shot: the .blend Blender opened (or --blend), saved in place or to --output",
+    )
+    bake.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    bake.add_argument(
+        "--blend", metavar="FILE", help="open this .blend first (default: the one Blender opened)"
+    )
+    bake.add_argument(
+        "--object", action="append", metavar="NAME", help="mesh to animate (repeat for teeth, brows...)"
+    )
+    source = bake.add_mutually_exclusive_group()
+    source.add_argument("--strip", metavar="NAME", help="sound strip of the shot to bake from")
+    source.add_argument(
+        "--audio",
+        metavar="FILE",
+        help="audio file to bake from (animation starts on the scene's start frame)",
+    )
+    bake.add_argument("--prompt", metavar="TEXT", help='the emotion in words, e.g. "furious" ("" = neutral)')
+    bake.add_argument("--preset", metavar="NAME", help="emotion preset (built-in, studio or user)")
+    bake.add_argument("--intensity", metavar="X", help="0 = neutral, 1 = as prompted, up to 2")
+    bake.add_argument("--smoothing", metavar="X", help="temporal smoothing, 0 to 1")
+    blinks = bake.add_mutually_exclusive_group()
+    blinks.add_argument("--blinks", dest="blinks", action="store_const", const=True, help="add eye blinks")
+    blinks.add_argument(
+        "--no-blinks", dest="blinks", action="store_const", const=False, help="no added blinks"
+    )
+    bake.add_argument("--mapping", metavar="FILE", help="JSON mapping preset for a rig with other key names")
+    bake.add_argument("--output", metavar="FILE", help="save to this .blend (default: save over the shot)")
+    jobs = sub.add_parser("jobs", add_help=False, help="bake every shot of a JSON or CSV jobs file")
+    jobs.add_argument("-h", "--help", action="store_true", help="show this help and exit")
+    jobs.add_argument("file", nargs="?", metavar="FILE", help="the jobs file (.json or .csv)")
+    parser.subparsers = {"bake": bake, "jobs": jobs}  # for per-action help
+    return parser
+
+
+def parse_command(argv: Sequence[str], cwd: str | Path | None = None) -> Command:
+    """Read the arguments after ``--command expclip`` (UsageError with the usage line when wrong).
+
+    Relative paths are made absolute against ``cwd`` (default: the current folder).
+    """
+    parser = _parser()
+    args = parser.parse_args(list(argv))
+    base_dir = Path(cwd) if cwd is not None else Path.cwd()
+    if args.action is None:
+        if args.help:
+            return Command("help", text=parser.format_help())
+        raise UsageError(f"say what to do: 'bake' or 'jobs'\n{parser.format_usage().rstrip()}")
+    if args.help:
+        return Command("help", text=parser.subparsers[args.action].format_help())
+    if args.action == "jobs":
+        if not args.file:
+            raise UsageError(f"name the jobs file\n{parser.subparsers['jobs'].format_usage().rstrip()}")
+        return Command("jobs", jobs_file=base_dir / Path(args.file).expanduser())
+    fields = {k: getattr(args, k) for k in FIELDS if k != "object"}
+    fields["object"] = args.object
+    if args.object is None:
+        raise UsageError(
+            "name the mesh to animate with --object NAME\n"
+            + parser.subparsers["bake"].format_usage().rstrip()
+        )
+    try:
+        job = make_job(fields, base_dir, label="bake", require_blend=False)
+    except JobError as err:  # name the option, not the field
+        text = str(err).replace("field '", "option '--")
+        raise UsageError(f"{text}\n{parser.subparsers['bake'].format_usage().rstrip()}") from None
+    return Command("bake", job=job)

@@ -1,0 +1,355 @@
+"""The ``expclip`` command (blender --background ... --command expclip) on real Blender, with the model.
+
+There is no Blender executable here: bpy is Blender, so the tests call the registered command's handler
+(``operators.batch.run_command``) with the argument list Blender would pass it. The shots are real .blend
+files: the demo head named "Face" and a sound strip of a generated WAV (the PyPI bpy 4.2 wheel has no
+Audaspace, so strip shots skip there and the audio-file jobs cover 4.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from expclip_blender import ARKIT_NAMES
+
+pytestmark = pytest.mark.blender
+
+JAW = ARKIT_NAMES.index("jawOpen")
+FPS = 24
+
+
+@pytest.fixture
+def registered(ext, empty_scene, bpy_module):
+    ext.register()
+    yield bpy_module
+    ext.unregister()
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory) -> Path:
+    from bake_helpers import speech_like, write_wav
+
+    return write_wav(tmp_path_factory.mktemp("audio") / "speech.wav", speech_like(2.0))
+
+
+def _head(ext, name: str = "Face"):
+    import bpy
+    from expclip_ext.operators.demo_head import create_demo_head_object
+
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = FPS, 1.0
+    return create_demo_head_object(name=name)
+
+
+def _save(path: Path) -> Path:
+    import bpy
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+@pytest.fixture
+def strip_shot(registered, ext, speech_wav, tmp_path) -> Path:
+    """shots/shot.blend: the demo head "Face" and a sound strip "voice" on frames 11-58."""
+    import bpy
+    from bake_helpers import add_sound_strip
+
+    _head(ext)
+    add_sound_strip(bpy.context.scene, speech_wav, 11)
+    return _save(tmp_path / "shots" / "shot.blend")
+
+
+@pytest.fixture
+def plain_shot(registered, ext, tmp_path) -> Path:
+    """shots/plain.blend: the demo head "Face" and no audio (the jobs give an audio file); works on 4.2."""
+    _head(ext)
+    return _save(tmp_path / "shots" / "plain.blend")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _open(path: Path):
+    import bpy
+
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    return bpy
+
+
+def _baked(path: Path, name: str = "Face") -> tuple[str, np.ndarray, np.ndarray]:
+    """(action name, keyed frames, (frames, 52) values) of ``name``'s shape keys in the saved file."""
+    from blender_helpers import fcurve_by_key
+
+    bpy = _open(path)
+    anim = bpy.data.objects[name].data.shape_keys.animation_data
+    curves = fcurve_by_key(anim.action, anim)
+    keys = []
+    for channel in ARKIT_NAMES:
+        points = curves[channel].keyframe_points
+        co = np.zeros(2 * len(points), np.float32)
+        points.foreach_get("co", co)
+        keys.append(co.reshape(-1, 2))
+    return anim.action.name, keys[0][:, 0], np.stack([k[:, 1] for k in keys], axis=1)
+
+
+def _run(ext, argv: list[str]) -> int:
+    return ext.operators.batch.run_command(argv)
+
+
+# --- registration ----------------------------------------------------------------------------------
+
+
+@pytest.mark.blender42
+def test_the_command_is_registered_with_the_extension(ext, empty_scene, bpy_module):
+    batch = ext.operators.batch
+    assert hasattr(bpy_module.utils, "register_cli_command")  # 4.2 and later
+    ext.register()
+    try:
+        assert batch._handle is not None
+    finally:
+        ext.unregister()
+    assert batch._handle is None
+
+
+@pytest.mark.blender42
+def test_help_and_usage_errors(registered, ext, capsys, tmp_path):
+    assert _run(ext, ["--help"]) == 0
+    assert "usage: blender --background SHOT.blend --command expclip" in capsys.readouterr().out
+    assert _run(ext, ["bake", "--help"]) == 0
+    assert "--object NAME" in capsys.readouterr().out
+    assert _run(ext, ["bake", "--prompt", "x"]) == 2
+    assert "--object NAME" in capsys.readouterr().err
+    assert _run(ext, ["jobs", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json' does not exist" in capsys.readouterr().err
+
+
+# --- bake: one shot --------------------------------------------------------------------------------
+
+
+def test_bake_the_open_shot_to_an_output_file(strip_shot, ext, tmp_path, capsys):
+    before = _digest(strip_shot)
+    _open(strip_shot)
+    out = tmp_path / "out" / "baked.blend"
+    code = _run(ext, ["bake", "--object", "Face", "--prompt", "furious", "--output", str(out)])
+    text = capsys.readouterr()
+    assert code == 0, text.err
+    assert "[1/1] bake (shot.blend): Baked 'furious' from sound strip 'voice' on frames 11-58." in text.out
+    assert f"Saved '{out}'" in text.out
+    assert "1 of 1 job(s) baked" in text.out
+    assert _digest(strip_shot) == before  # the shot itself is not touched
+    action, frames, values = _baked(out)
+    assert action == "furious"
+    np.testing.assert_array_equal(frames, np.arange(11, 59, dtype=np.float32))
+    assert values[:, JAW].max() > 0.05  # the speech opens the jaw
+    import bpy
+
+    assert bpy.context.scene.expclip.prompt == "neutral"  # the shot's own settings are not changed
+
+
+def test_bake_in_place_with_blend_option_and_the_shots_settings(strip_shot, ext, capsys):
+    import bpy
+
+    _open(strip_shot)
+    bpy.context.scene.expclip.prompt = "sad"  # set up in the panel and saved with the shot
+    _save(strip_shot)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    assert _run(ext, ["bake", "--blend", str(strip_shot), "--object", "Face"]) == 0, capsys.readouterr().err
+    action, frames, _ = _baked(strip_shot)
+    assert action == "sad"
+    assert len(frames) == 48
+
+
+def test_a_failed_bake_saves_nothing(strip_shot, ext, capsys):
+    before = _digest(strip_shot)
+    _open(strip_shot)
+    assert _run(ext, ["bake", "--object", "Head", "--prompt", "furious"]) == 1
+    err = capsys.readouterr().err
+    assert "There is no object named 'Head' in 'shot.blend' (meshes with shape keys here: Face)." in err
+    assert _digest(strip_shot) == before
+
+
+@pytest.mark.blender42
+def test_bake_needs_a_file_to_save_to(registered, ext, capsys, speech_wav):
+    _head(ext)
+    assert _run(ext, ["bake", "--object", "Face", "--audio", str(speech_wav)]) == 1
+    assert "No .blend file is open and no --output is given" in capsys.readouterr().err
+
+
+# --- jobs files ------------------------------------------------------------------------------------
+
+
+def _copies(shot: Path, count: int) -> list[Path]:
+    paths = []
+    for i in range(1, count + 1):
+        path = shot.with_name(f"shot{i}.blend")
+        shutil.copyfile(shot, path)
+        paths.append(path)
+    return paths
+
+
+def _bad_jobs(shots: Path, audio: Path) -> list[dict]:
+    """Five jobs that cannot be baked, one problem each; their files exist (except the missing one)."""
+    bad = _copies(shots / "plain.blend", 5)
+    return [
+        {"blend": "shots/nope.blend", "object": "Face", "audio": str(audio), "output": "out/bad1.blend"},
+        {"blend": str(bad[1]), "object": "Head", "audio": str(audio), "output": "out/bad2.blend"},
+        {"blend": str(bad[2]), "object": "Face", "audio": "missing.wav", "prompt": "sad"},
+        {"blend": str(bad[3]), "object": "Face", "audio": str(audio), "preset": "No Such Preset"},
+        {"blend": str(bad[4]), "object": "Face", "audio": str(audio), "intensity": "very"},
+    ]
+
+
+@pytest.mark.blender42
+def test_jobs_file_bakes_the_good_jobs_and_reports_each_bad_one(
+    plain_shot, ext, speech_wav, tmp_path, capsys
+):
+    shots = plain_shot.parent
+    good = [shots / f"good{i}.blend" for i in (1, 2)]
+    for path in good:
+        shutil.copyfile(plain_shot, path)
+    bad = _bad_jobs(shots, speech_wav)
+    jobs = [
+        {"blend": "shots/good1.blend", "object": "Face", "audio": str(speech_wav), "prompt": "happy",
+         "output": "out/good1.blend"},
+        *bad[:3],
+        {"blend": "shots/good2.blend", "object": ["Face"], "audio": str(speech_wav), "preset": "Furious",
+         "intensity": 0.5, "blinks": False},  # saved in place
+        *bad[3:],
+    ]  # fmt: skip
+    jobs_file = tmp_path / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    before = {p: _digest(p) for p in shots.glob("shot*.blend")}
+
+    assert _run(ext, ["jobs", str(jobs_file)]) == 1
+    text = capsys.readouterr()
+    progress = [line for line in text.out.splitlines() if line.startswith("[")]
+    assert [line.split(":")[0] for line in progress] == [
+        "[1/7] jobs.json job 1 (good1.blend)",
+        "[2/7] jobs.json job 2 (nope.blend)",
+        "[3/7] jobs.json job 3 (shot2.blend)",
+        "[4/7] jobs.json job 4 (shot3.blend)",
+        "[5/7] jobs.json job 5 (good2.blend)",
+        "[6/7] jobs.json job 6 (shot4.blend)",
+        "[7/7] jobs.json job 7",
+    ]
+    assert "FAILED" not in progress[0] and "FAILED" not in progress[4]
+    failed = text.err.splitlines()
+    assert failed[0].startswith("expclip: 2 of 7 job(s) baked in")
+    assert failed[0].endswith("; 5 failed, their files left unchanged:")
+    missing = shots / "nope.blend"
+    assert failed[1] == f"  jobs.json job 2 (nope.blend): The .blend file '{missing}' does not exist."
+    assert failed[2] == (
+        "  jobs.json job 3 (shot2.blend): There is no object named 'Head' in 'shot2.blend' "
+        "(meshes with shape keys here: Face)."
+    )
+    assert failed[3].startswith("  jobs.json job 4 (shot3.blend): ") and "missing.wav" in failed[3]
+    assert failed[4] == (
+        "  jobs.json job 6 (shot4.blend): There is no preset named 'No Such Preset'; "
+        "pick one from the preset menu"
+    )
+    assert failed[5] == "  jobs.json job 7: field 'intensity' must be a number from 0 to 2, got 'very'"
+    assert len(failed) == 6
+
+    # The bad jobs' files are untouched and their outputs were not written.
+    assert {p: _digest(p) for p in shots.glob("shot*.blend")} == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good1.blend"]
+    # The good jobs are baked: one to its output, one in place, with the preset's prompt at half intensity.
+    action, frames, values = _baked(tmp_path / "out" / "good1.blend")
+    assert action == "happy" and frames[0] == 1 and len(frames) == 48
+    assert values[:, JAW].max() > 0.05
+    action, _, _ = _baked(good[1])
+    from expclip_blender.presets import builtin_presets
+
+    furious = next(p for p in builtin_presets() if p.name == "Furious")
+    assert action == furious.prompt
+
+
+def test_csv_jobs_from_sound_strips_load_the_model_once(strip_shot, ext, tmp_path, capsys, monkeypatch):
+    shots = _copies(strip_shot, 3)
+    (tmp_path / "shots.csv").write_text(
+        "blend,object,strip,prompt,output\n"
+        "shots/shot1.blend,Face,voice,calm,out/a.blend\n"
+        "shots/shot2.blend,Face,,smug half smile,out/b.blend\n"
+        "shots/shot3.blend,Face,music,sad,out/c.blend\n",
+        encoding="utf-8",
+    )
+    model_cache = ext.operators.model_cache
+    model_cache.clear_model_cache()
+    real_load, loads = ext.expclip_blender.load, []
+
+    def counting_load(*args, **kwargs):
+        loads.append(args)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(ext.expclip_blender, "load", counting_load)
+    assert _run(ext, ["jobs", str(tmp_path / "shots.csv")]) == 1
+    text = capsys.readouterr()
+    assert len(loads) == 1  # one model for every job
+    assert "shots.csv row 4 (shot3.blend): There is no strip named 'music'" in text.err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.blend", "b.blend"]
+    assert _baked(tmp_path / "out" / "a.blend")[0] == "calm"
+    assert _baked(tmp_path / "out" / "b.blend")[0] == "smug half smile"
+    assert all(p.stat().st_size > 0 for p in shots)
+
+
+def test_each_job_starts_from_its_own_file(strip_shot, ext, tmp_path, capsys):
+    """A job that fails after changing the open file (here, during the save) does not leak into the next."""
+    import os
+
+    shots = _copies(strip_shot, 2)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    jobs = [
+        {"blend": str(shots[0]), "object": "Face", "prompt": "sad", "output": str(locked / "x" / "a.blend")},
+        {"blend": str(shots[1]), "object": "Face", "prompt": "happy", "output": str(tmp_path / "b.blend")},
+    ]
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    os.chmod(locked, 0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        assert _run(ext, ["jobs", str(tmp_path / "jobs.json")]) == 1
+    finally:
+        os.chmod(locked, 0o700)
+    assert "Cannot save" in capsys.readouterr().err
+    bpy = _open(tmp_path / "b.blend")
+    anim = bpy.data.objects["Face"].data.shape_keys.animation_data
+    assert anim.action.name == "happy" and len(anim.nla_tracks) == 0  # no stash of the failed job's bake
+
+
+# --- the plain --python script ---------------------------------------------------------------------
+
+
+@pytest.mark.blender42
+def test_bake_shot_script(plain_shot, ext, speech_wav, tmp_path, monkeypatch, capsys):
+    import runpy
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "bake_shot.py"
+    _open(plain_shot)
+    out = tmp_path / "script-out.blend"
+    args = ["--object", "Face", "--audio", str(speech_wav), "--prompt", "furious", "--output", str(out)]
+    monkeypatch.setattr(
+        sys, "argv", ["blender", "--background", str(plain_shot), "--python", str(script), "--", *args]
+    )
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(script), run_name="__main__")
+    assert info.value.code == 0, capsys.readouterr().err
+    action, frames, _ = _baked(out)
+    assert action == "furious" and len(frames) == 48
+    _open(plain_shot)
+    monkeypatch.setattr(
+        sys, "argv", ["blender", "--", "--object", "Face", "--audio", str(tmp_path / "no.wav")]
+    )
+    with pytest.raises(SystemExit) as info:
+        runpy.run_path(str(script), run_name="__main__")
+    assert info.value.code == 1
+    assert "bake_shot: " in capsys.readouterr().err

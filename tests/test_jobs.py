@@ -1,0 +1,231 @@
+"""The batch command's arguments and jobs files, read without Blender (expclip_blender.jobs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from expclip_blender.jobs import (
+    FIELDS,
+    Job,
+    JobError,
+    JobsFileError,
+    UsageError,
+    make_job,
+    parse_command,
+    read_jobs,
+)
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def test_bake_arguments_become_a_job_with_absolute_paths(tmp_path):
+    cmd = parse_command(
+        [
+            "bake",
+            "--object", "Face",
+            "--object", "Teeth",
+            "--audio", "line.wav",
+            "--prompt", "furious",
+            "--intensity", "1.5",
+            "--no-blinks",
+            "--output", "out/shot.blend",
+        ],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert cmd.action == "bake"
+    job = cmd.job
+    assert job.objects == ("Face", "Teeth")
+    assert job.audio == str(tmp_path / "line.wav")
+    assert job.output == str(tmp_path / "out" / "shot.blend")
+    assert (job.prompt, job.intensity, job.blinks) == ("furious", 1.5, False)
+    assert job.blend is None and job.strip is None and job.preset is None and job.smoothing is None
+
+
+def test_bake_defaults_leave_everything_to_the_shot(tmp_path):
+    job = parse_command(["bake", "--object", "Face"], cwd=tmp_path).job
+    assert job == Job(objects=("Face",), label="bake")
+
+
+def test_an_empty_prompt_is_kept_as_neutral_and_blender_paths_stay_relative(tmp_path):
+    job = parse_command(["bake", "--object", "F", "--prompt", "", "--audio", "//line.wav"], cwd=tmp_path).job
+    assert job.prompt == ""
+    assert job.audio == "//line.wav"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "say what to do"),
+        (["render"], "invalid choice: 'render'"),
+        (["bake", "--prompt", "x"], "--object NAME"),
+        (
+            ["bake", "--object", "F", "--intensity", "loud"],
+            "option '--intensity' must be a number from 0 to 2",
+        ),
+        (["bake", "--object", "F", "--intensity", "3"], "option '--intensity' must be from 0 to 2, got 3"),
+        (["bake", "--object", "F", "--smoothing", "nan"], "option '--smoothing' must be a number"),
+        (["bake", "--object", "F", "--audio", "a.wav", "--strip", "voice"], "not allowed with argument"),
+        (["bake", "--object", "F", "--output", "out"], "option '--output' must be a .blend file path"),
+        (["bake", "--object", "F", "--blend", "shot.txt"], "option '--blend' must be a .blend file"),
+        (["bake", "--object", " ", "--prompt", "x"], "option '--object' is empty"),
+        (["bake", "--object", "F", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["jobs"], "name the jobs file"),
+    ],
+)
+def test_usage_errors_say_what_is_wrong_with_the_usage_line(argv, expected):
+    with pytest.raises(UsageError) as info:
+        parse_command(argv)
+    text = str(info.value)
+    assert expected in text
+    assert "usage: blender --background SHOT.blend --command expclip" in text
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["bake", "--help"], ["jobs", "-h"]])
+def test_help_is_a_command_not_an_exit(argv):
+    cmd = parse_command(argv)
+    assert cmd.action == "help"
+    assert cmd.text.startswith("usage: blender --background SHOT.blend --command expclip")
+    if argv[0] == "bake":
+        assert "--object NAME" in cmd.text and "--output FILE" in cmd.text
+
+
+def test_jobs_argument_is_resolved_against_the_current_folder(tmp_path):
+    cmd = parse_command(["jobs", "shots.csv"], cwd=tmp_path)
+    assert (cmd.action, cmd.jobs_file) == ("jobs", tmp_path / "shots.csv")
+
+
+# --- one job's fields ------------------------------------------------------------------------------
+
+
+def test_make_job_checks_each_field(tmp_path):
+    base = {"blend": "a.blend", "object": "Face"}
+    cases = {
+        "promt": ("unknown field(s) 'promt'", {"promt": "x"}),
+        "blend": ("field 'blend' is missing", {"blend": None}),
+        "object": ("field 'object' must be an object name or a list of names", {"object": 3}),
+        "both": ("fields 'strip' and 'audio' are both given", {"strip": "v", "audio": "a.wav"}),
+        "intensity": ("field 'intensity' must be a number from 0 to 2, got 'x'", {"intensity": "x"}),
+        "bool": ("field 'intensity' must be a number from 0 to 2, got True", {"intensity": True}),
+        "blinks": ("field 'blinks' must be true or false, got 'maybe'", {"blinks": "maybe"}),
+        "prompt": ("field 'prompt' must be text, got 3", {"prompt": 3}),
+        "preset": ("field 'preset' is empty", {"preset": " "}),
+        "output": ("field 'output' is empty", {"output": ""}),
+    }
+    for name, (message, change) in cases.items():
+        with pytest.raises(JobError, match=None) as info:
+            make_job({**base, **change} if name != "blend" else {"object": "Face"}, tmp_path)
+        assert message in str(info.value), name
+
+
+def test_make_job_reads_spreadsheet_text(tmp_path):
+    job = make_job(
+        {
+            "blend": "s.blend",
+            "object": "Face; Teeth;Face",
+            "intensity": " 0.5 ",
+            "blinks": "No",
+            "smoothing": "0",
+        },
+        tmp_path,
+    )
+    assert job.objects == ("Face", "Teeth")
+    assert (job.intensity, job.blinks, job.smoothing) == (0.5, False, 0.0)
+    assert job.blend == str(tmp_path / "s.blend")
+
+
+# --- jobs files ------------------------------------------------------------------------------------
+
+
+def _good(i: int) -> dict:
+    return {"blend": f"shots/s{i}.blend", "object": "Face", "prompt": "happy", "output": f"out/s{i}.blend"}
+
+
+def test_json_jobs_each_checked_on_its_own(tmp_path):
+    jobs = [
+        _good(1),
+        {**_good(2), "intensity": 7},
+        "not a job",
+        {**_good(4), "promt": "typo"},
+        {"object": ["Face", "Teeth"], "blend": "/abs/s5.blend", "preset": "Furious", "audio": "a/line.wav"},
+    ]
+    path = tmp_path / "jobs.json"
+    path.write_text(json.dumps({"jobs": jobs}))
+    entries = read_jobs(path)
+    assert [e.label for e in entries] == [f"jobs.json job {i}" for i in range(1, 6)]
+    assert [e.error is None for e in entries] == [True, False, False, False, True]
+    assert entries[1].error == "field 'intensity' must be from 0 to 2, got 7"
+    assert entries[2].error == "must be a JSON object, got 'not a job'"
+    assert entries[3].error.startswith("unknown field(s) 'promt'")
+    first, last = entries[0].job, entries[4].job
+    assert first.blend == str(tmp_path / "shots" / "s1.blend")  # relative to the jobs file
+    assert first.output == str(tmp_path / "out" / "s1.blend")
+    assert last.objects == ("Face", "Teeth") and last.blend == "/abs/s5.blend" and last.preset == "Furious"
+    assert last.audio == str(tmp_path / "a" / "line.wav")
+
+
+def test_csv_jobs_name_their_row(tmp_path):
+    path = tmp_path / "shots.csv"
+    path.write_text(
+        "\ufeffblend,object,audio,prompt,intensity,output\n"  # a spreadsheet's byte-order mark
+        "# comment lines and blank lines are skipped\n"
+        's1.blend,Face,line1.wav,"calm, then tense",0.8,out/s1.blend\n'
+        "\n"
+        "s2.blend,Face,,happy,loud,\n"
+        "s3.blend,Face,line3.wav,sad,1,out/s3.blend,extra\n"
+        ",Face,line4.wav,sad,,\n",
+        encoding="utf-8",
+    )
+    entries = read_jobs(path)
+    assert [e.label for e in entries] == [f"shots.csv row {n}" for n in (3, 5, 6, 7)]
+    job = entries[0].job
+    assert (job.prompt, job.intensity, job.output) == (
+        "calm, then tense",
+        0.8,
+        str(tmp_path / "out/s1.blend"),
+    )
+    assert job.audio == str(tmp_path / "line1.wav")
+    assert entries[1].error == "field 'intensity' must be a number from 0 to 2, got 'loud'"
+    assert entries[2].error.startswith("7 cells but 6 columns")
+    assert entries[3].error == "field 'blend' is missing (the shot's .blend file)"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("jobs.txt", "x", "use a .json or .csv file"),
+        ("jobs.json", "[{", "is not valid JSON (line 1, column 3"),
+        ("jobs.json", '{"shots": []}', "the top level must be a list of jobs"),
+        ("jobs.json", "[]", "has no jobs"),
+        ("jobs.csv", "", "is empty: the first row names the columns"),
+        ("jobs.csv", "blend,object\n", "has no jobs"),
+        ("jobs.csv", "blend,obj,prompt\ns.blend,Face,x\n", "row 1: unknown column(s) 'obj'"),
+        ("jobs.csv", "blend,object,blend\n", "row 1: a repeated column"),
+    ],
+)
+def test_unusable_jobs_files(tmp_path, name, text, expected):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(JobsFileError) as info:
+        read_jobs(path)
+    assert expected in str(info.value)
+    assert name in str(info.value)
+
+
+def test_missing_and_binary_jobs_files(tmp_path):
+    with pytest.raises(JobsFileError, match="does not exist"):
+        read_jobs(tmp_path / "nope.json")
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(JobsFileError, match="is not UTF-8 text"):
+        read_jobs(tmp_path / "bin.csv")
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(JobsFileError, match="is a folder"):
+        read_jobs(tmp_path / "dir.json")
+
+
+def test_the_fields_are_the_documented_ones():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text(encoding="utf-8")
+    for name in FIELDS:
+        assert f"`{name}`" in doc, name
