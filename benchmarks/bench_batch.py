@@ -1,0 +1,188 @@
+"""Benchmark: batch baking end to end in bpy, against the single-bake figures (issue 6's targets).
+
+    .venv/bin/python benchmarks/bench_batch.py [--shots 20] [--shot-seconds 10] [--single-seconds 60]
+
+1. **Single bakes** (``benchmarks/bench_bake.py``, run as a fresh subprocess): 60 s of speech baked onto a
+   production face with the Bake operator, the first bake (loading the model) and the warm ones.
+   Targets: warm <= 0.5 s, first <= 5 s.
+2. **Batch** (this process, fresh: nothing loaded before): ``--shots`` shots of ``--shot-seconds`` each,
+   every one its own .blend with the face and a sound strip, baked through the ``expclip`` command's
+   handler from a jobs file (open, bake, save each). Target: at most the model's load time plus 1.2 times
+   ``--shots`` warm single bakes of one such shot (no per-job reloading).
+
+Face and speech as in bench_bake.py: the ICT FaceKit head (../shared/data/ict_face) or the demo head at
+~25,000 vertices; real read speech from ../shared when present, else espeak-ng.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "scripts"))
+sys.path.insert(0, str(HERE.parent / "tests"))
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="expclip-bench-"))
+os.environ.setdefault("XDG_CACHE_HOME", os.environ["BLENDER_USER_RESOURCES"])
+
+from bench_bake import RATE, speech_audio  # noqa: E402  (after the environment above)
+
+
+def single_bakes(seconds: float) -> tuple[float | None, float | None]:
+    """Run bench_bake.py in a fresh process, echo it, and return (first bake s, warm median s)."""
+    cmd = [sys.executable, str(HERE / "bench_bake.py"), "--seconds", f"{seconds:g}", "--repeat", "5"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if "EGL" not in line]
+    print("\n".join("  " + line for line in lines))
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return None, None
+    first = re.search(r"first bake .*?: ([\d.]+) s", proc.stdout)
+    warm = re.search(r"warm bake: median ([\d.]+) s", proc.stdout)
+    return (float(first[1]) if first else None), (float(warm[1]) if warm else None)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--shots", type=int, default=20)
+    parser.add_argument("--shot-seconds", type=float, default=10.0)
+    parser.add_argument("--single-seconds", type=float, default=60.0)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--skip-single", action="store_true", help="skip step 1 (bench_bake.py)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="expclip-bench-batch-"))
+
+    first = warm60 = None
+    if not args.skip_single:
+        print(f"1. single bakes of {args.single_seconds:g} s (benchmarks/bench_bake.py, a fresh process):")
+        first, warm60 = single_bakes(args.single_seconds)
+
+    # --- 2. the batch, in this process (fresh: the model is loaded by the first job) ---------------------
+    import soundfile as sf
+
+    audio, audio_what = speech_audio(args.shot_seconds, workdir)
+    wav = workdir / "speech.wav"
+    sf.write(wav, audio, RATE, subtype="PCM_16")
+
+    import bpy
+    from bake_helpers import add_sound_strip
+    from ext_loader import import_extension
+    from production_mesh import production_face_object
+
+    ext = import_extension()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    ext.register()
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = args.fps, 1.0
+    obj, mesh_what = production_face_object()
+    add_sound_strip(scene, wav, 1)
+    scene.expclip.prompt = "happy"
+    shots = workdir / "shots"
+    shots.mkdir()
+    first_shot = shots / "shot01.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(first_shot))
+    paths = [first_shot]
+    for i in range(2, args.shots + 1):
+        paths.append(shots / f"shot{i:02d}.blend")
+        shutil.copyfile(first_shot, paths[-1])
+    size_mb = first_shot.stat().st_size / 1e6
+    prompts = ["furious", "calm", "sad", "smug half smile", "scared"]
+    jobs = [
+        {"blend": str(p), "object": obj.name, "prompt": prompts[i % len(prompts)], "output": f"out/{p.name}"}
+        for i, p in enumerate(paths)
+    ]
+    jobs_file = workdir / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    print(
+        f"\n2. batch: {args.shots} shots of {args.shot_seconds:g} s ({audio_what}) on the {mesh_what} "
+        f"({len(obj.data.vertices):,} vertices; {size_mb:.1f} MB per .blend), {args.fps} fps"
+    )
+
+    # Time the model load inside the batch run (the first job pays it).
+    load_times = []
+    real_load = ext.expclip_blender.load
+
+    def timed_load(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return real_load(*a, **kw)
+        finally:
+            load_times.append(time.perf_counter() - t0)
+
+    ext.expclip_blender.load = timed_load
+    batch = ext.operators.batch
+    lines: list[str] = []
+    t = time.perf_counter()
+    code = batch.run_jobs(batch.read_jobs(jobs_file), out=lines.append, err=lines.append)
+    batch_s = time.perf_counter() - t
+    ext.expclip_blender.load = real_load
+    if code != 0:
+        print("\n".join(lines))
+        return 1
+    job_times = [float(m[1]) for line in lines if (m := re.search(r"\(([\d.]+) s\)$", line))]
+    load_s = load_times[0]
+    print(f"   the model loaded {len(load_times)} time(s): {load_s:.2f} s (in the first job)")
+    print(
+        f"   batch total {batch_s:.2f} s: first job {job_times[0]:.2f} s, the others median "
+        f"{statistics.median(job_times[1:]):.3f} s (last {job_times[-1]:.3f} s)"
+    )
+
+    # --- warm single bakes of one such shot (model cached), and where a job's time goes ------------------
+    opened, baked, saved = [], [], []
+    for i in range(5):
+        t0 = time.perf_counter()
+        bpy.ops.wm.open_mainfile(filepath=str(first_shot), load_ui=True)
+        t1 = time.perf_counter()
+        face = bpy.data.objects[obj.name]
+        for o in bpy.context.view_layer.objects:
+            o.select_set(o == face)
+        bpy.context.view_layer.objects.active = face
+        assert bpy.ops.expclip.bake() == {"FINISHED"}
+        t2 = time.perf_counter()
+        bpy.ops.wm.save_as_mainfile(filepath=str(workdir / f"single{i}.blend"))
+        t3 = time.perf_counter()
+        opened.append(t1 - t0)
+        baked.append(t2 - t1)
+        saved.append(t3 - t2)
+    warm = statistics.median(baked)
+    io_s = statistics.median(opened) + statistics.median(saved)
+    print(
+        f"   warm single bake of one {args.shot_seconds:g} s shot (bpy.ops.expclip.bake, model cached): "
+        f"median {warm:.3f} s; opening the .blend {statistics.median(opened):.3f} s, saving it "
+        f"{statistics.median(saved):.3f} s"
+    )
+
+    budget = load_s + 1.2 * args.shots * warm
+    budget_io = load_s + 1.2 * args.shots * (warm + io_s)
+    print("\nFigures")
+    if first is not None:
+        print(f"  first bake, fresh process, {args.single_seconds:g} s: {first:.2f} s   (target <= 5 s)")
+    if warm60 is not None:
+        print(f"  warm bake, {args.single_seconds:g} s: {warm60:.3f} s   (target <= 0.5 s)")
+    print(
+        f"  batch of {args.shots} x {args.shot_seconds:g} s: {batch_s:.2f} s; model load {load_s:.2f} s "
+        f"+ 1.2 x {args.shots} warm single bakes ({warm:.3f} s) = {budget:.2f} s -> ratio "
+        f"{batch_s / budget:.2f} (target <= 1)"
+    )
+    print(
+        f"  the same counting each single bake's own open + save ({warm + io_s:.3f} s per shot): "
+        f"{budget_io:.2f} s -> ratio {batch_s / budget_io:.2f}"
+    )
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
