@@ -87,6 +87,7 @@ def main() -> int:
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = args.fps, 1.0
     obj, mesh_what = production_face_object()
+    face_name, vertices = obj.name, len(obj.data.vertices)  # obj goes when another file is opened
     add_sound_strip(scene, wav, 1)
     scene.expclip.prompt = "happy"
     shots = workdir / "shots"
@@ -100,14 +101,14 @@ def main() -> int:
     size_mb = first_shot.stat().st_size / 1e6
     prompts = ["furious", "calm", "sad", "smug half smile", "scared"]
     jobs = [
-        {"blend": str(p), "object": obj.name, "prompt": prompts[i % len(prompts)], "output": f"out/{p.name}"}
+        {"blend": str(p), "object": face_name, "prompt": prompts[i % len(prompts)], "output": f"out/{p.name}"}
         for i, p in enumerate(paths)
     ]
     jobs_file = workdir / "jobs.json"
     jobs_file.write_text(json.dumps(jobs))
     print(
         f"\n2. batch: {args.shots} shots of {args.shot_seconds:g} s ({audio_what}) on the {mesh_what} "
-        f"({len(obj.data.vertices):,} vertices; {size_mb:.1f} MB per .blend), {args.fps} fps"
+        f"({vertices:,} vertices; {size_mb:.1f} MB per .blend), {args.fps} fps"
     )
 
     # Time the model load inside the batch run (the first job pays it).
@@ -145,7 +146,7 @@ def main() -> int:
         t0 = time.perf_counter()
         bpy.ops.wm.open_mainfile(filepath=str(first_shot), load_ui=True)
         t1 = time.perf_counter()
-        face = bpy.data.objects[obj.name]
+        face = bpy.data.objects[face_name]
         for o in bpy.context.view_layer.objects:
             o.select_set(o == face)
         bpy.context.view_layer.objects.active = face

@@ -184,7 +184,7 @@ def bake_job(
     weights = bake.run_model(plan, model)
     lines = bake.write_bake(plan, weights)
     saved = _save(job.output)
-    return f"{bake.bake_message(plan, lines)} Saved '{saved}'."
+    return f"{bake.bake_message(plan, lines).rstrip('. ')}. Saved '{saved}'."
 
 
 def _failure(err: BaseException) -> str:
