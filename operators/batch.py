@@ -147,7 +147,7 @@ def _open(blend: str) -> None:
     try:
         bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=True)  # its own UI: saved back unchanged
     except RuntimeError as err:
-        raise JobError(f"Blender cannot open '{blend}': {str(err).strip()}") from None
+        raise JobError(f"Blender cannot open '{blend}': {_detail(err)}") from None
 
 
 def _save(output: str | None) -> str:
@@ -157,8 +157,13 @@ def _save(output: str | None) -> str:
         # Blender writes a temporary file and renames it over the target: a failed save changes nothing.
         bpy.ops.wm.save_as_mainfile(filepath=target)
     except (OSError, RuntimeError) as err:
-        raise JobError(f"Cannot save '{target}': {str(err).strip()}") from None
+        raise JobError(f"Cannot save '{target}': {_detail(err)}") from None
     return target
+
+
+def _detail(err: BaseException) -> str:
+    """An operator's error text without the "Error:" that bpy puts before it."""
+    return str(err).strip().removeprefix("Error:").strip()
 
 
 def bake_job(

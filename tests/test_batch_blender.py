@@ -183,6 +183,15 @@ def test_bake_needs_a_file_to_save_to(registered, ext, capsys, speech_wav):
     assert "No .blend file is open and no --output is given" in capsys.readouterr().err
 
 
+@pytest.mark.blender42
+def test_a_blend_blender_cannot_read(registered, ext, tmp_path, capsys):
+    broken = tmp_path / "broken.blend"
+    broken.write_bytes(b"BLENDER-v300" + bytes(200))
+    assert _run(ext, ["bake", "--blend", str(broken), "--object", "Face"]) == 1
+    assert f"Blender cannot open '{broken}': " in capsys.readouterr().err
+    assert broken.read_bytes() == b"BLENDER-v300" + bytes(200)
+
+
 # --- jobs files ------------------------------------------------------------------------------------
 
 
