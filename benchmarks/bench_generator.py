@@ -163,13 +163,15 @@ def measure(fn: Callable[[], object]) -> tuple[float, float, float, object]:
 # --- the benchmark ---------------------------------------------------------------------------------
 
 
-def bench_device(ex, device: str, clips: dict[float, np.ndarray], repeat: int) -> dict[str, float]:
+def bench_device(
+    ex, device: str, clips: dict[float, np.ndarray], repeat: int, models: Path | None = None
+) -> dict[str, float]:
     import torch
 
     cuda = device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     t0 = time.perf_counter()
-    model = ex.load(device=device)
+    model = ex.load(device=device, models_dir=models)
     t_load = time.perf_counter() - t0
     print(f"\n[{device}] ex.load(): {t_load:.2f} s")
 
@@ -262,6 +264,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="warm calls on 60 s (median)")
     parser.add_argument("--device", nargs="+", default=None, help="default: cpu, and cuda when available")
     parser.add_argument("--speech-dir", type=Path, default=ROOT.parent / "shared" / "data" / "speech")
+    parser.add_argument(
+        "--models", type=Path, default=None, help="folder with the model files (default: bundled)"
+    )
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
@@ -285,12 +290,12 @@ def main() -> int:
     )
     cpu = None
     for device in devices:
-        res = bench_device(ex, device, clips, args.repeat)
+        res = bench_device(ex, device, clips, args.repeat, args.models)
         if device == "cpu":
             cpu = res
     if not args.no_peers:
         if cpu is None:
-            cpu = bench_device(ex, "cpu", {60.0: clips[60.0]}, args.repeat)
+            cpu = bench_device(ex, "cpu", {60.0: clips[60.0]}, args.repeat, args.models)
         bench_peers(clips[60.0], cpu["warm"])
     return 0
 
