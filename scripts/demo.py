@@ -155,12 +155,15 @@ def build_scene(wav: Path, switch_s: float):
 
 def sample_frames(jaw: np.ndarray, first: int, switch: int, per_part: int) -> list[int]:
     """``per_part`` frames from the calm part and from the angry part: in each equal slice of a part, the
-    frame where the mouth is most open (a sheet of closed mouths would show little)."""
+    frame where the mouth is most open (a sheet of closed mouths would show little), looked for in the
+    middle 60 % of the slice so that neighbouring tiles are not neighbouring frames."""
     frames = []
     for lo, hi in ((first, switch), (switch, first + len(jaw))):
-        edges = np.linspace(lo, hi, per_part + 1).round().astype(int)
+        edges = np.linspace(lo, hi, per_part + 1)
         for a, b in itertools.pairwise(edges):
-            frames.append(int(a + np.argmax(jaw[a - first : max(b, a + 1) - first])))
+            start, stop = round(a + 0.2 * (b - a)), round(b - 0.2 * (b - a))
+            stop = max(stop, start + 1)
+            frames.append(start + int(np.argmax(jaw[start - first : stop - first])))
     return frames
 
 
