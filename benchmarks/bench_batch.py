@@ -136,8 +136,8 @@ def main() -> int:
     load_s = job_times[0] - job_median
     print(
         f"   batch total {batch_s:.2f} s: first job {job_times[0]:.2f} s, the others median "
-        f"{job_median:.3f} s (last {job_times[-1]:.3f} s); the model loaded {len(loads)} time(s), costing the first job "
-        f"{load_s:.2f} s"
+        f"{job_median:.3f} s (last {job_times[-1]:.3f} s); the model loaded {len(loads)} time(s), "
+        f"costing the first job {load_s:.2f} s"
     )
 
     # --- warm single bakes of one such shot (model cached), and where a job's time goes ------------------
