@@ -5,19 +5,25 @@ loaded on first use and kept. The key is ``(device, models_dir)`` from the add-o
 change, the next use loads anew and the old model is dropped (one model in memory at a time).
 :func:`clear_model_cache` drops it explicitly (the preferences call it when the device or the weights
 folder changes).
+
+:func:`preload` loads and warms the model up in a background thread: the sidebar asks for it the first
+time it draws, so by the time the animator clicks Bake the first bake costs what a warm one does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import bpy
+import numpy as np
 
 from .. import expclip_blender as ex
 
 _DEVICES = {"AUTO": "auto", "CPU": "cpu", "CUDA": "cuda"}
 _lock = threading.Lock()  # bakes may load from a worker thread
 _cached: tuple[tuple[str, str | None], object] | None = None
+_preload_tried: set[tuple[str, str | None]] = set()  # a failed preload is not retried on every redraw
 
 
 def model_settings(context: bpy.types.Context | None = None) -> tuple[str, str | None]:
@@ -64,3 +70,30 @@ def clear_model_cache() -> None:
     global _cached
     with _lock:
         _cached = None
+        _preload_tried.clear()
+
+
+def warm_up(model) -> None:
+    """Load the generator and run it once on a second of silence (torch's first run is the slow one)."""
+    model.animate(np.zeros(16000, np.float32), 16000, blinks=False)
+
+
+def preload(device: str = "auto", models_dir: str | None = None) -> threading.Thread | None:
+    """Load and warm up the model for ``(device, models_dir)`` in a background thread.
+
+    Returns the thread, or None when that model is loaded already or was asked for before. Errors are
+    left for the bake that needs the model to report.
+    """
+    key = (device, models_dir)
+    with _lock:
+        if key in _preload_tried or (_cached is not None and _cached[0] == key):
+            return None
+        _preload_tried.add(key)
+
+    def run() -> None:
+        with contextlib.suppress(Exception):  # the bake or preview that needs the model reports it
+            warm_up(get_model(device, models_dir))
+
+    thread = threading.Thread(target=run, name="expclip-preload", daemon=True)
+    thread.start()
+    return thread

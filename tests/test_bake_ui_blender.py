@@ -132,3 +132,31 @@ def test_panel_icons_exist(bpy_module, ext):
     used = set(re.findall(r'icon="([A-Z0-9_]+)"', inspect.getsource(ext.ui.sidebar)))
     assert len(used) > 10
     assert used <= icons, sorted(used - icons)
+
+
+def test_preload_loads_once_in_the_background(ext, monkeypatch):
+    cache = ext.operators.model_cache
+    loads, warmed = [], []
+
+    def fake_load(device="auto", models_dir=None):
+        loads.append((device, models_dir))
+        return object()
+
+    cache.clear_model_cache()
+    monkeypatch.setattr(cache.ex, "load", fake_load)
+    monkeypatch.setattr(cache, "warm_up", warmed.append)
+    thread = cache.preload("cpu", None)
+    thread.join(10)
+    assert loads == [("cpu", None)] and warmed == [cache.cached_model()]
+    assert cache.preload("cpu", None) is None  # loaded: nothing to do
+    assert cache.get_model("cpu", None) is warmed[0] and len(loads) == 1
+
+    def failing_load(device="auto", models_dir=None):
+        loads.append((device, models_dir))
+        raise ext.expclip_blender.ModelFileError("broken weights")
+
+    monkeypatch.setattr(cache.ex, "load", failing_load)
+    cache.preload("cpu", "/broken").join(10)
+    assert cache.preload("cpu", "/broken") is None  # a failed preload is not retried on every redraw
+    assert loads.count(("cpu", "/broken")) == 1
+    cache.clear_model_cache()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bpy
 
 from ..expclip_blender.mapping import MappingError, auto_match, load_mapping_preset
+from ..operators.model_cache import model_settings, preload
 from ..operators.sound_source import SoundSourceError, chosen_strip, frame_range_text
 from ..operators.targets import target_meshes
 from ..operators.timeline import TimelineError, describe_cue, marker_cues
@@ -68,6 +69,7 @@ class EXPCLIP_PT_main(bpy.types.Panel):
         layout = self.layout
         settings = getattr(context.scene, "expclip", None)
         if settings is not None:
+            preload(*model_settings(context))  # once: the panel is open, a bake is likely to follow
             self._draw_audio(layout, context, settings)
             self._draw_style(layout, settings)
             self._draw_timeline(layout, context, settings)
