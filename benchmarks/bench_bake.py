@@ -9,6 +9,7 @@ with where the time goes (reading the strip's audio, the model, writing the keys
 Face: the ICT FaceKit head from ../shared/data/ict_face when present, else the demo head at ~25,000
 vertices (benchmarks/production_mesh.py). Speech: real read speech from ../shared/data/speech
 (LibriSpeech clips joined) when present, else espeak-ng, else a speech-like synthetic signal.
+``--preload`` first lets the model load in the background as the sidebar does when it first draws.
 Targets (issue 6): warm bake <= 0.5 s, first bake <= 5 s, on the 2-core development machine.
 """
 
@@ -78,6 +79,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument(
+        "--preload",
+        action="store_true",
+        help="first let the model preload as the sidebar does when it first draws, then time the first bake",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="expclip-bench-audio-"))
@@ -119,10 +125,16 @@ def main() -> int:
         for action in list(bpy.data.actions):
             bpy.data.actions.remove(action)
 
+    cache = ext.operators.model_cache
+    if args.preload:
+        t = time.perf_counter()
+        cache.preload(*cache.model_settings(bpy.context)).join()
+        print(f"preload in the background (panel opened): {time.perf_counter() - t:.2f} s")
     t = time.perf_counter()
     assert bpy.ops.expclip.bake() == {"FINISHED"}
     first = time.perf_counter() - t
-    print(f"first bake (fresh process, loads the model): {first:.2f} s   target <= 5 s")
+    what = "after the preload" if args.preload else "fresh process, loads the model"
+    print(f"first bake ({what}): {first:.2f} s   target <= 5 s")
 
     warm = []
     for _ in range(args.repeat):
@@ -136,7 +148,7 @@ def main() -> int:
     )
 
     # Where a warm bake's time goes.
-    model = ext.operators.model_cache.model_for(bpy.context)
+    model = cache.model_for(bpy.context)
     parts = {"read audio + inputs": [], "model (animate)": [], "write keys": []}
     for _ in range(args.repeat):
         clear()
