@@ -13,9 +13,9 @@
    targets (:func:`..epa.blend_expression`: the lips keep speaking, the rest of the face carries the
    expression) and the generator is conditioned on its ExpCLIP embedding (the expression encoder of
    ``models/expclip.safetensors``; at inference the prompt reaches the same space through the text
-   encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: L1 on the weights, heavier on the mouth,
-   plus L1 on their frame-to-frame change (motion, not only poses). Clips timed by phone recognition
-   (not forced alignment) weigh half.
+   encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: cross-entropy on the weights, heavier
+   on the mouth, plus L1 on their frame-to-frame change (motion, not only poses) and on the mouth aperture
+   (closed lips weighted x5). Clips timed by phone recognition (not forced alignment) weigh half.
 3. Checkpoints (safetensors: model and optimiser moments) every ``--checkpoint-every`` steps in WORK;
    a rerun resumes from the last one. Batches are drawn from ``(seed, step)``, so a resumed run trains on
    the same batches as an uninterrupted one. The final weights go to ``--out`` with a training log.
@@ -63,6 +63,7 @@ class TrainConfig:
     intensity_high: float = 1.25
     mouth_weight: float = 2.0
     motion_weight: float = 0.5
+    aperture_weight: float = 2.0  # L1 on mouth aperture (what lip-sync is judged on), closures x5
     recognised_weight: float = 0.5  # loss weight of clips timed by phone recognition
 
 
@@ -214,14 +215,53 @@ def _channel_weights(cfg: TrainConfig) -> torch.Tensor:
     return torch.from_numpy(w / w.mean())
 
 
-def loss_fn(pred: torch.Tensor, tgt: torch.Tensor, mask: torch.Tensor, cw: torch.Tensor, motion: float):
-    """Masked, channel-weighted L1 on poses plus L1 on frame-to-frame motion."""
+def _aperture(w: torch.Tensor) -> torch.Tensor:
+    """Torch twin of :func:`..speech.coarticulation.mouth_aperture` (before its clip to [0, 1])."""
+    i = ARKIT_INDEX
+
+    def mean(*names: str) -> torch.Tensor:
+        return sum(w[..., i[n]] for n in names) / len(names)
+
+    return (
+        w[..., i["jawOpen"]]
+        - w[..., i["mouthClose"]]
+        + 0.5 * mean("mouthLowerDownLeft", "mouthLowerDownRight")
+        + 0.25 * mean("mouthUpperUpLeft", "mouthUpperUpRight")
+        - 0.25 * (w[..., i["mouthRollLower"]] + w[..., i["mouthRollUpper"]])
+        - 0.5 * mean("mouthPressLeft", "mouthPressRight")
+        - 0.15 * w[..., i["mouthPucker"]]
+    )
+
+
+def loss_fn(
+    logits: torch.Tensor,
+    tgt: torch.Tensor,
+    mask: torch.Tensor,
+    cw: torch.Tensor,
+    motion: float,
+    aperture: float,
+):
+    """Masked, channel-weighted binary cross-entropy on poses (minus the target's own entropy, so a perfect
+    fit is 0), L1 on frame-to-frame motion, and L1 on mouth aperture with closed-lip frames weighted x5.
+
+    Cross-entropy rather than L1 on poses: L1 fits the median, and channels that are 0 most of the time
+    (mouthClose, mouthPress: only on closures) collapse to 0; a closure blurred by a few percent on each
+    channel is an open mouth.
+    """
+    pred = torch.sigmoid(logits)
     m = mask[..., None]
-    pose = ((pred - tgt).abs() * cw * m).sum() / (m.sum() * NUM_ARKIT).clamp_min(1.0)
+    t = tgt.clamp(1e-4, 1 - 1e-4)
+    kl = torch.nn.functional.binary_cross_entropy_with_logits(logits, tgt, reduction="none")
+    kl = kl + t * torch.log(t) + (1 - t) * torch.log(1 - t)
+    pose = (kl * cw * m).sum() / (m.sum() * NUM_ARKIT).clamp_min(1.0)
     dm = (mask[:, 1:] * mask[:, :-1])[..., None]
     dpred, dtgt = pred[:, 1:] - pred[:, :-1], tgt[:, 1:] - tgt[:, :-1]
     vel = ((dpred - dtgt).abs() * cw * dm).sum() / (dm.sum() * NUM_ARKIT).clamp_min(1.0)
-    return pose + motion * 5.0 * vel, pose, vel
+    ap_tgt = _aperture(tgt).clamp(0.0, 1.0)
+    ap_pred = _aperture(pred).clamp(0.0, 1.0)
+    ap_w = mask * (1.0 + 4.0 * (ap_tgt < 0.03).float())
+    ap = ((ap_pred - ap_tgt).abs() * ap_w).sum() / ap_w.sum().clamp_min(1.0)
+    return pose + motion * 5.0 * vel + aperture * ap, pose, vel
 
 
 def _lr(step: int, cfg: TrainConfig) -> float:
@@ -272,7 +312,7 @@ def _validate(model, data, heads, cw, cfg) -> float:
         mel = torch.from_numpy(data["mel"][mel_off[k] : mel_off[k + 1]].astype(np.float32))[None]
         tgt = torch.from_numpy(data["tgt"][tgt_off[k] : tgt_off[k + 1]].astype(np.float32))[None]
         pred = model(mel, style)
-        losses.append(float(loss_fn(pred, tgt, torch.ones(tgt.shape[:2]), cw, 0.0)[1]))
+        losses.append(float(((pred - tgt).abs() * cw).mean()))
     model.train()
     return float(np.mean(losses)) if losses else math.nan
 
@@ -301,8 +341,8 @@ def train(corpus: Path, work: Path, out: Path, cfg: TrainConfig, checkpoint_ever
         mel, style, tgt, mask = batches(step)
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg)
-        pred = model(mel, style)
-        loss, pose, vel = loss_fn(pred, tgt, mask, cw, cfg.motion_weight)
+        logits = model.logits(mel, style)
+        loss, pose, vel = loss_fn(logits, tgt, mask, cw, cfg.motion_weight, cfg.aperture_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
