@@ -55,6 +55,7 @@ class ExpClip:
         self.device = device
         self.generator_path = Path(generator_path) if generator_path else MODELS_DIR / GENERATOR_FILE
         self._generator = None  # loaded on first use: torch is only imported when speech is animated
+        self._styles: dict[tuple[str, float], np.ndarray] = {}  # prompts recur bake after bake
 
     @property
     def generator(self):
@@ -115,7 +116,13 @@ class ExpClip:
         The generator was trained on expression-encoder embeddings (EPA); going through the decoded face
         puts a prompt in exactly that space, and makes ``intensity`` mean the same as in ``expression()``.
         """
-        return self.embed_expression(self.expression(prompt, intensity))[0]
+        key = (_clean_prompt(prompt), float(intensity))
+        style = self._styles.get(key)
+        if style is None:
+            if len(self._styles) >= 256:
+                self._styles.clear()
+            style = self._styles[key] = self.embed_expression(self.expression(prompt, intensity))[0]
+        return style.copy()
 
     def animate(
         self,
