@@ -116,7 +116,7 @@ def main() -> int:
     first_frame, last_frame = strip.frame_final_start, strip.frame_final_end - 1
     print(f"audio: {args.seconds:g} s strip, frames {first_frame}-{last_frame} at {args.fps} fps")
     since_start = time.perf_counter() - _START
-    print(f"process start -> extension registered: {since_start:.2f} s (register {t_register:.2f} s)")
+    print(f"process start -> extension registered: {since_start:.2f} s (bpy + extension: {t_register:.2f} s)")
 
     def clear() -> None:
         key = obj.data.shape_keys
