@@ -141,8 +141,9 @@ def main() -> int:
     )
 
     # --- warm single bakes of one such shot (model cached), and where a job's time goes ------------------
+    # Right after the batch, ten of them: on a shared machine the load changes from minute to minute.
     opened, baked, saved = [], [], []
-    for i in range(5):
+    for i in range(10):
         t0 = time.perf_counter()
         bpy.ops.wm.open_mainfile(filepath=str(first_shot), load_ui=True)
         t1 = time.perf_counter()
@@ -162,9 +163,11 @@ def main() -> int:
     io_s = statistics.median(opened) + statistics.median(saved)
     print(
         f"   warm single bake of one {args.shot_seconds:g} s shot (bpy.ops.expclip.bake, model cached): "
-        f"median {warm:.3f} s; opening the .blend {statistics.median(opened):.3f} s, saving it "
+        f"median {warm:.3f} s (of 10); opening the .blend {statistics.median(opened):.3f} s, saving it "
         f"{statistics.median(saved):.3f} s"
     )
+    load = os.getloadavg()[1]  # the machine is shared: say how busy it was
+    print(f"   load average over the last 5 minutes: {load:.1f} on {os.cpu_count()} CPUs")
 
     budget = load_s + 1.2 * args.shots * warm
     budget_io = load_s + 1.2 * args.shots * (warm + io_s)
