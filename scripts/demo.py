@@ -19,6 +19,7 @@ Runs in bpy (the Blender module of the project's venv); no window, GPU or networ
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import os
@@ -46,6 +47,12 @@ LICENCES = {
 }
 
 
+@functools.cache
+def _piper(synth_class):
+    """One Piper voice for both sentences (loading it takes seconds)."""
+    return synth_class()
+
+
 def synthesise(text: str, angry: bool) -> tuple[np.ndarray, str]:
     """(16 kHz mono float32 speech of ``text``, engine name): espeak-ng, else Piper."""
     from expclip_blender.speech.synth import PiperSynth, SynthError, espeak_cli_synth
@@ -56,7 +63,9 @@ def synthesise(text: str, angry: bool) -> tuple[np.ndarray, str]:
         engine = "espeak-ng"
     except SynthError as espeak_error:
         try:
-            audio = PiperSynth().synth(text, length_scale=0.9 if angry else 1.1, timing="durations").audio
+            audio = (
+                _piper(PiperSynth).synth(text, length_scale=0.9 if angry else 1.1, timing="durations").audio
+            )
         except SynthError as piper_error:
             raise SystemExit(
                 f"demo: no offline speech synthesiser: {espeak_error}; {piper_error}. Install espeak-ng "
