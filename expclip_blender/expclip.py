@@ -12,7 +12,9 @@ defines the same layers in torch under the same names). Loading never executes c
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from .arkit import NUM_ARKIT
 from .model_files import ModelFileError, read_safetensors
 
 HEADS = ("text_proj", "expr_enc", "expr_dec")
+#: The heads the speech generator depends on (it is conditioned on expr_enc and decodes with expr_dec).
+EXPRESSION_SIDE = ("expr_enc", "expr_dec")
 
 
 def _silu(x: np.ndarray) -> np.ndarray:
@@ -140,3 +144,21 @@ def config_from_metadata(metadata: dict[str, str]) -> dict:
         return json.loads(metadata.get("config", "{}"))
     except json.JSONDecodeError:
         return {}
+
+
+def expression_side_sha256(tensors: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 over the expression encoder and decoder tensors (names, dtypes, shapes and bytes).
+
+    The speech generator is trained on expression-encoder embeddings, so a weights file whose expression
+    side has another digest puts prompts into a space the generator never saw; retraining the text side
+    alone (``training.expclip --text-only``) must leave this digest unchanged.
+    """
+    names = sorted(k for k in tensors if k.split(".", 1)[0] in EXPRESSION_SIDE)
+    if not names:
+        raise ModelFileError("the weights have no expression encoder or decoder tensors")
+    digest = hashlib.sha256()
+    for name in names:
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}\n".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()

@@ -36,15 +36,7 @@ def test_expression_is_52_weights_in_range(model):
     ("prompt", "emotion"),
     [
         ("furious", "anger"),
-        pytest.param(
-            "absolutely livid",
-            "anger",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known weakness: reads as happiness ('absolutely' "
-                "pulls towards 'absolutely delighted'); see models/expclip.md",
-            ),
-        ),
+        ("absolutely livid", "anger"),  # read as happiness before the text projection was retrained
         ("happy", "happiness"),
         ("grinning from ear to ear", "happiness"),
         ("sad", "sadness"),

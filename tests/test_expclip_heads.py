@@ -74,3 +74,107 @@ def test_weights_that_do_not_fit_are_named(tmp_path):
     save_file(tensors, str(bad))
     with pytest.raises(ModelFileError, match="no tensors for 'expr_dec'"):
         load_heads(bad)
+
+
+# --------------------------------------------------------------------------------------------------
+# Stage 2 (--text-only): the expression side, which the speech generator is conditioned on, never moves.
+
+#: SHA-256 of the shipped expression encoder and decoder (expclip.expression_side_sha256): the space the
+#: speech generator was trained in. Change it only together with retraining the generator.
+GENERATOR_EXPRESSION_SHA256 = "1cfad377e1e4d0a55509b389afff9db469b615758ff09dc82be5433f3243a590"
+
+
+def test_shipped_expression_side_is_the_one_the_generator_was_trained_on():
+    from expclip_blender.api import MODELS_DIR
+    from expclip_blender.expclip import expression_side_sha256
+    from expclip_blender.model_files import read_safetensors
+
+    path = MODELS_DIR / "expclip.safetensors"
+    if not path.is_file():
+        pytest.skip("models/expclip.safetensors is not trained yet")
+    tensors, metadata = read_safetensors(path, "ExpCLIP")
+    assert expression_side_sha256(tensors) == GENERATOR_EXPRESSION_SHA256
+    assert metadata["expression_sha256"] == GENERATOR_EXPRESSION_SHA256
+    assert GENERATOR_EXPRESSION_SHA256 in path.with_suffix(".md").read_text(encoding="utf-8")
+
+
+def test_expression_digest_sees_the_expression_side_only(random_model):
+    from expclip_blender.training.expclip import model_expression_sha256
+
+    model = random_model[0]
+    before = model_expression_sha256(model)
+    with torch.no_grad():
+        model.text_proj[0].weight.add_(1.0)
+        model.logit_scale.add_(1.0)
+    assert model_expression_sha256(model) == before
+    with torch.no_grad():
+        model.expr_dec[4].bias[0] += 1e-6  # one float32 ulp-scale change is enough
+    assert model_expression_sha256(model) != before
+
+
+class _TinyTead:
+    """What text-only training reads from a TEAD: training pairs, expressions and their emotion classes."""
+
+    def __init__(self, n_expr: int = 24, n_texts: int = 40) -> None:
+        from types import SimpleNamespace
+
+        from expclip_blender.tead.build import Pair
+
+        rng = np.random.default_rng(1)
+        self.expressions = rng.random((n_expr, 52)).astype(np.float32)
+        self.meta = [SimpleNamespace(emotion="anger" if i % 3 == 0 else None) for i in range(n_expr)]
+        self.texts = [f"text {i}" for i in range(n_texts)]
+        idx = rng.integers(0, n_expr, size=96)
+        texts = [self.texts[i % n_texts] for i in range(len(idx))]
+        self.pairs = [Pair(int(e), t, "emotion_word", "train") for e, t in zip(idx, texts, strict=True)]
+        self.pairs.append(Pair(0, "a held-out text", "emotion_word", "heldout"))
+
+    def train_pairs(self):
+        chosen = [p for p in self.pairs if p.split == "train"]
+        return np.array([p.expr for p in chosen]), [p.text for p in chosen]
+
+
+def test_pair_weights_favour_faces_with_an_emotion_class():
+    from expclip_blender.training.expclip import pair_weights
+
+    tead = _TinyTead()
+    w = pair_weights(tead, 4.0)
+    idx, _texts = tead.train_pairs()
+    assert w.shape == (len(idx),) and w.sum() == pytest.approx(1.0)
+    classed = np.array([tead.meta[e].emotion is not None for e in idx])
+    assert np.allclose(w[classed], 4 * w[~classed][0]) and np.allclose(w[~classed], w[~classed][0])
+
+
+def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, tmp_path):
+    from expclip_blender.training.expclip import (
+        TextStageConfig,
+        load_model,
+        model_expression_sha256,
+        train_text_projection,
+    )
+
+    path = random_model[1]
+    tead = _TinyTead()
+    cache = tmp_path / "cache"  # embeddings "already cached": no MiniLM needed for this test
+    cache.mkdir()
+    vectors = np.random.default_rng(2).normal(size=(len(tead.texts), 384)).astype(np.float32)
+    np.savez(cache / "minilm-cache.npz", texts=np.array(tead.texts), embeddings=vectors)
+    base, _cfg, _meta = load_model(path)
+    frozen = {k: v.clone() for k, v in base.state_dict().items()}
+    digest = model_expression_sha256(base)
+    cfg = TextStageConfig(epochs=2, batch_size=32, lr=1e-2)
+    trained, run = train_text_projection(tead, base, cfg, cache, log=lambda _: None)
+    after = trained.state_dict()
+    for name, tensor in frozen.items():
+        same = torch.equal(tensor, after[name])
+        assert same == (not name.startswith("text_proj.")), name
+    assert model_expression_sha256(trained) == digest
+    assert run["stage"] == "text" and len(run["history"]) == 2
+
+
+def test_text_only_needs_the_weights_to_keep(capsys):
+    from expclip_blender.training.expclip import main
+
+    with pytest.raises(SystemExit):
+        main(["--text-only"])
+    assert "--text-only needs --init" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 
 import numpy as np
@@ -11,8 +12,15 @@ import pytest
 from expclip_blender import data as data_cli
 from expclip_blender.facs import AU_READ_INDEX, BILATERAL_READ_AUS, COMPOUNDS, GRADES, arkit_to_au_array
 from expclip_blender.tead import build_tead, load_tead
+from expclip_blender.tead import vocabulary as V
 from expclip_blender.tead.annotator import ACTIVE_THRESHOLD, DIMINISHERS, MAXIMISERS, Annotator
-from expclip_blender.tead.build import DEFAULT_GOEMOTIONS_DIR, Tead, normalize_text
+from expclip_blender.tead.build import (
+    DEFAULT_GOEMOTIONS_DIR,
+    PhraseFinder,
+    Tead,
+    heldout_finder,
+    normalize_text,
+)
 from expclip_blender.tead.expressions import BLEND_COMPONENTS, CATEGORIES, RECIPES, ExpressionConfig
 from expclip_blender.tead.goemotions import is_goemotions_dir, load_goemotions, single_emotion
 
@@ -90,6 +98,71 @@ def test_heldout_texts_never_in_train(tead):
         )
         for word in words:
             assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", train_texts), (label, word)
+
+
+def test_no_heldout_vocabulary_in_any_training_text(tead):
+    """Strict: a held-out word, noun, situation or phrase never reaches training, in any template and
+    through any label's list ("sick" held out for nauseous never trains inside "sick to the stomach")."""
+    finder = heldout_finder(Annotator(wide=True).heldout_vocabulary())
+    train = [p.text for p in tead.pairs if p.split == "train"]
+    assert not [t for t in train if finder.search(t)][:5]
+    held = [p for p in tead.pairs if p.split == "heldout" and p.kind in ("emotion_word", "situation")]
+    assert sum(bool(finder.search(p.text)) for p in held) >= 0.95 * len(held)
+    assert tead.info["train_moved_to_heldout"] < 0.01 * len(train)
+
+
+def test_phrase_finder_matches_whole_words_and_every_subject():
+    finder = PhraseFinder(["shy", "put off", "wide-eyed"])
+    assert finder.search("A SHY smile") == "shy" and finder.search("she is put off.") == "put off"
+    assert finder.search("shy-looking") is None and finder.search("shyly") is None
+    assert finder.search("wide-eyed-ish") is None and finder.search("very wide-eyed") == "wide-eyed"
+    held = heldout_finder({"situations: x": ["found a hair in {pos} soup", "{is} watching paint dry"]})
+    assert held.search("when they found a hair in their soup") and held.search("I am watching paint dry")
+    assert held.search("found a hair in the soup") is None
+
+
+def test_second_pass_keeps_the_first_and_widens_it():
+    """The v1 pass is untouched (its texts and held-out vocabulary are all still there); the wide pass
+    adds emotion words and situations per face, in more words than v1 had."""
+    t = build_tead(seed=3, goemotions_dir=None, config=SMALL)
+    v1, rng = Annotator(), random.Random("tead-annotator-3")
+    au = arkit_to_au_array(t.expressions)
+    by_face: dict[int, set[str]] = {}
+    for p in t.pairs:
+        by_face.setdefault(p.expr, set()).add(p.text)
+    n_first = 0
+    for i, m in enumerate(t.meta):
+        first = {d.text for d in v1.describe(t.expressions[i], m, rng, au=au[i])}
+        assert first <= by_face[i], m.label
+        n_first += len(first)
+    assert sum(map(len, by_face.values())) > 1.4 * n_first
+    vocab_v1, vocab_v2 = v1.heldout_vocabulary(), Annotator(wide=True).heldout_vocabulary()
+    for key, items in vocab_v1.items():
+        assert set(items) <= set(vocab_v2[key]), key
+    words = {w for p in t.pairs if p.kind == "emotion_word" for w in p.text.lower().split()}
+    assert {"snotty", "apoplectic", "woebegone", "flabbergasted"} & words
+
+
+def test_v2_vocabulary_is_new_and_clear_of_v1_heldout_words():
+    """The wider vocabulary repeats no v1 entry and shares no word stem with a v1 held-out word (no
+    "snootily" next to a held-out "snooty"), so the v1 held-out words stay as unseen as they were."""
+    v1 = {e for table in (V.WORDS, V.NOUNS) for entries in table.values() for e in entries}
+    v1_text = {e.split(":")[0] for e in v1}
+    held = Annotator().heldout_vocabulary()
+    held_words = [w for k, ws in held.items() if k.startswith(("words:", "nouns:")) for w in ws]
+    stems = [w[:5] for w in held_words if " " not in w]
+    phrases = [w for w in held_words if " " in w]
+    for label, entries in (*V.MORE_WORDS.items(), *V.MORE_NOUNS.items()):
+        for entry in entries:
+            text = entry.split(":")[0]
+            assert text not in v1_text, (label, text)
+            tokens = re.split(r"[ -]", text)
+            assert not any(tok.startswith(stem) for tok in tokens for stem in stems), text
+            assert not PhraseFinder(phrases).search(text), text
+    more_situations = [s.split("|")[-1] for v in V.MORE_SITUATIONS.values() for s in v]
+    assert len(set(more_situations)) == len(more_situations)
+    v1_situations = {s.split("|")[-1] for v in V.SITUATIONS.values() for s in v}
+    assert not set(more_situations) & v1_situations
 
 
 def test_intensity_words_agree_with_grades(tead):
@@ -206,7 +279,7 @@ def test_command_line(tmp_path, monkeypatch, capsys):
 def test_vocabulary_intensity_words_sit_at_their_grades():
     """A word that itself contains "slightly" or "completely" must only be used at A/B or E."""
     dim, top = _pattern(DIMINISHERS), _pattern(MAXIMISERS)
-    ann = Annotator()
+    ann = Annotator(wide=True)
     for table in (ann.words, ann.nouns):
         for label, entries in table.items():
             for e in entries:
@@ -255,6 +328,9 @@ def test_with_goemotions():
     single = [s for s in raw if s.emotion is not None]
     assert len(texts) == len(single)
     assert all(by_text[s.text].emotion == s.emotion for s in single[:200] if s.text in by_text)
-    # Held-out texts still never occur in train, GoEmotions included.
+    # Held-out texts still never occur in train, GoEmotions included; nor do held-out words.
     train = {normalize_text(p.text) for p in t.pairs if p.split == "train"}
     assert not any(normalize_text(p.text) in train for p in t.pairs if p.split == "heldout")
+    finder = heldout_finder(Annotator(wide=True).heldout_vocabulary())
+    assert not any(finder.search(p.text) for p in go if p.split == "train")
+    assert t.info["goemotions"]["dropped"]["train: uses held-out vocabulary"] > 50

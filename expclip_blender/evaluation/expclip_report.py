@@ -3,7 +3,9 @@
     python -m expclip_blender.evaluation.expclip_report [--json OUT.json]
 
 Figures (each printed with its target):
-* emotion accuracy of the decoded face (read by ``facs.read_emotion``) on held-out descriptions, by kind;
+* emotion accuracy of the decoded face (read by ``facs.read_emotion``) on held-out descriptions, by kind:
+  on the strict held-out split (words and situations never seen in training; the targets apply to it) and,
+  beside it, on the second held-out split (training words and situations in unseen sentence frames);
 * GoEmotions dev macro-F1 over the Ekman emotions plus neutral, beside a text-only baseline (nearest
   emotion word in MiniLM space);
 * intensity: "slightly X" < "X" < "extremely X" in the strength of the emotion's action units, for every
@@ -61,20 +63,33 @@ def macro_f1(truth: list[str], predicted: list[str], classes: tuple[str, ...]) -
     return float(np.mean(scores))
 
 
-def emotion_accuracy(model, tead) -> dict[str, dict]:
-    """Accuracy of the emotion read off decoded faces, per kind of held-out description."""
+def emotion_accuracy(model, tead, split: str = "heldout") -> dict[str, dict]:
+    """Accuracy of the emotion read off decoded faces, per kind of description in a held-out split.
+
+    On the strict split, emotion words and situations are also scored by where their unseen vocabulary
+    comes from: TEAD v1's held-out share (the v2 vocabulary was written with it in view) or the random
+    held-out share of the v2 additions (picked by a fixed generator, not by the author).
+    """
+    from ..tead.annotator import Annotator
+    from ..tead.build import heldout_finder
+
+    v1_vocabulary = heldout_finder(Annotator().heldout_vocabulary()) if split == "heldout" else None
     out = {}
     emotions = tead.emotions
     for kind in ("emotion_word", "physical", "situation", "mixture"):
-        idx, texts = tead.heldout_pairs([kind])
+        idx, texts = tead.select(split, [kind])
         keep = [i for i, e in enumerate(idx) if emotions[e] is not None]
         if not keep:
             continue
         truth = [emotions[idx[i]] for i in keep]
         faces = model.decode(model.embed_text([texts[i] for i in keep]))
-        predicted = read_emotions(faces)
-        correct = np.mean([t == p for t, p in zip(truth, predicted, strict=True)])
-        out[kind] = {"n": len(keep), "accuracy": float(correct), "target": TARGETS.get(kind)}
+        correct = np.array([t == p for t, p in zip(truth, read_emotions(faces), strict=True)])
+        out[kind] = {"n": len(keep), "accuracy": float(correct.mean()), "target": TARGETS.get(kind)}
+        if v1_vocabulary is not None and kind in ("emotion_word", "situation"):
+            from_v1 = np.array([bool(v1_vocabulary.search(texts[i])) for i in keep])
+            for name, sel in (("v1_vocabulary", from_v1), ("v2_vocabulary", ~from_v1)):
+                if sel.any():
+                    out[kind][name] = {"n": int(sel.sum()), "accuracy": float(correct[sel].mean())}
     return out
 
 
@@ -147,6 +162,7 @@ def evaluate(model, tead) -> dict:
     start = time.time()
     report = {
         "emotion_accuracy": emotion_accuracy(model, tead),
+        "emotion_accuracy_phrasing": emotion_accuracy(model, tead, "heldout_phrasing"),
         "goemotions_dev": goemotions_f1(model, tead),
         "intensity": intensity_checks(model),
         "retrieval": retrieval(model, tead),
@@ -157,10 +173,18 @@ def evaluate(model, tead) -> dict:
 
 def format_report(report: dict) -> str:
     lines = ["ExpCLIP evaluation (held-out TEAD descriptions, GoEmotions dev)", ""]
-    lines.append("Emotion read off the decoded face, held-out descriptions:")
+    lines.append("Emotion read off the decoded face, strict held-out split (unseen words and situations):")
     for kind, r in report["emotion_accuracy"].items():
         target = f"  (target >= {r['target']:.0%})" if r["target"] else ""
         lines.append(f"  {kind:13s} {r['accuracy']:7.1%}  of {r['n']:5d}{target}")
+        for origin, label in (("v1_vocabulary", "v1 held-out vocab"), ("v2_vocabulary", "v2 held-out vocab")):
+            if origin in r:
+                lines.append(f"    {label:19s} {r[origin]['accuracy']:7.1%}  of {r[origin]['n']:5d}")
+    phrasing = report.get("emotion_accuracy_phrasing")
+    if phrasing:
+        lines.append("Second held-out split (trained words and situations in sentence frames never trained):")
+        for kind, r in phrasing.items():
+            lines.append(f"  {kind:13s} {r['accuracy']:7.1%}  of {r['n']:5d}")
     ge = report["goemotions_dev"]
     lines.append("")
     if ge:

@@ -12,6 +12,10 @@ The paper had an LLM describe each face; this one runs offline and writes four k
 Held-out vocabulary: a fixed share of synonyms, nouns, situations and physical phrases (chosen by a
 fixed generator, the same for every seed) is marked held out; every description that uses one is held
 out, so the held-out split tests unseen phrasings, not unseen faces.
+
+Two passes (build.py): ``Annotator()`` describes each face exactly as TEAD v1 did; ``Annotator(wide=True)``
+adds the v2 vocabulary (vocabulary.MORE_*: more synonyms, idioms, situations, intensity words, frames)
+and writes further descriptions (``EXTRA_COUNTS``) from v1 and v2 lists together.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import functools
 import random
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +40,12 @@ ACTIVE_THRESHOLD = 0.15
 _LOW, _HIGH = 0.35, 0.7  # physical phrase levels: low < 0.35 <= mid < 0.7 <= high
 
 #: Intensity words that only ever appear at grades A/B, and those only at grade E (for checks).
+_ALL_ADVERBS = {g: (*V.ADVERBS[g], *V.MORE_ADVERBS[g]) for g in V.ADVERBS}
+_ALL_NOUN_MODIFIERS = {g: (*V.NOUN_MODIFIERS[g], *V.MORE_NOUN_MODIFIERS[g]) for g in V.NOUN_MODIFIERS}
 DIMINISHERS: tuple[str, ...] = tuple(
-    sorted({w for g in "AB" for w in (*V.ADVERBS[g], *V.NOUN_MODIFIERS[g]) if w}, key=len, reverse=True)
+    sorted({w for g in "AB" for w in (*_ALL_ADVERBS[g], *_ALL_NOUN_MODIFIERS[g]) if w}, key=len, reverse=True)
 )
-MAXIMISERS: tuple[str, ...] = tuple(sorted({w for w in (*V.ADVERBS["E"], *V.NOUN_MODIFIERS["E"]) if w}))
+MAXIMISERS: tuple[str, ...] = tuple(sorted({w for w in (*_ALL_ADVERBS["E"], *_ALL_NOUN_MODIFIERS["E"]) if w}))
 
 # How many descriptions of each kind an expression gets, by category.
 DEFAULT_COUNTS: dict[str, dict[str, int]] = {
@@ -49,6 +55,26 @@ DEFAULT_COUNTS: dict[str, dict[str, int]] = {
     "compound": {"emotion_word": 2, "mixture": 5, "physical": 3, "situation": 2},
     "blend": {"mixture": 6, "physical": 2},
 }
+# How many more descriptions the second, wide pass adds per expression (v2). Emotion words and situations
+# only: physical descriptions already generalise (v1 held-out physical accuracy 90 %), and every extra
+# text costs a MiniLM embedding at training time.
+EXTRA_COUNTS: dict[str, dict[str, int]] = {
+    "neutral": {"emotion_word": 8, "situation": 6},
+    "prototype": {"emotion_word": 10, "situation": 7},
+    "state": {"emotion_word": 4, "situation": 3},
+    "compound": {"emotion_word": 1, "mixture": 2, "situation": 1},
+    "blend": {"mixture": 2},
+}
+# The second held-out split ("heldout_phrasing"): known words and situations in sentence frames that no
+# training description uses, for the faces that have an emotion class of their own.
+PHRASING_COUNTS: dict[str, dict[str, int]] = {
+    "neutral": {"emotion_word": 2, "situation": 2},
+    "prototype": {"emotion_word": 2, "situation": 2},
+}
+# Adverbs of the wide vocabulary that read badly before a noun ("a kind of annoyed face").
+_MORE_NOT_ATTRIBUTIVE = frozenset(
+    {"kind of", "sort of", "a touch", "a wee bit", "a smidge", "the tiniest bit"}
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +149,9 @@ class Annotator:
 
     ``holdout_rate``: share of each synonym / noun / situation list held out. ``physical_holdout``: share
     of the physical phrase lists (of 3 or more phrases) that lose one phrase to the held-out split.
+    ``wide``: add the v2 vocabulary (vocabulary.MORE_*); each v2 list is held out apart, keyed by its own
+    name, so the v1 lists keep exactly their v1 held-out entries. ``phrasing``: write in the sentence
+    frames of the second held-out split only (vocabulary.PHRASING_*), with training vocabulary only.
     """
 
     def __init__(
@@ -130,16 +159,56 @@ class Annotator:
         holdout_rate: float = 0.1,
         physical_holdout: float = 0.3,
         counts: dict[str, dict[str, int]] | None = None,
+        wide: bool = False,
+        phrasing: bool = False,
     ):
-        self.counts = counts or DEFAULT_COUNTS
+        wide = wide or phrasing
+        self.wide, self.phrasing = wide, phrasing
+        self.counts = counts or (PHRASING_COUNTS if phrasing else EXTRA_COUNTS if wide else DEFAULT_COUNTS)
         r = holdout_rate
-        self.words = {k: _hold_out(f"w:{k}", [_parse_word(s) for s in v], r) for k, v in V.WORDS.items()}
-        self.nouns = {k: _hold_out(f"n:{k}", [_parse_word(s) for s in v], r) for k, v in V.NOUNS.items()}
-        self.situations = {
-            k: _hold_out(f"s:{k}", [_parse_situation(s) for s in v], r) for k, v in V.SITUATIONS.items()
-        }
+
+        def table(prefix: str, v1: dict, v2: dict, parse) -> dict[str, list[Entry]]:
+            out = {k: _hold_out(f"{prefix}:{k}", [parse(s) for s in v], r) for k, v in v1.items()}
+            if wide:
+                for k, v in v2.items():
+                    out[k] = out.get(k, []) + _hold_out(
+                        f"more-{prefix}:{k}", [parse(s) for s in v], r, keep=0
+                    )
+            return out
+
+        self.words = table("w", V.WORDS, V.MORE_WORDS, _parse_word)
+        self.nouns = table("n", V.NOUNS, V.MORE_NOUNS, _parse_word)
+        self.situations = table("s", V.SITUATIONS, V.MORE_SITUATIONS, _parse_situation)
         self.neutral_phrases = _hold_out("neutral-phrases", [Entry(t) for t in V.NEUTRAL_PHRASES], r)
+        if wide:
+            more = _hold_out("more-neutral-phrases", [Entry(t) for t in V.MORE_NEUTRAL_PHRASES], r, keep=0)
+            self.neutral_phrases = self.neutral_phrases + more
         self._hold_out_whole_words()
+        # Intensity words and frames: v1's, plus v2's in the wide pass.
+        self.adverbs = _ALL_ADVERBS if wide else V.ADVERBS
+        self.noun_modifiers = _ALL_NOUN_MODIFIERS if wide else V.NOUN_MODIFIERS
+        self.not_attributive = V.NOT_ATTRIBUTIVE | _MORE_NOT_ATTRIBUTIVE if wide else V.NOT_ATTRIBUTIVE
+        self.adj_frames = (*V.ADJ_FRAMES, *V.MORE_ADJ_FRAMES) if wide else V.ADJ_FRAMES
+        noun_frames = (*V.NOUN_FRAMES, *V.MORE_NOUN_FRAMES) if wide else V.NOUN_FRAMES
+        self.situation_frames = (
+            (*V.SITUATION_FRAMES, *V.MORE_SITUATION_FRAMES) if wide else V.SITUATION_FRAMES
+        )
+        if phrasing:
+            self.adj_frames, noun_frames = V.PHRASING_ADJ_FRAMES, V.PHRASING_NOUN_FRAMES
+            self.situation_frames = V.PHRASING_SITUATION_FRAMES
+        # Frames that fit a word, by (pred_only, verb); noun frames by whether the modifier is adjectival.
+        self.adj_frames_for = {
+            (pred, verb): tuple(
+                (f, use)
+                for f, use in self.adj_frames
+                if use == "any" or (use == "pred" and not verb) or not pred
+            )
+            for pred in (False, True)
+            for verb in (False, True)
+        }
+        self.noun_frames_for = {
+            adj: tuple(f for f, needs_adj in noun_frames if adj or not needs_adj) for adj in (False, True)
+        }
         self.physical: dict[str, dict[str, list[Entry]]] = {}
         pick = random.Random(20240101)  # fixed: the held-out phrases are the same for every build seed
         for unit, levels in (
@@ -190,17 +259,23 @@ class Annotator:
         return self._fill(text.replace("{side}", "left"), V.SUBJECTS[0])
 
     def describe(
-        self, face: np.ndarray, meta: ExpressionMeta, rng: random.Random, au: np.ndarray | None = None
+        self,
+        face: np.ndarray,
+        meta: ExpressionMeta,
+        rng: random.Random,
+        au: np.ndarray | None = None,
+        exclude: Iterable[str] = (),
     ) -> list[Description]:
-        """Several distinct descriptions of one face, of the kinds its category gets (DEFAULT_COUNTS).
+        """Several distinct descriptions of one face, of the kinds its category gets (``self.counts``).
 
         ``au``: the face's action units as read (facs.arkit_to_au_array), when already computed.
+        ``exclude``: texts this face already has (an earlier pass); none of them is written again.
         """
         out: list[Description] = []
-        seen: set[str] = set()
+        seen: set[str] = {t.lower() for t in exclude}
         g = GRADES.index(meta.grade) + 1 if meta.grade else 3
         units = None
-        for kind, n in self.counts[meta.category].items():
+        for kind, n in self.counts.get(meta.category, {}).items():
             if kind == "physical":
                 units = self.active_units(face if au is None else au, read=au is None)
             made = 0
@@ -227,6 +302,8 @@ class Annotator:
                     raise ValueError(f"unknown description kind {kind!r}")
                 if d is None:
                     break
+                if self.phrasing and d.heldout:
+                    continue  # the phrasing split tests known vocabulary; unseen words are the strict split's
                 key = d.text.lower()
                 if key not in seen:
                     seen.add(key)
@@ -258,7 +335,7 @@ class Annotator:
         """The word with an intensity adverb that agrees with grade g (1..5)."""
         if word.no_adverb:
             return word.text
-        options = [a for a in V.ADVERBS[GRADES[g - 1]] if not (attributive and a in V.NOT_ATTRIBUTIVE)]
+        options = [a for a in self.adverbs[GRADES[g - 1]] if not (attributive and a in self.not_attributive)]
         if g == 3:
             options += [""] * 4
         elif (g == 2 and word.hi <= 2) or (g == 4 and word.lo >= 4) or (g == 5 and word.lo >= 5):
@@ -268,7 +345,7 @@ class Annotator:
 
     def _noun_phrase(self, noun: Entry, g: int, rng: random.Random) -> str:
         """The noun with a modifier that agrees with grade g ("a hint of anger", "pure rage")."""
-        mod = _choice(rng, V.NOUN_MODIFIERS[GRADES[g - 1]])
+        mod = _choice(rng, self.noun_modifiers[GRADES[g - 1]])
         return f"{mod} {noun.text}" if mod else noun.text
 
     @staticmethod
@@ -286,22 +363,22 @@ class Annotator:
         subj = _choice(rng, V.SUBJECTS)
         if nouns and (not words or rng.random() < 0.25):
             noun = _choice(rng, nouns)
-            frame = _choice(rng, _NOUN_FRAMES_FOR[g >= 3])
+            frame = _choice(rng, self.noun_frames_for[g >= 3])
             text = frame.replace("{np}", self._noun_phrase(noun, g, rng))
             return Description(_clean(self._fill(text, subj)), "emotion_word", noun.heldout)
         word = _choice(rng, words)
-        frame, use = _choice(rng, _ADJ_FRAMES_FOR[(word.pred_only, word.verb)])
+        frame, use = _choice(rng, self.adj_frames_for[(word.pred_only, word.verb)])
         phrase = self._adjective(word, g, rng, attributive=use == "attr")
         text = frame.replace("{an}", _article(phrase)).replace("{a}", phrase)
         return Description(_clean(self._fill(text, subj)), "emotion_word", word.heldout)
 
     def neutral(self, rng: random.Random) -> Description:
         """A description of a neutral face (no intensity words: neutral has no grade)."""
-        if rng.random() < 0.45:
+        if rng.random() < 0.45 and not self.phrasing:
             e = _choice(rng, self.neutral_phrases)
             return Description(e.text, "emotion_word", e.heldout)
         word = _choice(rng, self.words["neutral"])
-        frame, _use = _choice(rng, V.ADJ_FRAMES)
+        frame, _use = _choice(rng, self.adj_frames)
         text = frame.replace("{an}", _article(word.text)).replace("{a}", word.text)
         return Description(_clean(self._fill(text, _choice(rng, V.SUBJECTS))), "emotion_word", word.heldout)
 
@@ -313,7 +390,7 @@ class Annotator:
             return None
         sit = _choice(rng, options)
         subj = _choice(rng, V.SUBJECTS)
-        frame = _choice(rng, V.SITUATION_FRAMES)
+        frame = _choice(rng, self.situation_frames)
         text = frame.replace("{vp}", self._fill(sit.text, subj)).replace(
             "{vp_someone}", self._fill(sit.text, V.SOMEONE)
         )
@@ -474,17 +551,6 @@ class Annotator:
 _ORDER = {u: i for i, u in enumerate(V.PHYSICAL)}
 # Reading columns of the units that show expression (not gaze): what "too faint to name" looks at.
 _EXPRESSIVE = tuple(AU_READ_INDEX[u] for u in V.PHYSICAL if u not in ("61", "62", "63", "64"))
-# Frames that fit a word, by (pred_only, verb); noun frames by whether the modifier is adjectival (C-E).
-_ADJ_FRAMES_FOR = {
-    (pred, verb): tuple(
-        (f, use) for f, use in V.ADJ_FRAMES if use == "any" or (use == "pred" and not verb) or not pred
-    )
-    for pred in (False, True)
-    for verb in (False, True)
-}
-_NOUN_FRAMES_FOR = {
-    adj: tuple(f for f, needs_adj in V.NOUN_FRAMES if adj or not needs_adj) for adj in (False, True)
-}
 
 
 def _level(v: float) -> str:

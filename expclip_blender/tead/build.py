@@ -4,15 +4,22 @@
 from the offline annotator (annotator.py) and, when the folder is there, real GoEmotions sentences paired
 through their labels (goemotions.py). Everything is deterministic from the seed; nothing is downloaded.
 
-Splits: ``train``; ``heldout`` (descriptions that use held-out synonyms, situations or phrasings; no
-held-out text ever occurs in train); ``goemotions_dev`` (GoEmotions dev sentences, the evaluation set
-for "GoEmotions dev macro-F1").
+Two annotator passes: the first describes every face exactly as TEAD v1 did (v1 vocabulary, v1 random
+stream); the second (its own random stream) adds ``annotator.EXTRA_COUNTS`` descriptions per face from
+the wider v2 vocabulary. TEAD v1 therefore stays a subset of v2, text for text.
+
+Splits: ``train``; ``heldout``, the strict held-out split (descriptions that use held-out synonyms,
+situations or phrasings; no held-out text ever occurs in train, and no held-out word, noun, situation or
+phrase occurs in any training text, GoEmotions included); ``heldout_phrasing``, a second, easier held-out
+split (training words and situations in sentence frames no training text uses; neutral and prototype
+faces); ``goemotions_dev`` (GoEmotions dev sentences, the evaluation set for "GoEmotions dev macro-F1").
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -23,12 +30,13 @@ import numpy as np
 
 from ..arkit import NUM_ARKIT
 from ..facs import EMOTIONS, GRADES, arkit_to_au_array, read_emotions
+from . import vocabulary as V
 from .annotator import KINDS, Annotator
 from .expressions import CATEGORIES, ExpressionConfig, ExpressionMeta, generate_expressions
 from .goemotions import is_goemotions_dir, load_goemotions
 
-VERSION = "1"
-SPLITS: tuple[str, ...] = ("train", "heldout", "goemotions_dev")
+VERSION = "2"
+SPLITS: tuple[str, ...] = ("train", "heldout", "heldout_phrasing", "goemotions_dev")
 #: Where GoEmotions lies next to a checkout of the repository (../shared/data/goemotions).
 DEFAULT_GOEMOTIONS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "goemotions"
 
@@ -161,16 +169,27 @@ def build_tead(
     start = time.perf_counter()
     expressions, meta = generate_expressions(seed, config)
     au = arkit_to_au_array(expressions)
-    annotator = Annotator()
+    annotator, wide, phrasing = Annotator(), Annotator(wide=True), Annotator(phrasing=True)
     rng = random.Random(f"tead-annotator-{seed}")  # str seeds hash with SHA-512: stable across runs
+    rng_wide = random.Random(f"tead-annotator-v2-{seed}")  # its own stream: the v1 pass stays as it was
+    rng_phrasing = random.Random(f"tead-annotator-phrasing-{seed}")
     pairs: list[Pair] = []
+    phrased: list[Pair] = []
     for i, m in enumerate(meta):
-        for d in annotator.describe(expressions[i], m, rng, au=au[i]):
+        first = annotator.describe(expressions[i], m, rng, au=au[i])
+        more = wide.describe(expressions[i], m, rng_wide, au=au[i], exclude=[d.text for d in first])
+        for d in (*first, *more):
             pairs.append(Pair(i, d.text, d.kind, "heldout" if d.heldout else "train", d.aus))
+        for d in phrasing.describe(expressions[i], m, rng_phrasing, au=au[i]):
+            phrased.append(Pair(i, d.text, d.kind, "heldout_phrasing", d.aus))
 
+    held_vocabulary = wide.heldout_vocabulary()
+    unseen = heldout_finder(held_vocabulary)
     go_info: dict = {"used": False}
     if goemotions_dir is not None and is_goemotions_dir(Path(goemotions_dir)):
-        go_pairs, go_info = _goemotions_pairs(Path(goemotions_dir), meta, random.Random(f"tead-go-{seed}"))
+        go_pairs, go_info = _goemotions_pairs(
+            Path(goemotions_dir), meta, random.Random(f"tead-go-{seed}"), unseen
+        )
         pairs += go_pairs
 
     # No held-out text may occur in training: a held-out description whose text a training one also
@@ -181,6 +200,17 @@ def build_tead(
         if p.split == "heldout" and normalize_text(p.text) in train_texts:
             pairs[k] = Pair(p.expr, p.text, p.kind, "train", p.aus, p.emotion)
             moved += 1
+    # And no training description may contain held-out wording that reached it through another label's
+    # list ("sick" held out for nauseous, inside disgust's "sick to the stomach"): such a description
+    # describes its own face with an unseen word, so it is held out too.
+    moved_out = 0
+    for k, p in enumerate(pairs):
+        if p.split == "train" and p.kind != "goemotions" and unseen.search(p.text):
+            pairs[k] = Pair(p.expr, p.text, p.kind, "heldout", p.aus, p.emotion)
+            moved_out += 1
+    # The phrasing split: only texts that occur nowhere else (a frame can coincide with a training text).
+    taken = {normalize_text(p.text) for p in pairs}
+    pairs += [p for p in phrased if normalize_text(p.text) not in taken]
 
     info = {
         "version": VERSION,
@@ -188,23 +218,69 @@ def build_tead(
         "expressions": len(meta),
         "pairs": len(pairs),
         "heldout_moved_to_train": moved,
+        "train_moved_to_heldout": moved_out,
         "goemotions": go_info,
-        "heldout_vocabulary": {
-            k: [annotator.display(t) for t in v] for k, v in annotator.heldout_vocabulary().items()
-        },
+        "heldout_vocabulary": {k: [wide.display(t) for t in v] for k, v in held_vocabulary.items()},
         "build_seconds": round(time.perf_counter() - start, 2),
     }
     return Tead(expressions, meta, pairs, info)
 
 
+class PhraseFinder:
+    """Finds any of a set of phrases in a text, case-insensitively, at word boundaries (a hyphen counts as
+    part of a word: "shy" is not found in "shy-looking"). Indexed by the phrases' first words, so that
+    checking 100,000 texts against thousands of phrases takes a second, not the minute a regular
+    expression alternation takes."""
+
+    _WORD = re.compile(r"(?<![\w-])[\w-]+")
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.by_first: dict[str, list[str]] = {}
+        for phrase in {p.lower() for p in phrases}:
+            first = self._WORD.match(phrase)
+            if first:
+                self.by_first.setdefault(first.group(), []).append(phrase)
+
+    def search(self, text: str) -> str | None:
+        """The first phrase found in ``text`` (lower case), or None."""
+        low = text.lower()
+        for word in self._WORD.finditer(low):
+            for phrase in self.by_first.get(word.group(), ()):
+                end = word.start() + len(phrase)
+                if low.startswith(phrase, word.start()) and (
+                    end == len(low) or not (low[end].isalnum() or low[end] in "_-")
+                ):
+                    return phrase
+        return None
+
+
+def heldout_finder(vocabulary: dict[str, list[str]]) -> PhraseFinder:
+    """A :class:`PhraseFinder` for every held-out word, noun, situation and phrase of ``vocabulary``
+    (annotator.heldout_vocabulary()); entries with slots are expanded for every subject and side
+    ("{pos} soup" -> her/his/their/my/your soup)."""
+    forms: set[str] = set()
+    for items in vocabulary.values():
+        for text in items:
+            for side in ("left", "right"):
+                for s, pos, obj, refl, is_, has, was, looks in (*V.SUBJECTS, V.SOMEONE):
+                    slots = {"is": is_, "has": has, "was": was}
+                    forms.add(
+                        text.replace("{side}", side).format(
+                            S=s, pos=pos, obj=obj, refl=refl, looks=looks, **slots
+                        )
+                    )
+    return PhraseFinder(forms)
+
+
 def _goemotions_pairs(
-    directory: Path, meta: Sequence[ExpressionMeta], rng: random.Random
+    directory: Path, meta: Sequence[ExpressionMeta], rng: random.Random, unseen: PhraseFinder | None = None
 ) -> tuple[list[Pair], dict]:
     """GoEmotions sentences with one emotion class, each paired with a face of that emotion.
 
     Faces come from the class's prototype faces at grades B-E (a comment rarely names its intensity);
     neutral sentences get neutral faces. Train sentences that also occur in dev are dropped so the dev
-    evaluation never scores a sentence seen in training.
+    evaluation never scores a sentence seen in training; so are train sentences that use held-out
+    vocabulary (``unseen``), so that the held-out words stay unseen.
     """
     pools: dict[str, list[int]] = {e: [] for e in EMOTIONS}
     for m in meta:
@@ -225,6 +301,9 @@ def _goemotions_pairs(
                 continue
             if split == "train" and normalize_text(s.text) in dev_texts:
                 dropped["train: same text as a dev sentence"] += 1
+                continue
+            if split == "train" and unseen is not None and unseen.search(s.text):
+                dropped["train: uses held-out vocabulary"] += 1
                 continue
             pool = pools[s.emotion]
             pairs.append(Pair(pool[rng.randrange(len(pool))], s.text, "goemotions", split, (), s.emotion))
@@ -275,7 +354,9 @@ def datasheet(tead: Tead) -> str:
         "(synonyms with intensity words that agree with the grade: 'slightly' only at A/B, 'extremely', "
         "'absolutely' only at E), `physical` (the action units actually active in that vector, read off "
         "it), `situation` (what just happened), `mixture` (compounds and blends: 'happy but a little "
-        "surprised').\n"
+        "surprised'). Two passes: the first writes exactly TEAD v1's descriptions (v1 vocabulary and "
+        "random stream); the second adds more emotion words and situations per face from a much wider v2 "
+        "vocabulary (more synonyms, idioms, nouns, situations, intensity words and sentence frames).\n"
         "- **GoEmotions** (Demszky et al., ACL 2020; CC BY 4.0, Google Research): real Reddit comments "
         "whose labels fall in one Ekman class (the authors' mapping) or are neutral alone, paired with a "
         "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split.\n"
@@ -334,12 +415,22 @@ def datasheet(tead: Tead) -> str:
         "use held-out vocabulary: a fixed share of the synonyms, nouns, situations and physical phrasings "
         "(the same for every seed). Held-out texts that also occur in train: "
         f"**{overlap}** (compared case- and punctuation-insensitively); "
-        f"{info.get('heldout_moved_to_train', 0)} coinciding held-out pairs were moved to train.\n"
+        f"{info.get('heldout_moved_to_train', 0)} coinciding held-out pairs were moved to train, and "
+        f"{info.get('train_moved_to_heldout', 0)} descriptions that contain another label's held-out word "
+        "were moved to the held-out split, so that no held-out word, noun, situation or phrase occurs in "
+        "any training text (GoEmotions training sentences that contain one are dropped).\n"
     )
     for name, items in info.get("heldout_vocabulary", {}).items():
         if items:
             add(f"- {name}: " + "; ".join(items))
     add("")
+    phrased = sum(p.split == "heldout_phrasing" for p in pairs)
+    if phrased:
+        add(
+            f"A second, easier held-out split, `heldout_phrasing` ({phrased} pairs, neutral and prototype "
+            "faces), puts training words and situations into sentence frames that no training text uses "
+            "(vocabulary.PHRASING_*); it is reported beside the strict split, never instead of it.\n"
+        )
 
     add("## Emotion reader agreement (facs.read_emotions)\n")
     rows = [(i, m) for i, m in enumerate(meta) if m.emotion is not None]

@@ -1330,3 +1330,674 @@ RESTING_PHRASES: tuple[str, ...] = (
     "soft, relaxed features", "an unmoving face", "a slack, resting face", "brows level, mouth relaxed",
 )  # fmt: skip
 PHYSICAL_FRAMES: tuple[str, ...] = ("{list}", "with {list}", "a face with {list}", "{list}", "face: {list}")
+
+# --------------------------------------------------------------------------------------------------
+# The wider vocabulary of TEAD v2: more synonyms, idioms, nouns, situations, intensity words and frames,
+# so that a word no description ever used still lands near words the model was trained on.
+#
+# These lists are kept apart from the v1 lists above on purpose: the annotator's first pass describes
+# every face exactly as v1 did (same lists, same random stream, same held-out vocabulary), and a second
+# pass (its own random stream) adds descriptions drawn from the v1 and v2 lists together. Each v2 list
+# loses its own fixed share to the held-out split, keyed by its own name, so the v1 held-out vocabulary
+# stays exactly what it was and the v2 held-out words are a random share the author did not pick.
+# No v2 entry repeats a v1 entry or shares a word stem with a v1 held-out word (tests/test_tead.py).
+
+MORE_ADVERBS: dict[str, tuple[str, ...]] = {
+    "A": ("the tiniest bit", "vaguely", "a smidge", "marginally"),
+    "B": ("a touch", "kind of", "sort of", "a wee bit", "lightly"),
+    "C": ("decidedly", "openly", "obviously", "markedly", "moderately"),
+    "D": ("terribly", "awfully", "intensely", "hugely", "genuinely", "super"),
+    "E": ("insanely", "ridiculously", "wildly", "entirely", "thoroughly", "positively", "downright"),
+}  # fmt: skip
+MORE_NOUN_MODIFIERS: dict[str, tuple[str, ...]] = {
+    "A": ("the barest trace of", "a glimmer of"),
+    "B": ("a dash of", "a shade of", "some"),
+    "C": ("open", "evident", "marked"),
+    "D": ("fierce", "powerful", "serious"),
+    "E": ("unbridled", "boundless", "all-consuming"),
+}  # fmt: skip
+MORE_ADJ_FRAMES: tuple[tuple[str, str], ...] = (
+    ("{S} {is} feeling {a}", "pred"), ("{S} {is} looking {a}", "pred"), ("{S} {was} {a}", "any"),
+    ("feels {a}", "pred"), ("make {obj} look {a}", "pred"), ("the look of someone {a}", "any"),
+    ("{an} {a} person", "attr"), ("{an} {a} character", "attr"), ("{S} just {looks} {a}", "pred"),
+    ("face: {a}", "any"), ("expression: {a}", "any"), ("mood: {a}", "any"), ("{a}, and it shows", "any"),
+)  # fmt: skip
+MORE_NOUN_FRAMES: tuple[tuple[str, bool], ...] = (
+    ("filled with {np}", True), ("overcome by {np}", True), ("a face showing {np}", False),
+    ("{np}, plain to see", True), ("eyes full of {np}", True),
+)  # fmt: skip
+MORE_SITUATION_FRAMES: tuple[str, ...] = (
+    "right after {S} {vp}", "because {S} {vp}", "{S} {vp} and cannot hide it", "imagine {S} {vp}",
+    "the expression of a person who {vp_someone}", "someone who {vp_someone}",
+    "how {S} {looks} when {S} {vp}",
+)  # fmt: skip
+
+MORE_WORDS: dict[str, tuple[str, ...]] = {
+    "neutral": (
+        "blank", "blank-faced", "unemotional", "stoic", "stony", "vacant", "inscrutable", "unmoved",
+        "affectless", "neutral-faced", "stolid", "wooden", "businesslike", "noncommittal", "nondescript",
+    ),
+    "happiness": (
+        "cheery:2-4", "bubbly:2-4", "chipper:2-3", "jovial:2-4", "lighthearted:1-3", "carefree:1-3",
+        "buoyant:2-4", "glowing:2-4", "exuberant:4-5", "rapturous:5-5", "exultant:4-5", "ebullient:3-5",
+        "gratified:1-3", "chirpy:2-3", "positive:1-2", "happy-go-lucky:1-3:n", "grinning:2-5:v",
+        "walking on air:4-5:pn", "in high spirits:3-4:pn", "tickled pink:3-5:pn", "thrilled to bits:5-5:pn",
+        "pleased as punch:4-5:n", "in a good mood:1-3:pn", "in seventh heaven:5-5:pn", "full of joy:3-5:pn",
+        "on top of the world:5-5:pn", "made up:3-4:p", "gladdened:2-3", "happy as can be:5-5:n",
+        "in a great mood:3-4:pn",
+    ),
+    "sadness": (
+        "doleful:3-4", "dismal:2-4", "morose:2-4", "broken-hearted:4-5", "bereft:4-5", "grieving:4-5:v",
+        "low-spirited:2-3", "woebegone:3-5", "cut up:3-4:p", "defeated:3-4", "lonely:2-4", "homesick:2-3",
+        "wretched:4-5", "mopey:2-3", "down in the mouth:2-3:pn", "in the doldrums:2-3:pn", "saddened:2-4",
+        "lonesome:2-3", "joyless:2-3", "cheerless:2-3", "bleak:3-4", "sorry for {refl}:2-3:pn",
+        "shattered by grief:5-5:pn", "sorrow-filled:4-5",
+    ),
+    "surprise": (
+        "bowled over:4-5:p", "knocked for six:5-5:pn", "stupefied:4-5", "staggered:4-5", "open-mouthed:3-5",
+        "agape:4-5:p", "gasping:3-5:v", "in disbelief:3-5:pn", "caught by surprise:2-4:pn", "thrown:2-3:p",
+        "mind-blown:5-5", "blindsided:3-5", "taken by surprise:2-4:pn", "in amazement:3-5:pn",
+        "doing a double take:2-4:v", "gaping:4-5:v", "curious:1-2", "intrigued:1-2", "struck dumb:5-5:pn",
+        "rocked:3-4",
+    ),
+    "fear": (
+        "frozen with fear:5-5:pn", "trembling:3-5:v", "quaking:4-5:v", "jittery:1-3", "skittish:1-3",
+        "edgy:1-3", "in a cold sweat:4-5:pn", "white as a sheet:5-5:pn", "unnerved:2-3", "rattled:2-4",
+        "intimidated:2-3", "daunted:1-3", "paralysed with fear:5-5:pn", "freaked out:3-5:p",
+        "in a panic:4-5:pn", "panicky:3-4", "cowering:4-5:v", "quivering:3-4:v", "nervy:1-3", "twitchy:1-3",
+        "shaky:2-3", "frantic:4-5", "afraid for {pos} life:5-5:pn", "horror-struck:5-5",
+    ),
+    "anger": (
+        "incandescent:5-5", "apoplectic:5-5", "steaming:4-5", "hot under the collar:3-4:pn",
+        "seeing red:5-5:pn", "beside {refl} with rage:5-5:pn", "ready to explode:5-5:pn", "bad-tempered:2-4",
+        "short-tempered:2-3", "cranky:1-3", "tetchy:1-3", "testy:1-3", "peeved:1-3", "miffed:1-2",
+        "riled:2-4", "worked up:3-4:p", "belligerent:3-5", "combative:3-4", "aggressive:3-5", "snappy:1-3",
+        "fierce:3-5", "in a rage:5-5:pn", "in a temper:3-4:pn", "foaming at the mouth:5-5:pn",
+        "blowing {pos} top:5-5:v", "losing {pos} temper:4-5:v", "grinding {pos} teeth:3-4:v",
+        "glowering:3-4:v", "scowling:2-4:v", "glaring:3-5:v", "stern:1-3", "crabby:1-3", "fiery:4-5",
+        "vengeful:4-5", "steamed:3-4", "het up:3-4:p",
+    ),
+    "disgust": (
+        "gagging:3-5:v", "wrinkling {pos} nose:2-4:v", "squicked out:2-3:p", "disgusted to the core:5-5:n",
+        "revolted beyond words:5-5:n", "averse:1-2", "finicky:1-2", "sour-faced:2-3", "grossed-out:2-4",
+        "repelled by it:3-4:pn", "pulling a face at the smell:2-4:v", "turned-off:1-2",
+        "squeamish-looking:1-3", "nose wrinkled in distaste:2-4:pn",
+    ),
+    "contempt": (
+        "stuck-up:2-4", "arrogant:2-4", "pompous:2-4", "lofty:1-3", "high-and-mighty:3-5:n",
+        "hoity-toity:2-4", "uppity:2-4", "snotty:2-4", "sniffy:1-3", "disparaging:2-4", "belittling:2-4",
+        "withering:3-5", "scathing:4-5", "self-important:2-4", "pretentious:2-3", "elitist:2-4",
+        "jeering:3-5:v", "looking down {pos} nose:3-5:v", "turning {pos} nose up:2-4:v", "aloof:1-3",
+        "judgy:1-3", "judgmental:2-4", "sanctimonious:3-4", "insolent:3-4", "disrespectful:2-4",
+        "toffee-nosed:3-4",
+    ),
+    "happily surprised": (
+        "happily stunned:3-5:n", "surprised and thrilled:3-5:n", "gleefully astonished:3-5:n",
+        "joyfully amazed:3-5:n",
+    ),
+    "happily disgusted": ("amusedly repulsed:2-4:n", "gleefully revolted:3-5:n"),
+    "sadly fearful": ("distraught:4-5", "grief-stricken and scared:4-5:n", "frantic with grief:4-5:pn"),
+    "sadly angry": ("hurt and angry:2-4:n", "bitterly upset:3-5:n", "rancorous:3-5"),
+    "sadly surprised": ("crestfallen and stunned:3-5:n", "saddened and stunned:3-5:n"),
+    "sadly disgusted": ("revolted and saddened:3-5:n", "grieved and repelled:3-5:n"),
+    "fearfully angry": ("menaced:2-4", "scared and furious:3-5:n"),
+    "fearfully surprised": ("alarmed and astonished:3-5:n", "scared and stunned:3-5:n"),
+    "fearfully disgusted": ("repelled and afraid:3-5:n", "grossed out and terrified:4-5:pn"),
+    "angrily surprised": ("stunned and angry:4-5:n", "astonished and irate:3-5:n"),
+    "angrily disgusted": ("disgusted and irate:3-5:n", "repelled and enraged:4-5:n"),
+    "disgustedly surprised": ("grossed out and stunned:3-5:pn", "astonished and repulsed:3-5:n"),
+    "appalled": ("disgusted beyond words:5-5:n", "horrified and disgusted:4-5:n"),
+    "hatred": ("vindictive:3-5", "malicious:3-5", "murderous:5-5", "poisonous:4-5", "baleful:3-5"),
+    "awed": (
+        "overawed:3-5", "enthralled:2-4", "captivated:2-4", "breathless:3-5", "transfixed:3-5", "humbled:1-3",
+    ),
+    "calm": (
+        "untroubled:1-4", "unruffled:2-4", "easygoing:1-3", "chilled out:2-4:p", "cool as a cucumber:4-5:n",
+        "at peace:2-5:pn", "restful:1-3", "soothed:2-4", "collected:1-3", "steady:1-3",
+    ),
+    "bored": (
+        "uninspired:1-3", "blasé:1-3", "uninvolved:1-3", "checked out:3-5:p", "zoned out:3-5:p",
+        "bored out of {pos} mind:5-5:pn", "unamused:1-3", "restless:2-3",
+    ),
+    "tired": (
+        "sleep-deprived:3-5", "burnt out:4-5:p", "running on empty:4-5:pn", "dog-tired:5-5:n",
+        "done in:4-5:p", "zonked:5-5", "jet-lagged:2-4", "haggard:3-5", "out of steam:3-4:pn",
+        "ready to drop:5-5:pn", "lethargic:2-4", "sluggish:2-3",
+    ),
+    "sleepy": (
+        "heavy-lidded:2-4", "snoozy:2-4", "ready for bed:2-4:pn", "somnolent:2-4", "dozing:4-5:v",
+        "struggling to keep {pos} eyes open:4-5:v",
+    ),
+    "yawning": ("letting out a big yawn:4-5:v", "trying not to yawn:1-2:v"),
+    "skeptical": (
+        "disbelieving:3-5", "cynical:2-4", "unpersuaded:1-3", "not convinced:1-3:pn",
+        "raising an eyebrow:2-4:v", "taking it with a pinch of salt:2-3:v",
+    ),
+    "suspicious": (
+        "watchful:1-3", "on guard:2-4:pn", "chary:2-3", "untrusting:2-4", "side-eyeing:2-4:v",
+        "squinting suspiciously:3-5:v",
+    ),
+    "smug": (
+        "self-righteous:2-4", "full of {refl}:3-5:pn", "gloating:3-5:v", "bragging:2-4:v",
+        "told-you-so:3-5:n",
+    ),
+    "mischievous": (
+        "prankish:2-4", "rascally:2-4", "scheming:3-5:v", "plotting:3-4:v", "up to something:2-4:pn",
+        "tongue-in-cheek:1-3:n", "waggish:1-3",
+    ),
+    "confused": (
+        "muddled:2-4", "disoriented:3-5", "flummoxed:3-5", "stumped:2-4", "clueless:2-4", "foxed:2-3",
+        "confounded:3-5", "unsure:1-2", "scratching {pos} head:2-4:v", "addled:3-4", "in a muddle:2-4:pn",
+    ),
+    "concentrating": (
+        "zeroed in:4-5:p", "rapt:3-5", "on task:1-3:pn", "immersed:3-5", "hard at work:2-4:pn",
+        "paying close attention:3-5:v", "squinting at the screen:2-4:v",
+    ),
+    "pensive": (
+        "meditative:2-4", "introspective:2-4", "mulling it over:2-4:v", "deliberating:2-4:v",
+        "philosophical:2-4", "weighing it up:2-4:v", "pondering:1-4:v",
+    ),
+    "in pain": (
+        "hurt:2-4:p", "writhing:5-5:v", "doubled over in pain:5-5:v", "smarting:1-3:v", "sore:1-3:p",
+        "racked with pain:5-5:pn", "in discomfort:1-2:pn", "flinching:2-3:v", "howling in pain:5-5:v",
+        "clutching {pos} side:3-4:v",
+    ),
+    "embarrassed": (
+        "ashamed:2-4", "chagrined:2-3", "shamefaced:2-4", "red as a beetroot:4-5:n", "tongue-tied:2-3",
+        "caught out:2-3:p", "diffident:1-3", "demure:1-2", "flushed:2-3",
+    ),
+    "flirtatious": (
+        "kittenish:2-4", "vampish:3-5", "saucy:2-4", "suggestive:3-5", "making eyes at someone:3-5:v",
+        "batting {pos} eyelashes:3-5:v", "winsome:1-3", "enticing:2-4",
+    ),
+    "winking": ("giving a sly wink:3-5:v", "with a knowing wink:2-4:pn", "tipping a wink:2-4:v"),
+    "determined": (
+        "tenacious:3-5", "dogged:3-4", "strong-willed:2-4", "purposeful:2-4", "driven:3-5", "steadfast:3-5",
+        "iron-willed:4-5", "hell-bent:5-5", "single-minded:3-5", "gritting {pos} teeth:3-5:v",
+        "with {pos} game face on:3-5:pn", "committed:1-3",
+    ),
+    "worried": (
+        "fretting:2-4:v", "agitated:3-4", "on tenterhooks:3-4:pn", "stressed:2-4", "stressed out:3-5:p",
+        "tense:1-3", "harried:3-4", "overwrought:4-5", "in a state:4-5:pn", "biting {pos} nails:2-4:v",
+        "pacing:3-4:v",
+    ),
+    "disappointed": (
+        "bummed:2-3", "bummed out:2-4:p", "gutted:4-5", "thwarted:2-4", "dissatisfied:1-3", "unfulfilled:2-3",
+        "disenchanted:2-4", "regretful:1-3", "rueful:1-3", "downbeat:1-3", "left wanting:1-3:pn",
+        "let-down:2-4",
+    ),
+    "pouting": (
+        "sullen:2-4", "in a strop:3-5:pn", "peevish:2-3", "pettish:2-3", "disgruntled:2-4", "bratty:2-4",
+        "pushing {pos} lip out:3-5:v",
+    ),
+    "laughing": (
+        "snickering:1-3:v", "sniggering:1-3:v", "tittering:1-3:v", "chortling:2-4:v", "belly-laughing:4-5:v",
+        "laughing {pos} head off:5-5:v", "in fits of laughter:4-5:pn", "splitting {pos} sides:5-5:v",
+        "rolling on the floor laughing:5-5:v", "falling about laughing:5-5:v", "hooting:3-5:v",
+        "in hysterics:5-5:pn", "laughing hard:4-5:v", "having a good laugh:3-4:v",
+    ),
+    "crying": (
+        "blubbering:4-5:v", "tear-stained:3-5", "weepy:1-3", "welling up:1-3:v", "bursting into tears:4-5:v",
+        "crying {pos} eyes out:5-5:v", "snivelling:2-3:v", "blubbing:3-4:v", "misty-eyed:1-2",
+        "lachrymose:2-3", "with tears streaming down {pos} face:4-5:pn", "tearing up:2-3:v",
+        "fighting back tears:1-3:v",
+    ),
+    "shouting": (
+        "screeching:4-5:v", "shrieking:4-5:v", "yelling {pos} head off:5-5:v", "booming:3-4:v",
+        "hollering at the top of {pos} lungs:5-5:v", "raising the roof:4-5:v",
+    ),
+    "relieved": (
+        "comforted:1-3", "grateful:1-3", "glad it is over:2-4:pn", "eased:1-3", "soothed at last:2-4:n",
+        "off the hook at last:3-5:pn",
+    ),
+    "excited": (
+        "stoked:4-5", "amped:4-5", "bouncing off the walls:5-5:pn", "raring to go:3-5:pn", "over-excited:5-5",
+        "animated:2-4", "beside {refl} with excitement:5-5:pn", "jazzed:3-4", "itching to start:2-4:pn",
+    ),
+    "proud": (
+        "swelling with pride:4-5:v", "puffed up:3-5:p", "honoured:2-4", "fulfilled:2-3", "vindicated:3-4",
+    ),
+    "sneering": ("scoffing:2-4:v", "snarling:3-5:v"),
+    "nauseous": (
+        "ill:2-4:p", "bilious:3-4", "woozy:2-3", "airsick:2-4", "off-colour:1-3", "peaky:1-2",
+        "retching:5-5:v", "on the verge of vomiting:4-5:pn",
+    ),
+    "kissing": ("smooching:3-5:v", "kissing the air:2-4:v", "puckered up:3-5:p"),
+    "dreamy": (
+        "enamoured:3-5", "lovey-dovey:2-4", "in love:3-5:pn", "swooning:4-5:v", "daydreaming:1-4:v",
+        "mooning:2-4:v", "away with the fairies:2-4:pn",
+    ),
+    "eye roll": ("sassy:2-4", "long-suffering:2-4", "done with this:3-5:pn", "heard it all before:3-5:pn"),
+    "awkward": ("out of place:2-4:pn", "like a fish out of water:3-5:pn", "toe-curling:3-5", "gawky:1-3"),
+    "pleading": (
+        "entreating:3-5", "begging for mercy:5-5:v", "wheedling:2-3:v", "cajoling:1-3:v",
+        "with puppy-dog eyes:3-5:pn", "on {pos} knees:5-5:pn",
+    ),
+}  # fmt: skip
+
+MORE_NOUNS: dict[str, tuple[str, ...]] = {
+    "happiness": (
+        "jubilation:4-5", "rapture:5-5", "merriment:2-4", "joyfulness:3-5", "pleasure:1-4", "exuberance:4-5",
+        "high spirits:3-4", "gaiety:2-4",
+    ),
+    "sadness": (
+        "heartache:3-5", "despondency:4-5", "dejection:3-4", "desolation:4-5", "wretchedness:4-5",
+        "loneliness:2-4", "the blues:1-3",
+    ),
+    "surprise": ("stupefaction:4-5", "startlement:2-4"),
+    "fear": ("fearfulness:2-4", "jitters:1-3", "nerves:1-3", "hysteria:5-5"),
+    "anger": (
+        "exasperation:2-4", "vexation:2-3", "bad temper:2-4", "temper:3-4", "aggravation:2-3",
+        "animosity:3-4", "antagonism:3-4", "belligerence:3-5", "pique:1-2", "displeasure:1-2",
+    ),
+    "disgust": ("abhorrence:4-5", "repulsion:3-5", "squeamishness:1-3"),
+    "contempt": (
+        "arrogance:2-4", "haughtiness:2-4", "superiority:1-3", "disrespect:2-4", "ridicule:3-5",
+        "disparagement:2-4", "loftiness:1-3",
+    ),
+    "calm": ("peacefulness:1-4", "stillness:1-3", "equanimity:2-4"),
+    "bored": ("monotony:2-4", "dullness:2-3", "disinterest:1-4"),
+    "tired": ("lethargy:2-4", "burnout:4-5"),
+    "sleepy": ("somnolence:2-4",),
+    "skeptical": ("cynicism:2-4",),
+    "suspicious": ("misgiving:2-3",),
+    "smug": ("conceit:2-4",),
+    "mischievous": ("monkey business:3-5",),
+    "confused": ("bafflement:3-5", "disorientation:3-5"),
+    "concentrating": ("attention:1-4", "diligence:2-4"),
+    "pensive": ("rumination:2-4", "introspection:2-4"),
+    "in pain": ("torment:5-5", "ache:1-3", "soreness:1-2"),
+    "embarrassed": ("humiliation:4-5", "self-consciousness:1-4"),
+    "flirtatious": ("coquetry:2-4",),
+    "determined": ("tenacity:3-5", "willpower:2-4", "perseverance:2-4"),
+    "worried": ("anxiousness:2-4", "disquiet:2-4", "stress:2-4"),
+    "disappointed": ("disillusionment:3-5", "dissatisfaction:1-3", "regret:1-3"),
+    "laughing": ("hysterics:5-5", "belly laughs:4-5", "chuckles:1-3"),
+    "crying": ("floods of tears:4-5",),
+    "relieved": ("respite:1-3", "reprieve:2-4"),
+    "excited": ("anticipation:1-3", "thrill:3-5"),
+    "proud": ("satisfaction:1-3", "glory:4-5"),
+    "dreamy": ("romance:2-4", "yearning:2-4", "affection:1-3"),
+    "awed": ("admiration:1-3", "fascination:2-4"),
+    "hatred": ("malice:3-5", "animus:3-5", "enmity:3-5", "detestation:4-5"),
+    "awkward": ("awkwardness:1-5", "cringe:2-4"),
+    "pleading": ("entreaty:3-5", "supplication:4-5"),
+}  # fmt: skip
+
+MORE_NEUTRAL_PHRASES: tuple[str, ...] = (
+    "a face with no particular expression", "just a normal face", "a default face",
+    "nothing going on in the face", "an unreadable face", "no reaction", "showing nothing", "a plain face",
+    "an empty look", "a vacant look", "no particular emotion", "an emotionless stare", "a flat, neutral look",
+    "a bland expression", "a passport-photo face", "a face in repose", "a neutral resting face",
+    "just looking ahead", "a normal resting expression", "a simply neutral face",
+)  # fmt: skip
+
+MORE_SITUATIONS: dict[str, tuple[str, ...]] = {
+    "neutral": (
+        "{is} waiting at the doctor's reception", "{is} checking the time", "{is} standing on the escalator",
+        "{is} listening to a colleague explain a spreadsheet", "{is} reading the ingredients on a tin",
+        "{is} sorting the post", "{is} waiting for the microwave", "{is} stirring {pos} coffee",
+        "{is} looking at the departures board", "{is} folding laundry", "{is} walking to the shop",
+        "{is} sitting in a waiting room", "{is} typing an email", "{is} listening to the announcements",
+        "{is} paying at the checkout", "{is} watching the news on mute", "{is} queuing for a ticket",
+        "{is} taking notes in a meeting", "{is} looking at a blank wall",
+    ),
+    "happiness": (
+        "2-4|got a hug from {pos} grandmother", "3-5|just heard {pos} sister had a baby",
+        "3-4|got a surprise visit from {pos} best friend", "2-3|found the last slice of pizza waiting",
+        "1-2|saw the sun come out after a week of rain", "4-5|just got engaged",
+        "3-5|just passed {pos} driving test", "2-4|got a thank-you card from a pupil",
+        "1-3|{is} eating ice cream on the beach", "3-4|just finished the project ahead of time",
+        "2-3|got a free coffee from the barista", "4-5|{is} hugging {pos} family after a year away",
+        "3-5|just scored the winning goal", "2-4|{is} dancing at a friend's wedding",
+        "1-2|heard a bird singing outside the window", "2-3|got a good night's sleep at last",
+        "3-4|{was} told {pos} work was brilliant", "4-5|just found out {pos} book will be published",
+        "1-3|{is} watching children play in the park", "2-4|got full marks on the test",
+        "3-5|{is} opening presents on Christmas morning", "2-4|{is} cuddling a kitten",
+        "3-4|got a card signed by the whole class", "4-5|just won a gold medal",
+        "2-3|{was} picked first for the team", "3-5|heard {pos} daughter's first words",
+        "1-3|{is} strolling along the seafront in the sunshine", "3-4|{is} reunited with {pos} lost cat",
+        "2-3|{is} baking cookies with {pos} kids", "2-4|got flowers from {pos} partner",
+        "3-5|{is} celebrating {pos} graduation", "1-2|got an easy question in the quiz",
+    ),
+    "sadness": (
+        "3-4|{is} saying a last goodbye to {pos} old dog", "4-5|just heard {pos} grandfather died",
+        "2-3|got a text saying the trip is off", "1-2|noticed {pos} plant had wilted",
+        "2-4|{is} spending the holidays alone", "3-5|{was} told the treatment did not work",
+        "3-4|watched {pos} best friend drive away for good", "2-3|lost {pos} grandmother's ring",
+        "4-5|{is} visiting a grave on a rainy day", "1-3|{is} listening to a sad song alone",
+        "2-4|realised nobody remembered {pos} birthday", "2-3|{is} leaving {pos} hometown for good",
+        "3-5|heard {pos} marriage is over", "1-2|saw the last leaves fall from the tree",
+        "2-4|{is} reading the divorce papers", "4-5|{was} told {pos} pet had to be put down",
+        "3-4|{is} watching {pos} parents' house being sold", "2-3|{has} nobody to sit with at lunch",
+        "1-2|found an old photo of a friend who moved away", "3-5|{is} at the bedside of a dying friend",
+        "2-4|{was} left out by {pos} friends again", "2-3|{is} alone in the rain at the bus stop",
+        "3-4|could not save the injured bird", "4-5|learned {pos} best friend is terminally ill",
+        "2-3|{is} remembering a friend who passed away years ago",
+        "3-4|{was} turned down by every university", "1-2|heard the old bookshop is shutting down",
+        "2-4|{is} looking at an empty chair at the dinner table", "3-5|{is} holding {pos} dying cat",
+        "2-3|{was} dropped from the team",
+    ),
+    "surprise": (
+        "2-4|found the whole house redecorated", "1-2|noticed {pos} neighbour had dyed their hair blue",
+        "2-3|heard the meeting was moved to today", "3-4|opened the box and a bird flew out",
+        "4-5|watched a building vanish in a magic show",
+        "3-5|just learned {pos} quiet friend is a famous singer", "2-4|saw a fox walk through the office",
+        "1-3|heard {pos} name called from across the square", "2-3|found out the film had a twist ending",
+        "4-5|opened the door to find a horse in the kitchen", "2-4|saw {pos} timid cousin get up and sing",
+        "1-2|noticed the clocks had changed", "3-5|saw the balloon suddenly burst into confetti",
+        "2-3|got a call from an old classmate out of the blue",
+        "4-5|learned {pos} grandmother was once a spy", "3-4|saw the quiet neighbour win the marathon",
+        "2-4|found a message in a bottle on the beach", "1-3|{was} handed a gift for no reason",
+        "3-5|saw a dog ride a skateboard past {obj}", "2-3|heard the shop was giving everything away",
+        "4-5|saw a meteor streak across the sky in daylight", "1-2|found the door already open",
+        "3-4|saw {pos} strict teacher dancing at the fair",
+        "2-4|discovered a hidden room behind the bookcase", "3-5|heard the vote went against every poll",
+        "2-3|found the test was much easier than expected", "1-2|noticed a new café had opened overnight",
+    ),
+    "fear": (
+        "4-5|saw a car speeding straight at {obj}", "3-4|{is} walking home alone through a dark park",
+        "2-3|{is} waiting outside the head teacher's office", "5-5|{is} being chased by a man with a knife",
+        "1-2|{is} about to jump into cold water", "3-5|heard the smoke alarm go off at night",
+        "2-4|{is} standing on a glass floor high above the street",
+        "4-5|felt the ground start shaking in an earthquake", "3-4|saw a huge wave heading for the beach",
+        "2-3|{is} crossing an old rope bridge", "1-3|{is} climbing a tall ladder",
+        "4-5|woke to a stranger standing by the bed", "3-5|{is} swimming and saw a fin in the water",
+        "2-3|{is} watching a horror film alone at night", "5-5|{is} in a car skidding towards a cliff edge",
+        "2-4|got a threatening letter", "3-4|{is} stuck on a broken ride high in the air",
+        "1-2|{is} about to get an injection", "4-5|heard a gunshot in the street",
+        "3-4|{is} lost in a forest as night falls", "2-3|saw a wasp land on {pos} arm",
+        "4-5|{is} trapped in a cave with the water rising", "1-2|{is} walking into a job interview",
+        "3-5|heard the front door creak open in the night",
+        "2-4|{is} driving in a blizzard with no visibility", "5-5|{is} facing a snarling pack of wolves",
+        "2-3|saw the lights flicker in an empty house",
+        "3-4|{is} standing at the edge of a high diving board",
+    ),
+    "anger": (
+        "2-3|{was} overcharged at the shop", "3-4|found {pos} car scratched in the car park",
+        "4-5|caught someone keying {pos} car", "1-2|{was} given the wrong order again",
+        "2-4|{is} arguing with a rude shop assistant", "3-5|heard a colleague spreading lies about {obj}",
+        "3-4|found out {pos} landlord kept the deposit for nothing",
+        "5-5|saw a driver hit {pos} dog and drive away",
+        "2-4|{was} woken by the neighbour's loud music at 3 am", "1-3|had {pos} seat taken on the train",
+        "3-4|{was} shouted at by {pos} boss for no reason", "3-5|came home to find {pos} house burgled",
+        "3-4|lost the game because the referee cheated",
+        "1-2|{is} waiting for a late delivery for the third day",
+        "3-5|{was} accused of stealing by a stranger", "2-4|found someone parked across {pos} driveway",
+        "2-3|had {pos} sandwich eaten by a colleague", "3-4|{was} lied to by a salesman",
+        "5-5|found out {pos} business partner stole from the company", "1-2|got a spam call during dinner",
+        "2-4|{was} ignored by the waiter for half an hour", "3-4|had {pos} words twisted in an argument",
+        "4-5|{was} cheated out of {pos} prize", "2-3|{was} sent to the back of the queue",
+        "3-5|found {pos} brother read {pos} diary", "4-5|heard a politician mock the victims",
+        "2-3|got a rude reply to a polite email",
+    ),
+    "disgust": (
+        "3-5|smelled a dead rat under the floor", "2-3|found old chewing gum under the table",
+        "4-5|watched someone pick their nose and eat it", "1-2|{is} looking at a greasy kitchen counter",
+        "3-4|found mould growing in the coffee cup", "4-5|had to unblock a filthy toilet",
+        "2-4|saw a cockroach run across the plate", "1-3|smelled someone's stale cigarette breath",
+        "3-4|tasted sour milk in {pos} tea", "2-3|{is} sitting next to someone who has not showered in days",
+        "4-5|found a dead mouse in the cereal box", "2-4|{is} watching someone pop a pimple",
+        "1-2|saw toothpaste spit left in the sink", "3-4|{is} cleaning out the cat's litter tray",
+        "3-5|opened a lunchbox left in the car all summer", "2-3|touched a slug in the garden",
+        "4-5|smelled the rubbish truck on a hot day", "1-3|saw someone lick their fingers to turn the page",
+        "2-4|{is} eating a slimy oyster for the first time", "3-4|found toenail clippings on the sofa",
+        "4-5|saw rats in the restaurant kitchen", "2-3|smelled the fish market at noon",
+        "1-2|got a whiff of old trainers", "3-5|{is} looking at a wound full of pus",
+        "2-4|watched someone sneeze on the bread", "3-4|{is} pulling a clump of hair out of the shower drain",
+    ),
+    "contempt": (
+        "2-4|watched a rival fumble an easy task", "3-5|heard a bully brag about picking on kids",
+        "1-2|saw a neighbour show off a gaudy new car",
+        "2-3|{is} listening to a show-off name-drop celebrities",
+        "3-4|saw someone cut the queue and look proud of it", "2-4|heard a coward boast about being brave",
+        "4-5|{is} facing the traitor who sold out the team", "1-3|got a pitch from a smarmy salesman",
+        "2-3|heard a rich man complain about leaving a tip", "3-4|saw a player fake an injury to win a foul",
+        "2-4|{is} looking at a knock-off designer bag",
+        "1-2|heard a colleague boast about arriving early once", "3-5|watched a celebrity mock a fan",
+        "2-3|read a lazy excuse from a classmate", "4-5|heard a coward blame the victims",
+        "2-4|{is} watching a grown man throw a tantrum over a parking spot",
+        "1-3|saw someone brag about a participation trophy",
+    ),
+    "happily surprised": (
+        "found out {pos} flight was upgraded to first class", "saw {pos} favourite band walk into the café",
+        "just won a prize in a forgotten raffle", "opened the door to {pos} family flown in from abroad",
+    ),
+    "happily disgusted": (
+        "{is} smelling a stinky cheese for fun", "{is} watching kids have a burping contest",
+    ),
+    "sadly fearful": (
+        "{is} sitting by {pos} child's hospital bed",
+        "heard the search for the missing hikers was called off", "{is} waiting for news after the crash",
+    ),
+    "sadly angry": (
+        "{was} blamed for {pos} friend's mistake by everyone",
+        "saw {pos} late father's shop turned into a car park", "{was} cheated by a family member",
+    ),
+    "sadly surprised": (
+        "heard {pos} favourite teacher is leaving suddenly", "found {pos} old tree cut down",
+        "learned {pos} friend moved away without a word",
+    ),
+    "sadly disgusted": (
+        "saw a dog left tied up in the rain", "read about children working in mines",
+        "saw the beach covered in oil",
+    ),
+    "fearfully angry": (
+        "{is} confronting a burglar in the hallway", "{was} followed home by a stranger",
+        "{is} protecting {pos} child from a loose dog",
+    ),
+    "fearfully surprised": (
+        "heard a balloon pop right behind {obj}", "{was} woken by a crash of thunder",
+        "opened a cupboard and a cat leapt out",
+    ),
+    "fearfully disgusted": (
+        "felt a spider crawl down {pos} neck", "found leeches on {pos} legs",
+        "{is} walking through a room full of snakes",
+    ),
+    "angrily surprised": (
+        "found {pos} car towed without warning", "{was} suddenly fired by email",
+        "saw {pos} order thrown in the bin",
+    ),
+    "angrily disgusted": (
+        "saw someone litter right next to a bin", "found the landlord left rubbish in the flat",
+        "saw a man spit at a waiter",
+    ),
+    "disgustedly surprised": (
+        "found a worm in {pos} apple halfway through", "opened the bathroom door to a terrible smell",
+        "saw {pos} roommate eat pizza out of the bin",
+    ),
+    "appalled": (
+        "saw a child being slapped in the shop", "read that the zoo mistreated its animals",
+        "heard a doctor mock a patient",
+    ),
+    "hatred": (
+        "faced the driver who killed {pos} dog", "{is} glaring at the man who cheated {pos} father",
+        "{is} facing the school bully twenty years later",
+    ),
+    "awed": (
+        "{is} watching a total solar eclipse", "{is} standing beneath a huge waterfall",
+        "saw the earth from a plane window at dawn", "{is} looking up at a cathedral ceiling",
+    ),
+    "calm": (
+        "{is} walking on a quiet beach at dawn", "{is} lying in the grass watching clouds",
+        "just had a long warm bath", "{is} meditating in the garden", "{is} listening to gentle music",
+        "{is} fishing on a still river",
+    ),
+    "bored": (
+        "{is} sitting through a long sermon", "{is} waiting for a slow download",
+        "{is} listening to someone read the minutes", "{is} stuck in a waiting room with no phone",
+        "{is} watching a golf match with no commentary", "{is} doing the same puzzle for the third time",
+    ),
+    "tired": (
+        "just finished moving house", "{has} worked three night shifts in a row",
+        "just carried the shopping up six floors", "{is} finishing a fourteen-hour day",
+        "{has} had a newborn keeping {obj} up all week", "just came home from a long hike",
+    ),
+    "sleepy": (
+        "{is} listening to a lullaby", "{is} watching a slow film late at night",
+        "{is} in the back of a warm bus at night", "just ate a huge Sunday roast",
+        "{is} lying on the sofa after dinner",
+    ),
+    "yawning": (
+        "{is} sitting in a stuffy classroom", "just rolled out of bed",
+        "{is} listening to a long speech after lunch",
+    ),
+    "skeptical": (
+        "{was} told the dog ate the homework", "{is} listening to a politician promise lower taxes",
+        "{was} offered a free holiday by a stranger on the phone",
+        "heard a friend claim to have seen a ghost", "{is} reading a too-good-to-be-true job ad",
+    ),
+    "suspicious": (
+        "saw a van parked outside for three days", "heard {pos} flatmate come home at 5 am",
+        "got an oddly friendly call from the bank", "noticed footprints in the fresh snow by the window",
+        "saw {pos} kid hide something behind the sofa",
+    ),
+    "smug": (
+        "just beat everyone at the quiz", "{was} the only one who read the instructions",
+        "got the answer before the teacher finished the question", "just parked perfectly on the first try",
+        "won a bet against the whole office",
+    ),
+    "mischievous": (
+        "{is} hiding behind the door to jump out at a friend", "just drew a moustache on a sleeping friend",
+        "{is} sneaking a biscuit before dinner", "{is} about to ring the doorbell and run",
+        "just switched the labels on the jars",
+    ),
+    "confused": (
+        "{is} staring at a tax form", "{was} given directions in three languages at once",
+        "{is} trying to set up a new TV", "walked into the wrong classroom on the first day",
+        "heard a riddle with no obvious answer",
+    ),
+    "concentrating": (
+        "{is} carving a tiny wooden figure", "{is} tuning a guitar by ear", "{is} balancing the accounts",
+        "{is} painting a miniature", "{is} landing a plane in a simulator", "{is} stitching a wound",
+    ),
+    "pensive": (
+        "{is} staring into the fire", "{is} reading an old diary",
+        "{is} sitting on a bench by the river at dusk", "{is} considering moving abroad",
+        "{is} listening to the rain and thinking",
+    ),
+    "in pain": (
+        "just burned {pos} tongue on hot soup", "{has} a splinter deep in {pos} thumb",
+        "{is} getting a tattoo on the ribs", "just got stung by a bee",
+        "{is} having a cramp in the middle of the night", "banged {pos} head on a low beam",
+    ),
+    "embarrassed": (
+        "{was} caught talking to {refl}", "{has} spinach in {pos} teeth at a meeting",
+        "{was} sung happy birthday to in a restaurant", "forgot {pos} lines on stage",
+        "sent a love note to the wrong person",
+    ),
+    "flirtatious": (
+        "{is} sharing a glance with a handsome stranger", "{is} dancing close with {pos} date",
+        "{is} leaning on the bar eyeing someone up", "{is} swapping numbers at a party",
+    ),
+    "winking": (
+        "{is} letting someone in on a surprise party", "{is} hinting at the answer in a quiz",
+        "{is} sharing a secret across the room",
+    ),
+    "determined": (
+        "{is} on the last rep of a hard workout", "{is} starting the final exam",
+        "{is} pushing the car up the hill", "{is} walking into the ring for the title fight",
+        "{is} refusing to give up on the climb",
+    ),
+    "worried": (
+        "{is} waiting for {pos} teenager to come home after midnight",
+        "{is} watching the fuel gauge hit empty on the motorway", "{has} a job interview tomorrow",
+        "heard the factory might close", "noticed the baby has a fever",
+    ),
+    "disappointed": (
+        "found the last ticket sold out", "{was} passed over for the promotion",
+        "watched the fireworks get rained off", "got a rejection email for the dream job",
+        "{is} reading a bad review of {pos} first novel", "saw {pos} cake collapse in the oven",
+        "found the holiday hotel was nothing like the photos", "came second by a hair",
+        "heard {pos} favourite restaurant changed the menu", "{was} not picked for the school team",
+        "found the sequel was much worse than the first film", "saw {pos} weekend plans fall through",
+        "got a smaller pay rise than promised", "saw the snow melt before the sledging",
+    ),
+    "pouting": (
+        "{was} told no more sweets", "{has} to go to bed early", "lost the coin toss",
+        "{was} not allowed to choose the film", "{has} to share {pos} toys",
+    ),
+    "laughing": (
+        "{is} hearing {pos} grandad's terrible puns", "{is} watching a dog chase its own tail",
+        "just heard a hilarious story at dinner", "{is} playing charades with friends",
+        "{is} watching a baby make funny faces", "read a ridiculous typo in the newspaper",
+        "{is} watching blooper reels", "{is} reading the funniest comic strip",
+        "saw {pos} friend's terrible dance moves", "{is} sharing an inside joke with {pos} sister",
+        "heard {pos} dad try to rap", "{is} looking at a silly meme", "{is} telling old stories with friends",
+        "watched a clown tumble out of a tiny car", "{is} watching a parrot swear at the vicar",
+    ),
+    "crying": (
+        "{is} watching {pos} childhood home get demolished",
+        "just heard {pos} grandmother passed away in the night",
+        "{is} reading the final chapter of a heartbreaking book", "lost {pos} toy at the fair",
+        "{was} left behind at school", "{is} at {pos} pet's burial in the garden",
+        "dropped {pos} ice cream on the ground",
+        "{was} told {pos} best friend never wants to see {obj} again",
+        "{is} watching the news about the earthquake victims",
+        "{was} yelled at by {pos} coach in front of everyone", "{is} leaving home for the first time",
+        "heard {pos} parents are splitting up", "{is} sitting in the rain after the funeral",
+    ),
+    "shouting": (
+        "{is} trying to get a friend's attention across a busy street", "{is} coaching from the touchline",
+        "{is} warning kids away from the road", "{is} at a loud rock concert",
+        "{is} arguing across a crowded room",
+    ),
+    "relieved": (
+        "just made it to the toilet in time", "heard the missing child was found",
+        "found {pos} keys in the last pocket", "passed the driving test on the third try",
+        "got home safely through the storm", "heard the lump was benign",
+    ),
+    "excited": (
+        "{is} about to meet {pos} favourite singer", "{is} unboxing a new games console",
+        "{is} waiting for the first snow day", "{is} about to board {pos} first ever flight",
+        "{is} on the way to a theme park",
+    ),
+    "proud": (
+        "just received an award on stage", "{is} showing off a shed built with {pos} own hands",
+        "watched {pos} pupil win the competition", "{is} holding up {pos} first big fish",
+        "just finished building a boat by hand",
+    ),
+    "sneering": (
+        "{is} looking at a rival's terrible haircut", "heard a boastful rival lose",
+        "{is} reading a rival's bad review",
+    ),
+    "nauseous": (
+        "ate too much birthday cake", "{is} riding a bus on winding mountain roads", "{has} a stomach bug",
+        "{is} on a small boat in choppy water",
+    ),
+    "kissing": ("{is} saying goodnight to {pos} partner", "{is} giving {pos} gran a peck on the cheek"),
+    "dreamy": (
+        "{is} reading love letters", "{is} watching {pos} sweetheart across the room",
+        "{is} remembering a first kiss", "{is} planning {pos} wedding in {pos} head",
+    ),
+    "eye roll": (
+        "{is} listening to {pos} dad's joke for the hundredth time",
+        "{was} asked to try turning it off and on again", "got another lecture on tidying up",
+    ),
+    "awkward": (
+        "{is} making small talk with {pos} ex's new partner", "{is} at a party full of strangers",
+        "went in for a hug when they wanted a handshake", "{is} stuck in a silent lift with {pos} boss",
+    ),
+    "pleading": (
+        "{is} asking {pos} parents for a puppy", "{is} asking the teacher for more time",
+        "{is} trying to get out of a parking ticket", "{is} asking the bouncer to let {obj} in",
+    ),
+}  # fmt: skip
+
+# --------------------------------------------------------------------------------------------------
+# Sentence frames of the second held-out split, "heldout_phrasing": training words and situations in
+# sentences no training description is written in (how a person might type a known word). Never used for
+# training; the strict split ("heldout") is the one with unseen words and situations.
+PHRASING_ADJ_FRAMES: tuple[tuple[str, str], ...] = (
+    ("honestly, {S} {is} {a}", "any"), ("{S} {looks} {a} to me", "pred"), ("draw {obj} looking {a}", "pred"),
+    ("{S} seemed {a} all day", "pred"), ("a portrait of someone {a}", "any"), ("today {S} {is} {a}", "any"),
+    ("please animate {an} {a} face", "attr"), ("{S} turned {a}", "pred"),
+)  # fmt: skip
+PHRASING_NOUN_FRAMES: tuple[tuple[str, bool], ...] = (
+    ("{pos} face shows {np}", False), ("nothing but {np} in {pos} expression", True),
+    ("a portrait of {np}", False),
+)  # fmt: skip
+PHRASING_SITUATION_FRAMES: tuple[str, ...] = (
+    "now that {S} {vp}", "{S} {vp}, you can tell", "everyone can see that {S} {vp}", "the day {S} {vp}",
+    "a person who {vp_someone}", "{S} {vp} - look at {pos} face",
+)  # fmt: skip

