@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .speech.coarticulation import loudness_envelope
+from .speech.coarticulation import blink_events, loudness_envelope
 
 __all__ = ["blink_curve", "pause_starts"]
 
@@ -32,27 +32,8 @@ def pause_starts(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return times[starts[keep]]
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 def blink_curve(n_frames: int, fps: float, seed: int = 0, pauses: np.ndarray | None = None) -> np.ndarray:
     """(n_frames,) eyelid closure in [0, 1] at ``fps``."""
     t = np.arange(n_frames) / float(fps)
-    duration = n_frames / float(fps)
     pauses = np.zeros(0) if pauses is None else np.asarray(pauses, np.float64)
-    rng = np.random.default_rng(seed)
-    out = np.zeros(n_frames)
-    tb = rng.uniform(0.3, 2.5)
-    while tb < duration:
-        near = pauses[(pauses > tb - 1.0) & (pauses < tb + 0.5)]
-        when = float(near[0]) + 0.05 if near.size else tb
-        dur = rng.uniform(0.15, 0.25)
-        peak = rng.uniform(0.85, 1.0)
-        close, open_ = 0.4 * dur, 0.6 * dur
-        up = _smoothstep((t - when) / close)
-        down = 1.0 - _smoothstep((t - when - close) / open_)
-        out = np.maximum(out, peak * np.where(t < when, 0.0, np.minimum(up, down)))
-        tb = when + rng.uniform(2.0, 6.0)
-    return out.astype(np.float32)
+    return blink_events(t, n_frames / float(fps), np.random.default_rng(seed), pauses).astype(np.float32)

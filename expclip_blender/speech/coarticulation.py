@@ -411,6 +411,21 @@ def _raised(t: np.ndarray, t0: float, rise: float, hold_end: float, fall: float)
     return np.where(t < t0, 0.0, np.minimum(up, down))
 
 
+def blink_events(t: np.ndarray, duration: float, rng: np.random.Generator, pauses: np.ndarray) -> np.ndarray:
+    """Eyelid closure in [0, 1] at times ``t``: a blink every 2-6 s, 150-250 ms long (40% closing, 60%
+    opening), moved to just after the start of a pause (``pauses``: start times in s) when one is near."""
+    blink = np.zeros_like(t, dtype=np.float64)
+    tb = rng.uniform(0.3, 2.5)
+    while tb < duration:
+        near = pauses[(pauses > tb - 1.0) & (pauses < tb + 0.5)]
+        when = float(near[0]) + 0.05 if near.size else tb
+        dur = rng.uniform(0.15, 0.25)
+        peak = rng.uniform(0.85, 1.0)
+        blink = np.maximum(blink, peak * _raised(t, when, 0.4 * dur, when + 0.4 * dur, 0.6 * dur))
+        tb = when + rng.uniform(2.0, 6.0)
+    return blink
+
+
 def nonspeech_motion(
     phones: Sequence[Phone],
     fps: float,
@@ -433,15 +448,7 @@ def nonspeech_motion(
 
     # Blinks: intervals of 2-6 s, pulled to the start of a long pause when one is near.
     pause_starts = np.array([p.start for p in phones if p.label == SIL and p.duration >= 0.3 and p.start > 0])
-    blink = np.zeros_like(t)
-    tb = rng.uniform(0.3, 2.5)
-    while tb < duration:
-        near = pause_starts[(pause_starts > tb - 1.0) & (pause_starts < tb + 0.5)]
-        when = float(near[0]) + 0.05 if near.size else tb
-        dur = rng.uniform(0.15, 0.25)
-        peak = rng.uniform(0.85, 1.0)
-        blink = np.maximum(blink, peak * _raised(t, when, 0.4 * dur, when + 0.4 * dur, 0.6 * dur))
-        tb = when + rng.uniform(2.0, 6.0)
+    blink = blink_events(t, duration, rng, pause_starts)
     out[:, _I["eyeBlinkLeft"]] = blink
     out[:, _I["eyeBlinkRight"]] = blink
 
@@ -499,24 +506,28 @@ def targets(
     return out
 
 
+# Mouth aperture is linear in the weights: jaw opening, minus the lip seal, plus lip parting without the
+# jaw, minus rolled, pressed and puckered lips (see the module docstring).
+_APERTURE_TERMS = {
+    "jawOpen": 1.0, "mouthClose": -1.0,
+    "mouthLowerDownLeft": 0.25, "mouthLowerDownRight": 0.25,
+    "mouthUpperUpLeft": 0.125, "mouthUpperUpRight": 0.125,
+    "mouthRollLower": -0.25, "mouthRollUpper": -0.25,
+    "mouthPressLeft": -0.25, "mouthPressRight": -0.25,
+    "mouthPucker": -0.15,
+}  # fmt: skip
+APERTURE_WEIGHTS = np.zeros(NUM_ARKIT)
+for _name, _coef in _APERTURE_TERMS.items():
+    APERTURE_WEIGHTS[_I[_name]] = _coef
+
+
 def mouth_aperture(weights: np.ndarray) -> np.ndarray:
-    """How far apart the lips are, from (N, 52) ARKit weights (see the module docstring): (N,) in [0, 1]."""
+    """How far apart the lips are, from (N, 52) ARKit weights (see the module docstring): (N,) in [0, 1].
+
+    The unclipped value is ``weights @ APERTURE_WEIGHTS`` (training uses that form on tensors)."""
     w = np.asarray(weights, np.float64)
     if w.ndim == 1:
         w = w[None]
     if w.shape[-1] != NUM_ARKIT:
         raise ValueError(f"expected (N, {NUM_ARKIT}) ARKit weights, got shape {w.shape}")
-
-    def mean(*names: str) -> np.ndarray:
-        return np.mean([w[:, _I[n]] for n in names], axis=0)
-
-    ap = (
-        w[:, _I["jawOpen"]]
-        - w[:, _I["mouthClose"]]
-        + 0.5 * mean("mouthLowerDownLeft", "mouthLowerDownRight")
-        + 0.25 * mean("mouthUpperUpLeft", "mouthUpperUpRight")
-        - 0.25 * (w[:, _I["mouthRollLower"]] + w[:, _I["mouthRollUpper"]])
-        - 0.5 * mean("mouthPressLeft", "mouthPressRight")
-        - 0.15 * w[:, _I["mouthPucker"]]
-    )
-    return np.clip(ap, 0.0, 1.0)
+    return np.clip(w @ APERTURE_WEIGHTS, 0.0, 1.0)

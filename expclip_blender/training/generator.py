@@ -41,6 +41,7 @@ from ..expclip import load_heads
 from ..features import log_mel
 from ..generator import GeneratorConfig, SpeechToFace, save_generator
 from ..model_files import read_safetensors
+from ..speech.coarticulation import APERTURE_WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[2]
 BLINKS = (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"])
@@ -216,21 +217,8 @@ def _channel_weights(cfg: TrainConfig) -> torch.Tensor:
 
 
 def _aperture(w: torch.Tensor) -> torch.Tensor:
-    """Torch twin of :func:`..speech.coarticulation.mouth_aperture` (before its clip to [0, 1])."""
-    i = ARKIT_INDEX
-
-    def mean(*names: str) -> torch.Tensor:
-        return sum(w[..., i[n]] for n in names) / len(names)
-
-    return (
-        w[..., i["jawOpen"]]
-        - w[..., i["mouthClose"]]
-        + 0.5 * mean("mouthLowerDownLeft", "mouthLowerDownRight")
-        + 0.25 * mean("mouthUpperUpLeft", "mouthUpperUpRight")
-        - 0.25 * (w[..., i["mouthRollLower"]] + w[..., i["mouthRollUpper"]])
-        - 0.5 * mean("mouthPressLeft", "mouthPressRight")
-        - 0.15 * w[..., i["mouthPucker"]]
-    )
+    """:func:`..speech.coarticulation.mouth_aperture` on tensors (before its clip to [0, 1])."""
+    return w @ torch.as_tensor(APERTURE_WEIGHTS, dtype=w.dtype)
 
 
 def loss_fn(
