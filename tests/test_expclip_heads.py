@@ -122,7 +122,10 @@ class _TinyTead:
 
         rng = np.random.default_rng(1)
         self.expressions = rng.random((n_expr, 52)).astype(np.float32)
-        self.meta = [SimpleNamespace(emotion="anger" if i % 3 == 0 else None) for i in range(n_expr)]
+        self.meta = [
+            SimpleNamespace(emotion="anger" if i % 3 == 0 else None, mirrored=i % 4 == 1)
+            for i in range(n_expr)
+        ]
         self.texts = [f"text {i}" for i in range(n_texts)]
         idx = rng.integers(0, n_expr, size=96)
         texts = [self.texts[i % n_texts] for i in range(len(idx))]
@@ -143,6 +146,33 @@ def test_pair_weights_favour_faces_with_an_emotion_class():
     assert w.shape == (len(idx),) and w.sum() == pytest.approx(1.0)
     classed = np.array([tead.meta[e].emotion is not None for e in idx])
     assert np.allclose(w[classed], 4 * w[~classed][0]) and np.allclose(w[~classed], w[~classed][0])
+
+
+def test_mirrored_faces_are_drawn_less_unless_the_description_names_a_side():
+    from expclip_blender.tead.build import Pair
+    from expclip_blender.training.expclip import names_a_side, pair_weights
+
+    assert names_a_side("physical", "left mouth corner tucked in")
+    assert names_a_side("physical", "eyes turned right")
+    assert not names_a_side("physical", "a dimple on one side")
+    assert not names_a_side("situation", "was left out by her friends")  # an idiom, not a side
+    assert not names_a_side("emotion_word", "smug right now")
+
+    tead = _TinyTead()
+    tead.pairs += [Pair(2, "left mouth corner tucked in", "physical", "train")]
+    tead.pairs += [
+        Pair(1, "left mouth corner tucked in", "physical", "train"),
+        Pair(1, "smug", "emotion_word", "train"),
+    ]
+    plain = pair_weights(tead, 4.0)
+    w = pair_weights(tead, 4.0, mirrored_weight=0.25)
+    train = [p for p in tead.pairs if p.split == "train"]
+    mirrored = np.array([tead.meta[p.expr].mirrored for p in train])
+    assert mirrored.any() and w.sum() == pytest.approx(1.0)
+    ratio = w / plain
+    assert ratio[-2] == pytest.approx(ratio[-3])  # names a side: as any unmirrored face
+    assert ratio[-1] == pytest.approx(0.25 * ratio[-3])  # "smug" of a mirrored face: a quarter
+    assert np.allclose(ratio[:-3][mirrored[:-3]], 0.25 * ratio[-3])
 
 
 def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, tmp_path):

@@ -65,7 +65,7 @@ class TrainConfig:
     mouth_weight: float = 2.0
     motion_weight: float = 0.5
     aperture_weight: float = 2.0  # L1 on mouth aperture (what lip-sync is judged on), closures x5
-    rounding_weight: float = 0.0  # L1 on mouthFunnel + mouthPucker, rounded frames x4 (fine-tuning)
+    rounding_weight: float = 2.0  # L1 on mouthFunnel + mouthPucker, rounded frames x4
     recognised_weight: float = 0.5  # loss weight of clips timed by phone recognition
 
 
@@ -373,8 +373,8 @@ def train(
         if step % 25 == 0:
             rate = (time.perf_counter() - t0) / seen
             print(
-                f"step {step}/{cfg.steps} loss {float(loss):.4f} pose {float(pose):.4f} "
-                f"motion {float(vel):.4f} lr {_lr(step, cfg):.2e} {rate:.2f} s/step",
+                f"step {step}/{cfg.steps} loss {loss.item():.4f} pose {pose.item():.4f} "
+                f"motion {vel.item():.4f} lr {_lr(step, cfg):.2e} {rate:.2f} s/step",
                 flush=True,
             )
         if step % checkpoint_every == 0 or step == cfg.steps:
