@@ -32,8 +32,8 @@ _POWER_FLOOR = 1e-10
 # Per-band std floor in natural-log units (~4.3 dB): silence or a near-constant hum stays near 0 instead
 # of its tiny fluctuations being blown up to unit variance.
 _MIN_STD = 1.0
-# Frames per STFT block: 4096 x 257 complex64 is about 8 MB, whatever the audio's length.
-_BLOCK = 4096
+# Frames per STFT block: 1024 x 257 complex128 (numpy's FFT is double) is 4 MB, whatever the length.
+_BLOCK = 1024
 
 
 # Slaney's mel scale (Auditory Toolbox; librosa's default, htk=False): linear below 1 kHz, 200/3 Hz per
@@ -128,13 +128,20 @@ def log_mel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
     window, basis = _window(), _mel_basis()
     out = np.empty((n_out, N_MELS), np.float32)
+    # Band sums and sums of squares gathered per block (float64): out.std(dtype=float64) would make a
+    # float64 copy of the whole spectrogram.
+    total, total_sq = np.zeros(N_MELS), np.zeros(N_MELS)
     for start in range(0, n_out, _BLOCK):
         spec = np.fft.rfft(frames[start : start + _BLOCK] * window, n=N_FFT, axis=-1)
         power = (spec.real**2 + spec.imag**2).astype(np.float32)
-        out[start : start + _BLOCK] = np.log(np.maximum(power @ basis, _POWER_FLOOR))
+        block = np.log(np.maximum(power @ basis, _POWER_FLOOR))
+        out[start : start + _BLOCK] = block
+        block64 = block.astype(np.float64)
+        total += block64.sum(axis=0)
+        total_sq += (block64 * block64).sum(axis=0)
 
-    mean = out.mean(axis=0, dtype=np.float64)
-    std = out.std(axis=0, dtype=np.float64)
+    mean = total / n_out
+    std = np.sqrt(np.maximum(total_sq / n_out - mean * mean, 0.0))
     out -= mean.astype(np.float32)
     out /= np.maximum(std, _MIN_STD).astype(np.float32)
     return out

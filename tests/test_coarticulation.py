@@ -182,3 +182,30 @@ def test_targets_pass_every_metric(fps):
     for name, (_, thr) in THRESHOLDS.items():
         if name != "sync_lag":
             assert pooled[name] >= thr, (name, pooled)
+
+
+def test_loudness_envelope_is_computed_in_blocks_with_bounded_memory():
+    import tracemalloc
+
+    from expclip_blender.speech.coarticulation import _window_energy, loudness_envelope
+
+    def whole(a: np.ndarray, hop_n: int, win_n: int, n: int) -> np.ndarray:
+        padded = np.concatenate([np.zeros(win_n // 2), a.astype(np.float64), np.zeros(win_n)])
+        csum = np.concatenate([[0.0], np.cumsum(padded**2)])
+        starts = np.arange(n) * hop_n
+        return (csum[starts + win_n] - csum[starts]) / win_n
+
+    rng = np.random.default_rng(3)
+    for length in (0, 7, 160 * 2048 - 1, 160 * 2048 + 481, 160 * 20000 + 3):  # across block edges
+        a = (0.1 * rng.normal(size=length)).astype(np.float32)
+        n = max(1, math.ceil(length / 160))
+        want = whole(a, 160, 480, n)
+        assert np.allclose(_window_energy(a, 160, 480, n), want, rtol=1e-9, atol=1e-15)
+
+    ten_minutes = (0.1 * rng.normal(size=16000 * 600)).astype(np.float32)  # 38 MB
+    tracemalloc.start()
+    times, loud = loudness_envelope(ten_minutes, 16000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(loud) == 60000 and times[-1] == pytest.approx(599.99)
+    assert peak < 16e6, f"{peak / 1e6:.0f} MB for 10 minutes: the envelope copies the audio"

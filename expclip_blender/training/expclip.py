@@ -475,7 +475,7 @@ def write_model_card(
             f"embeddings, seed {t['seed']}, 1 CPU thread. Pairs drawn with replacement; descriptions of "
             f"faces that have an emotion class (neutral, the prototypes, disappointed, laughing, crying) "
             f"{t['emotion_weight']}x as often as the rest; mirrored one-sided faces with descriptions that "
-            f"name no side {t.get('mirrored_weight', 1.0)}x (so \"smug\" leans to one side).",
+            f'name no side {t.get("mirrored_weight", 1.0)}x (so "smug" leans to one side).',
             f"- **Training time**: {run['train_seconds'] / 60:.1f} min of training, "
             f"{run['total_seconds'] / 60:.1f} min in all on the 2-core development machine (shared with",
             "  another training job), with the MiniLM embeddings already cached in build/cache (a first run",
