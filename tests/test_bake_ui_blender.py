@@ -120,6 +120,12 @@ def test_model_cache_reuses_and_drops_the_model(ext, monkeypatch):
     cache.clear_model_cache()
 
 
+def test_panel_shows_how_unseen_prompt_words_are_read(ext):
+    reading = ext.ui.sidebar.prompt_reading
+    assert "grumpy" in reading("feeling  crabby")
+    assert reading("furious") is None and reading("") is None and reading("très en colère") is None
+
+
 def test_panel_icons_exist(bpy_module, ext):
     """An unknown icon name makes the panel fail to draw: every icon the sidebar names must exist."""
     import inspect

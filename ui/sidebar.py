@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..expclip_blender.lexicon import bundled_lexicon
 from ..expclip_blender.mapping import MappingError, auto_match, load_mapping_preset
 from ..operators.model_cache import model_settings, preload
 from ..operators.sound_source import SoundSourceError, chosen_strip, frame_range_text
@@ -37,6 +38,15 @@ def channel_counts(context: bpy.types.Context, mapping_preset: str = "") -> list
         except MappingError:
             rows.append((obj.name, "mapping does not fit"))
     return rows
+
+
+def prompt_reading(prompt: str) -> str | None:
+    """How the text encoder reads a prompt whose words training never saw ("feeling crabby (cross,
+    grouchy, grumpy)"), or None when it reads the prompt as typed."""
+    lexicon = bundled_lexicon()
+    text = " ".join(prompt.split())
+    expanded = lexicon.expand(text) if lexicon is not None and text else text
+    return expanded if expanded != text else None
 
 
 def _message(layout, text: str, icon: str = "ERROR") -> None:
@@ -108,6 +118,9 @@ class EXPCLIP_PT_main(bpy.types.Panel):
         box = layout.box()
         box.label(text="Style", icon="SHADERFX")
         box.prop(settings, "prompt", text="")
+        reading = prompt_reading(settings.prompt)
+        if reading is not None:  # unseen words: show the stand-ins the model will read with them
+            box.label(text=f"Read as: {reading}", icon="INFO")
         box.prop(settings, "intensity", slider=True)
         if hasattr(bpy.types, PRESET_MENU):
             box.menu(PRESET_MENU, icon="PRESET")
