@@ -42,8 +42,8 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     import tarfile
     import time
 
-    from .lexicon import LEXICON_FILE, Lexicon
-    from .tead.wordnet import WordNet, build_backoff, tokens
+    from .lexicon import LEXICON_FILE, Lexicon, tokens
+    from .tead.wordnet import WordNet, build_backoff
 
     t0 = time.perf_counter()
     go_dir = None if args.no_goemotions else Path(args.goemotions)

@@ -15,17 +15,44 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from .tead.wordnet import inflection_candidates, tokens
-
-__all__ = ["LEXICON_FILE", "MAX_PROMPT_WORDS", "Lexicon", "bundled_lexicon"]
+__all__ = [
+    "LEXICON_FILE",
+    "MAX_PROMPT_WORDS",
+    "TOKEN",
+    "Lexicon",
+    "bundled_lexicon",
+    "inflection_candidates",
+    "tokens",
+]
 
 LEXICON_FILE = Path(__file__).resolve().parent / "lexicon" / "backoff.json.gz"
 # Only short prompts are expanded: there one word carries the meaning, where in a sentence ("she is
 # riding the train to work") the context does, and stand-ins for its rarer words mostly add noise.
 MAX_PROMPT_WORDS = 6
+TOKEN = re.compile(r"[a-z][a-z'-]*")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens (letters, apostrophes, hyphens) of a text."""
+    return TOKEN.findall(text.lower())
+
+
+def inflection_candidates(word: str) -> list[str]:
+    """The word and plausible base forms (comparatives, adverbs in -ly, past tenses, gerunds, plurals)."""
+    out = [word]
+    for suffix, base in (
+        ("ily", "y"), ("ly", ""), ("ier", "y"), ("iest", "y"), ("er", ""), ("est", ""), ("ied", "y"),
+        ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ies", "y"), ("es", ""), ("s", ""),
+    ):  # fmt: skip
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            out.append(word[: -len(suffix)] + base)
+    # Doubled final consonant: "sobbing" -> "sobb" -> "sob".
+    out += [w[:-1] for w in out[1:] if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls"]
+    return list(dict.fromkeys(out))
 
 
 class Lexicon:

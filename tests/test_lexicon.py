@@ -7,8 +7,15 @@ import json
 
 import pytest
 
-from expclip_blender.lexicon import LEXICON_FILE, MAX_PROMPT_WORDS, Lexicon, bundled_lexicon
-from expclip_blender.tead.wordnet import WordNet, build_backoff, inflection_candidates, tokens
+from expclip_blender.lexicon import (
+    LEXICON_FILE,
+    MAX_PROMPT_WORDS,
+    Lexicon,
+    bundled_lexicon,
+    inflection_candidates,
+    tokens,
+)
+from expclip_blender.tead.wordnet import WordNet, build_backoff
 
 # A tiny WordNet in the database format: "crabby" is a satellite of a head synset ("ill-natured") with
 # a synonym "grumpy"; "glum" is in a noun.artifact-like file we do not keep (lexname 6).

