@@ -177,6 +177,25 @@ def contrastive_loss(zt: torch.Tensor, ze: torch.Tensor, x: torch.Tensor, scale:
     return 0.5 * (loss_t + loss_e)
 
 
+def _epoch_entry(
+    epoch: int, epochs: int, means: np.ndarray, model, start: float, log, what: str = ""
+) -> dict:
+    """One epoch's log entry (mean loss, contrastive, reconstruction; temperature; time), also printed."""
+    entry = {
+        "epoch": epoch + 1,
+        "loss": means[0],
+        "contrastive": means[1],
+        "reconstruction": means[2],
+        "temperature": 1 / float(model.logit_scale.detach().exp()),
+        "seconds": time.time() - start,
+    }
+    log(
+        f"epoch {epoch + 1:3d}/{epochs}  loss {means[0]:.4f}  (contrastive {means[1]:.4f}, "
+        f"{what}reconstruction {means[2]:.5f})  T={entry['temperature']:.4f}  {entry['seconds']:.0f}s"
+    )
+    return entry
+
+
 def train(tead, cfg: TrainConfig, cache_dir: Path, log=print) -> tuple[ExpClipTorch, dict]:
     """Train on ``tead``'s training pairs; returns the model and a log of the run."""
     torch.manual_seed(cfg.seed)
@@ -214,20 +233,7 @@ def train(tead, cfg: TrainConfig, cache_dir: Path, log=print) -> tuple[ExpClipTo
             opt.step()
             sched.step()
             totals += [loss.item(), loss_c.item(), loss_r.item()]
-        totals /= max(steps_per_epoch, 1)
-        entry = {
-            "epoch": epoch + 1,
-            "loss": totals[0],
-            "contrastive": totals[1],
-            "reconstruction": totals[2],
-            "temperature": 1 / float(model.logit_scale.detach().exp()),
-            "seconds": time.time() - start,
-        }
-        history.append(entry)
-        log(
-            f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {totals[0]:.4f}  (contrastive {totals[1]:.4f}, "
-            f"reconstruction {totals[2]:.5f})  T={entry['temperature']:.4f}  {entry['seconds']:.0f}s"
-        )
+        history.append(_epoch_entry(epoch, cfg.epochs, totals / max(steps_per_epoch, 1), model, start, log))
     run = {
         "config": asdict(cfg),
         "history": history,
@@ -338,20 +344,8 @@ def train_text_projection(
             opt.step()
             sched.step()
             totals += [loss.item(), loss_c.item(), loss_r.item()]
-        totals /= max(steps_per_epoch, 1)
-        entry = {
-            "epoch": epoch + 1,
-            "loss": totals[0],
-            "contrastive": totals[1],
-            "reconstruction": totals[2],
-            "temperature": 1 / float(model.logit_scale.detach().exp()),
-            "seconds": time.time() - start,
-        }
-        history.append(entry)
-        log(
-            f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {totals[0]:.4f}  (contrastive {totals[1]:.4f}, "
-            f"text reconstruction {totals[2]:.5f})  T={entry['temperature']:.4f}  {entry['seconds']:.0f}s"
-        )
+        means = totals / max(steps_per_epoch, 1)
+        history.append(_epoch_entry(epoch, cfg.epochs, means, model, start, log, "text "))
     model.eval()
     run = {
         "stage": "text",
