@@ -159,7 +159,7 @@ class ExpClip:
         60 ms. ``progress(fraction)`` is called as the work advances; returning False cancels (raises
         :class:`Cancelled`).
         """
-        from .features import log_mel
+        from .features import EDGE_PAD_S, FEATURE_RATE, log_mel
         from .generator import run_chunked, to_fps
 
         audio = _check_audio(audio, sample_rate)
@@ -175,15 +175,20 @@ class ExpClip:
             [self.style_of(prompt, intensity)] + [self.style_of(c.prompt, c.intensity) for c in cues]
         )
         model = self.generator
-        mel = log_mel(audio, sample_rate)
-        rate = model.config.output_rate
+        # The clip sits in room tone (features.EDGE_PAD_S each side, a whole number of output frames), so
+        # a line trimmed mid-word still moves the mouth to its last sound; the padding is cut off again.
+        mel = log_mel(audio, sample_rate, pad_s=EDGE_PAD_S)
+        rate, stride = model.config.output_rate, model.config.stride
+        pad = round(EDGE_PAD_S * FEATURE_RATE) // stride
+        n_clip = math.ceil(len(mel) / stride) - 2 * pad
         mix = None
         if cues:
-            n_out = math.ceil(len(mel) / model.config.stride)
-            mix = style_mix(np.arange(n_out) / rate, [c.time_s for c in cues], transition_s)
+            t = (np.arange(n_clip + 2 * pad) - pad) / rate
+            mix = style_mix(t, [c.time_s for c in cues], transition_s)
         else:
             styles = styles[0]
         frames = run_chunked(model, mel, styles, device=_torch_device(model), mix=mix, progress=progress)
+        frames = frames[pad : pad + n_clip]
         out = to_fps(frames, duration, fps, rate=rate)
         if smoothing > 0 and len(out) > 1:
             out = _gaussian_smooth(out, sigma_frames=smoothing * 0.06 * fps)

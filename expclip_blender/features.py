@@ -18,7 +18,7 @@ import numpy as np
 from .audio import resample
 from .speech.coarticulation import num_frames
 
-__all__ = ["FEATURE_RATE", "HOP", "N_FFT", "N_MELS", "SAMPLE_RATE", "WIN", "log_mel"]
+__all__ = ["EDGE_PAD_S", "FEATURE_RATE", "HOP", "N_FFT", "N_MELS", "SAMPLE_RATE", "WIN", "log_mel"]
 
 SAMPLE_RATE = 16000
 HOP = 160  # 10 ms -> 100 frames/s
@@ -32,6 +32,11 @@ _POWER_FLOOR = 1e-10
 # Per-band std floor in natural-log units (~4.3 dB): silence or a near-constant hum stays near 0 instead
 # of its tiny fluctuations being blown up to unit variance.
 _MIN_STD = 1.0
+# Room tone around the clip (see log_mel's ``pad_s``): 40 dB under the clip's RMS, white, from a fixed seed.
+_ROOM_TONE_DB = -40.0
+#: Room tone the generator hears before and after a clip, seconds: its receptive field (+-1.2 s), so no
+#: frame of the clip sees where the input ends.
+EDGE_PAD_S = 1.2
 # Frames per STFT block: 1024 x 257 complex128 (numpy's FFT is double) is 4 MB, whatever the length.
 _BLOCK = 1024
 
@@ -91,20 +96,29 @@ def _window() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(WIN) / WIN)).astype(np.float32)
 
 
-def log_mel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mono audio at any sample rate -> (ceil(duration * 100), 80) float32 normalised log-mel.
+def log_mel(audio: np.ndarray, sample_rate: int, pad_s: float = 0.0) -> np.ndarray:
+    """Mono audio at any sample rate -> (ceil(duration * 100) + 2 P, 80) float32 normalised log-mel.
 
     Each band is standardised over the utterance (mean 0; std 1, or less where the band's std is below
     ``_MIN_STD``), so the generator does not depend on recording level or microphone colouring.
+
+    ``pad_s`` (a whole number of 10 ms frames, P = pad_s * 100) surrounds the clip with quiet room tone
+    first: frame P + t is time t / 100 of the clip. Dialogue is often trimmed right at the first and
+    last sound; without the tone the generator would hear a clip that starts or stops mid-word as
+    ending in silence (its training speech mostly had pauses at both ends) and shut the mouth early.
     """
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 1:
         raise ValueError(f"audio must be 1-D mono samples, got shape {audio.shape}")
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    n_out = num_frames(len(audio) / float(sample_rate), FEATURE_RATE)
-    if n_out == 0:
+    pad_frames = round(pad_s * FEATURE_RATE)
+    if pad_frames < 0 or abs(pad_frames - pad_s * FEATURE_RATE) > 1e-6:
+        raise ValueError(f"pad_s must be a whole number of 10 ms frames, got {pad_s}")
+    n_clip = num_frames(len(audio) / float(sample_rate), FEATURE_RATE)
+    if n_clip == 0:
         return np.zeros((0, N_MELS), np.float32)
+    n_out = n_clip + 2 * pad_frames
     y = resample(audio, int(sample_rate), SAMPLE_RATE)
     if not np.isfinite(y).all():  # checked first: nan_to_num always copies, an hour of audio is 230 MB
         y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
@@ -112,8 +126,13 @@ def log_mel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     # Centre frames on t * HOP: pad N_FFT // 2 on the left (reflect, as librosa; zeros when too short to
     # reflect), and enough on the right that the last frame exists even if resampling rounded short.
     half = N_FFT // 2
-    right = max(half, (n_out - 1) * HOP + half - len(y) + 1)
-    if len(y) > half:
+    right = max(half, (n_clip - 1) * HOP + half - len(y) + 1)
+    if pad_frames:
+        # Room tone stands in for the reflection too (noise reflected is noise); one concatenation.
+        pad_n = pad_frames * HOP
+        tone = _room_tone(pad_n + half + pad_n + right, y)
+        y = np.concatenate([tone[: pad_n + half], y, tone[pad_n + half :]])
+    elif len(y) > half:
         # One concatenation (not chained np.pad calls) so an hour of audio is copied once, not three times.
         reflect_right = min(right, len(y) - 1)
         tail = np.zeros(right - reflect_right, np.float32)
@@ -145,3 +164,10 @@ def log_mel(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     out -= mean.astype(np.float32)
     out /= np.maximum(std, _MIN_STD).astype(np.float32)
     return out
+
+
+def _room_tone(n: int, y: np.ndarray) -> np.ndarray:
+    """``n`` samples of white noise ``_ROOM_TONE_DB`` under the RMS of ``y`` (fixed seed: deterministic)."""
+    rms = float(np.sqrt(np.dot(y, y) / max(len(y), 1)))  # a BLAS dot: no squared copy of an hour of audio
+    level = rms * 10.0 ** (_ROOM_TONE_DB / 20.0)
+    return (np.random.default_rng(0).standard_normal(n) * level).astype(np.float32)

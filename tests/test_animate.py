@@ -107,7 +107,7 @@ def test_cues_switch_and_blend_the_style(model):
     np.testing.assert_allclose(mixed[:40], calm[:40], atol=1e-5)
     np.testing.assert_allclose(mixed[80:], angry[80:], atol=1e-5)
     # At the cue the style is half-way: the face is between the two (on channels where they differ).
-    differ = np.abs(angry[60] - calm[60]) > 0.02
+    differ = np.abs(angry[60] - calm[60]) > 0.005  # an untrained model: small but real differences
     assert differ.any()
     lo, hi = np.minimum(calm[60], angry[60]), np.maximum(calm[60], angry[60])
     assert np.all((mixed[60][differ] > lo[differ]) & (mixed[60][differ] < hi[differ]))

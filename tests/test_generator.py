@@ -71,6 +71,23 @@ def test_log_mel_frame_is_centred_on_its_time():
         audio = np.zeros(sr, np.float32)
         audio[sr // 2] = 1.0
         assert int(np.argmax(log_mel(audio, sr).sum(axis=1))) == 50
+        # Padded with room tone: the same click sits P frames later, P = pad_s * 100.
+        assert int(np.argmax(log_mel(audio, sr, pad_s=0.3).sum(axis=1))) == 80
+
+
+@pytest.mark.parametrize("duration", [0.0334, 0.1, 2.345])
+def test_log_mel_room_tone_padding(duration):
+    audio = _speechlike(duration, 16000)
+    plain, padded = log_mel(audio, 16000), log_mel(audio, 16000, pad_s=1.2)
+    assert padded.shape == (len(plain) + 240, N_MELS) and np.all(np.isfinite(padded))
+    np.testing.assert_array_equal(padded, log_mel(audio, 16000, pad_s=1.2))  # seeded tone: deterministic
+    if duration > 1:
+        # The tone is quiet: every padding frame is well under the clip's loud frames.
+        loudness = padded.mean(axis=1)
+        assert loudness[:110].max() < np.percentile(loudness[120:-120], 75)
+        assert loudness[-110:].max() < np.percentile(loudness[120:-120], 75)
+    with pytest.raises(ValueError, match="whole number of 10 ms frames"):
+        log_mel(audio, 16000, pad_s=0.005)
 
 
 def test_output_shape_and_range(model):

@@ -38,10 +38,11 @@ import torch
 from ..arkit import ARKIT_INDEX, MOUTH_NAMES, NUM_ARKIT
 from ..epa import blend_expression
 from ..expclip import load_heads
-from ..features import log_mel
+from ..features import EDGE_PAD_S, log_mel
 from ..generator import GeneratorConfig, SpeechToFace, load_generator, save_generator
 from ..model_files import read_safetensors
 from ..speech.coarticulation import APERTURE_WEIGHTS
+from ..speech.phones import SIL, VISEMES
 
 ROOT = Path(__file__).resolve().parents[2]
 BLINKS = (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"])
@@ -67,42 +68,107 @@ class TrainConfig:
     aperture_weight: float = 2.0  # L1 on mouth aperture (what lip-sync is judged on), closures x5
     rounding_weight: float = 2.0  # L1 on mouthFunnel + mouthPucker, rounded frames x4
     recognised_weight: float = 0.5  # loss weight of clips timed by phone recognition
+    trim_share: float = 0.5  # versions cut to their speech (dialogue is often trimmed at the first sound)
+    viseme_weight: float = 0.0  # auxiliary cross-entropy on the 15 visemes (a training-only head)
 
 
 # --------------------------------------------------------------------------------------------- prepare
 
 
-def _version(task: tuple) -> dict:
-    """One (clip, version): features and targets at the generator's rate."""
-    import soundfile as sf
+def _trim_to_speech(phones, duration: float, rng: np.random.Generator) -> tuple[float, float]:
+    """(start, end) seconds: the speech of a clip with at most 80 ms of its silence left at each end."""
+    speech = [p for p in phones if p.label != SIL]
+    if not speech:
+        return 0.0, duration
+    start = max(0.0, speech[0].start - float(rng.uniform(0.0, 0.08)))
+    end = min(duration, speech[-1].end + float(rng.uniform(0.0, 0.08)))
+    return start, end
 
+
+def training_example(
+    audio: np.ndarray,
+    sr: int,
+    phones,
+    *,
+    span: tuple[float, float] | None = None,
+    augment_rng: np.random.Generator | None = None,
+    seed: int = 0,
+    out_rate: float = 50.0,
+) -> dict:
+    """One training version of a clip: what the generator hears and what it should do, frame by frame.
+
+    ``span`` cuts the clip first (seconds); ``augment_rng`` degrades it (:func:`..speech.augment.augment`;
+    speed perturbation moves every phone to time / speed). The audio is heard as at inference, inside
+    ``EDGE_PAD_S`` of room tone each side, and the targets cover the same padded span (the mouth at rest
+    in the tone). Returns ``mel`` (100 Hz), ``tgt`` (52 weights) and ``vis`` (viseme index) at
+    ``out_rate``, and ``applied`` (the augmentations).
+    """
     from ..speech.augment import augment
     from ..speech.coarticulation import targets
-    from ..speech.phones import load_phones
+    from ..speech.phones import VISEME_OF, VISEMES, Phone, normalize_timeline
 
-    corpus, cid, version, seed, clip_index, out_rate = task
-    phones, meta = load_phones(Path(corpus) / "clips" / f"{cid}.json")
-    audio, sr = sf.read(Path(corpus) / "clips" / f"{cid}.flac", dtype="float32")
-    speed, applied = 1.0, []
-    heard = audio
-    if version > 0:
-        res = augment(audio, sr, np.random.default_rng([seed, clip_index, version]))
+    duration = len(audio) / sr
+    if span is not None:
+        lo, hi = round(span[0] * sr), round(span[1] * sr)
+        audio, duration = audio[lo:hi], (hi - lo) / sr
+        phones = [Phone(p.label, p.start - lo / sr, p.end - lo / sr) for p in phones]
+    phones = normalize_timeline(phones, duration)
+    speed, applied, heard = 1.0, [], audio
+    if augment_rng is not None:
+        res = augment(audio, sr, augment_rng)
         heard, speed, applied = res.audio, res.speed, res.applied
-    mel = log_mel(heard, sr)
+    mel = log_mel(heard, sr, pad_s=EDGE_PAD_S)
     n_out = math.ceil(len(mel) / 2)
-    # Targets in the clean clip's time at out_rate * speed frames/s are the augmented clip's frames.
-    tgt = targets(phones, out_rate * speed, len(audio) / sr, audio, sr, seed=clip_index)
+    # Heard time = clean time / speed: output frame i (heard time i / out_rate, less the tone) is clean
+    # time i * speed / out_rate, so the targets are sampled at out_rate / speed frames per clean second.
+    pad_c = EDGE_PAD_S * speed
+    padded = [Phone(p.label, p.start + pad_c, p.end + pad_c) for p in phones]
+    quiet = np.zeros(round(pad_c * sr), np.float32)
+    clean_padded = np.concatenate([quiet, audio, quiet])
+    rate = out_rate / speed
+    tgt = targets(padded, rate, duration + 2 * pad_c, clean_padded, sr, seed=seed)
     tgt[:, BLINKS] = 0.0
     if len(tgt) < n_out:
         tgt = np.concatenate([tgt, np.repeat(tgt[-1:], n_out - len(tgt), axis=0)])
+    index = {v: i for i, v in enumerate(VISEMES)}
+    vis = np.zeros(n_out, np.int8)
+    timeline = normalize_timeline(padded, duration + 2 * pad_c)
+    t = np.arange(n_out) / rate
+    for p in timeline:
+        vis[(t >= p.start) & (t < p.end)] = index[VISEME_OF[p.label]]
+    return {"mel": mel, "tgt": tgt[:n_out], "vis": vis, "applied": applied}
+
+
+def _version(task: tuple) -> dict:
+    """One (clip, version) of the corpus: :func:`training_example` with its seeded trim and augmentation."""
+    import soundfile as sf
+
+    from ..speech.phones import load_phones
+
+    corpus, cid, version, seed, clip_index, out_rate, trim_share = task
+    phones, meta = load_phones(Path(corpus) / "clips" / f"{cid}.json")
+    audio, sr = sf.read(Path(corpus) / "clips" / f"{cid}.flac", dtype="float32")
+    rng = np.random.default_rng([seed, clip_index, version, 1])
+    train = meta.get("split", "train") == "train"
+    span = _trim_to_speech(phones, len(audio) / sr, rng) if train and rng.random() < trim_share else None
+    ex = training_example(
+        audio,
+        sr,
+        phones,
+        span=span,
+        augment_rng=np.random.default_rng([seed, clip_index, version]) if version > 0 else None,
+        seed=clip_index,
+        out_rate=out_rate,
+    )
     return {
-        "mel": mel.astype(np.float16),
-        "tgt": tgt[:n_out].astype(np.float16),
+        "mel": ex["mel"].astype(np.float16),
+        "tgt": ex["tgt"].astype(np.float16),
+        "vis": ex["vis"],
         "real": meta.get("source") == "real",
         "recognised": "allphone" in str(meta.get("timing", "")),
         "split": meta.get("split", "train"),
         "id": f"{cid}/{version}",
-        "applied": applied,
+        "applied": ex["applied"] + (["trimmed"] if span else []),
     }
 
 
@@ -111,6 +177,11 @@ def prepare(corpus: Path, work: Path, cfg: TrainConfig, processes: int = 2) -> d
     cache = work / "data.npz"
     if cache.exists():
         with np.load(cache, allow_pickle=False) as z:
+            if "vis" not in z.files:
+                raise ValueError(
+                    f"{cache} was prepared by an older version (no viseme labels, unpadded features): "
+                    "delete it or pass another --work folder"
+                )
             return {k: z[k] for k in z.files}
     manifest = json.loads((corpus / "manifest.json").read_text())
     rng = np.random.default_rng([cfg.seed, 99])
@@ -123,13 +194,14 @@ def prepare(corpus: Path, work: Path, cfg: TrainConfig, processes: int = 2) -> d
             n_aug = cfg.real_augmented_versions
         else:
             n_aug = int(rng.random() < cfg.synth_augmented_share)
-        tasks += [(str(corpus), entry["id"], v, cfg.seed, i, 50.0) for v in range(n_aug + 1)]
+        tasks += [(str(corpus), entry["id"], v, cfg.seed, i, 50.0, cfg.trim_share) for v in range(n_aug + 1)]
     t0 = time.perf_counter()
-    mels, tgts, rows = [], [], []
+    mels, tgts, vis, rows = [], [], [], []
     with Pool(processes) as pool:
         for k, r in enumerate(pool.imap(_version, tasks, chunksize=8)):
             mels.append(r["mel"])
             tgts.append(r["tgt"])
+            vis.append(r["vis"])
             rows.append((r["real"], r["recognised"], r["split"] != "train", len(r["mel"]), len(r["tgt"])))
             if (k + 1) % 500 == 0:
                 print(f"prepare: {k + 1}/{len(tasks)} versions, {time.perf_counter() - t0:.0f} s", flush=True)
@@ -137,6 +209,7 @@ def prepare(corpus: Path, work: Path, cfg: TrainConfig, processes: int = 2) -> d
     data = {
         "mel": np.concatenate(mels),
         "tgt": np.concatenate(tgts),
+        "vis": np.concatenate(vis),
         "real": info[:, 0].astype(bool),
         "recognised": info[:, 1].astype(bool),
         "holdout": info[:, 2].astype(bool),
@@ -161,7 +234,7 @@ class Batches:
 
     def __init__(self, data: dict[str, np.ndarray], cfg: TrainConfig, heads, expressions: np.ndarray) -> None:
         self.cfg = cfg
-        self.mel, self.tgt = data["mel"], data["tgt"]
+        self.mel, self.tgt, self.vis = data["mel"], data["tgt"], data["vis"]
         self.mel_off = np.concatenate([[0], np.cumsum(data["mel_len"])])
         self.tgt_off = np.concatenate([[0], np.cumsum(data["tgt_len"])])
         self.tgt_len = data["tgt_len"]
@@ -185,6 +258,7 @@ class Batches:
         mel = np.zeros((b, 2 * L, self.mel.shape[1]), np.float32)
         tgt = np.zeros((b, L, NUM_ARKIT), np.float32)
         mask = np.zeros((b, L), np.float32)
+        vis = np.zeros((b, L), np.int64)
         exprs = np.zeros((b, NUM_ARKIT), np.float32)
         for i in range(b):
             # Real recordings make up real_share of each batch (when the corpus has both kinds).
@@ -203,9 +277,10 @@ class Batches:
                 exprs[i] = np.clip(e * rng.uniform(cfg.intensity_low, cfg.intensity_high), 0.0, 1.0)
                 clip_tgt = blend_expression(clip_tgt, exprs[i], fps=50.0)
             tgt[i, :m] = clip_tgt
+            vis[i, :m] = self.vis[t0 : t0 + m]
             mask[i, :m] = self.weight[k]
         style = self.heads.encode_expression(exprs).astype(np.float32)
-        return tuple(torch.from_numpy(a) for a in (mel, style, tgt, mask))
+        return tuple(torch.from_numpy(a) for a in (mel, style, tgt, mask, vis))
 
 
 def _channel_weights(cfg: TrainConfig) -> torch.Tensor:
@@ -279,11 +354,13 @@ def _lr(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
 
 
-def _save_checkpoint(path: Path, model, opt, step: int, log: list) -> None:
+def _save_checkpoint(path: Path, model, opt, step: int, log: list, aux: torch.nn.Module | None = None) -> None:
     from safetensors.torch import save_file
 
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
-    for i, p in enumerate(model.parameters()):
+    if aux is not None:
+        tensors.update({f"aux.{k}": v.detach().contiguous() for k, v in aux.state_dict().items()})
+    for i, p in enumerate(_trained(model, aux)):
         st = opt.state.get(p, {})
         if st:
             tensors[f"opt.{i}.exp_avg"] = st["exp_avg"].contiguous()
@@ -293,11 +370,18 @@ def _save_checkpoint(path: Path, model, opt, step: int, log: list) -> None:
     os.replace(tmp, path)
 
 
-def _load_checkpoint(path: Path, model, opt) -> tuple[int, list]:
+def _trained(model, aux: torch.nn.Module | None) -> list[torch.nn.Parameter]:
+    """The optimiser's parameters, in checkpoint order: the generator's, then the training-only head's."""
+    return [*model.parameters(), *(aux.parameters() if aux is not None else [])]
+
+
+def _load_checkpoint(path: Path, model, opt, aux: torch.nn.Module | None = None) -> tuple[int, list]:
     tensors, meta = read_safetensors(path, "Checkpoint", framework="pt")
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    if aux is not None:
+        aux.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("aux.")})
     step = int(meta["step"])
-    for i, p in enumerate(model.parameters()):
+    for i, p in enumerate(_trained(model, aux)):
         if f"opt.{i}.exp_avg" in tensors:
             opt.state[p] = {
                 "step": torch.tensor(float(step)),
@@ -344,11 +428,17 @@ def train(
     batches = Batches(data, cfg, heads, expressions)
     gcfg = GeneratorConfig(style_dim=heads.style_dim)
     model = SpeechToFace(gcfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # Training-only viseme classifier on the generator's last hidden layer: naming the sound forces the
+    # features to tell 'oo' from 'ee' and 'm' from 'ah', which the pose losses alone reward weakly.
+    aux = torch.nn.Linear(gcfg.channels, len(VISEMES)) if cfg.viseme_weight > 0 else None
+    hidden: list[torch.Tensor] = []
+    if aux is not None:
+        model.out_norm.register_forward_hook(lambda _m, _i, out: hidden.append(out))
+    opt = torch.optim.AdamW(_trained(model, aux), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ckpt = work / "checkpoint.safetensors"
     step, log = (0, [])
     if ckpt.exists():
-        step, log = _load_checkpoint(ckpt, model, opt)
+        step, log = _load_checkpoint(ckpt, model, opt, aux)
         print(f"resumed at step {step}")
     elif init is not None:
         model.load_state_dict(load_generator(init, device="cpu").state_dict())
@@ -357,16 +447,20 @@ def train(
     model.train()
     t0, seen = time.perf_counter(), 0
     while step < cfg.steps:
-        mel, style, tgt, mask = batches(step)
+        mel, style, tgt, mask, vis = batches(step)
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg)
+        hidden.clear()
         logits = model.logits(mel, style)
         loss, pose, vel = loss_fn(
             logits, tgt, mask, cw, cfg.motion_weight, cfg.aperture_weight, cfg.rounding_weight
         )
+        if aux is not None:
+            ce = torch.nn.functional.cross_entropy(aux(hidden[-1]).transpose(1, 2), vis, reduction="none")
+            loss = loss + cfg.viseme_weight * (ce * mask).sum() / mask.sum().clamp_min(1.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(_trained(model, aux), 1.0)
         opt.step()
         step += 1
         seen += 1
@@ -388,7 +482,7 @@ def train(
                 }
             )
             print(f"checkpoint at step {step}: held-out L1 {val:.4f}", flush=True)
-            _save_checkpoint(ckpt, model, opt, step, log)
+            _save_checkpoint(ckpt, model, opt, step, log, aux)
             save_generator(model, work / "generator-latest.safetensors")
     train_s = sum(
         e["time_s"] - (log[i - 1]["time_s"] if i else 0.0) for i, e in enumerate(log) if e["time_s"] >= 0
@@ -431,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     ap.add_argument("--rounding-weight", type=float, default=TrainConfig.rounding_weight)
     ap.add_argument("--aperture-weight", type=float, default=TrainConfig.aperture_weight)
+    ap.add_argument("--viseme-weight", type=float, default=TrainConfig.viseme_weight)
+    ap.add_argument("--trim-share", type=float, default=TrainConfig.trim_share)
+    ap.add_argument("--processes", type=int, default=2, help="processes preparing the data")
     ap.add_argument("--data", help="prepared data.npz to use (default: WORK/data.npz, built if missing)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -441,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup,
         rounding_weight=args.rounding_weight,
         aperture_weight=args.aperture_weight,
+        viseme_weight=args.viseme_weight,
+        trim_share=args.trim_share,
     )
     if args.data:
         work = Path(args.work)
@@ -449,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         if not link.exists():
             link.symlink_to(Path(args.data).resolve())
     if args.prepare_only:
-        prepare(Path(args.corpus), Path(args.work), cfg)
+        prepare(Path(args.corpus), Path(args.work), cfg, processes=args.processes)
         return 0
     init = Path(args.init) if args.init else None
     train(Path(args.corpus), Path(args.work), Path(args.out), cfg, args.checkpoint_every, init)

@@ -1,0 +1,94 @@
+"""Training examples of the speech generator: features and targets line up in time, whatever the version.
+
+A clip of loud "vowels" at known phone times stands in for speech, so where the sound is (the log-mel's
+loudness) and where the targets open the mouth can be compared frame by frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from expclip_blender.features import EDGE_PAD_S
+from expclip_blender.speech import augment as augment_module
+from expclip_blender.speech.coarticulation import mouth_aperture
+from expclip_blender.speech.phones import VISEMES, Phone
+from expclip_blender.training.generator import _trim_to_speech, training_example
+
+SR = 16000
+RATE = 50.0
+PAD = round(EDGE_PAD_S * RATE)  # output frames of room tone before the clip
+VOWELS = [(0.6, 0.9), (1.6, 1.9), (2.8, 3.1), (3.9, 4.2)]  # AA phones; silence between
+
+
+def _clip() -> tuple[np.ndarray, list[Phone]]:
+    t = np.arange(int(4.6 * SR)) / SR
+    audio = np.random.default_rng(0).standard_normal(len(t)) * 3e-3  # a recording's noise floor
+    phones = []
+    for a, b in VOWELS:
+        on = (t >= a) & (t < b)
+        audio[on] += 0.3 * np.sin(2 * np.pi * 220 * t[on]) + 0.2 * np.sin(2 * np.pi * 700 * t[on])
+        phones.append(Phone("AA", a, b))
+    return audio.astype(np.float32), phones
+
+
+def _loud_frames(mel: np.ndarray) -> np.ndarray:
+    """Output frames (pairs of 10 ms frames) where the clip is loud."""
+    loud = mel.mean(axis=1)
+    loud = loud[: len(loud) // 2 * 2].reshape(-1, 2).mean(axis=1)
+    return loud > 0.5 * (loud.max() + loud.min())
+
+
+def _agreement(ex: dict) -> float:
+    """Share of frames where 'the mouth is open' and 'the audio is loud' agree."""
+    open_ = mouth_aperture(ex["tgt"]) > 0.15
+    loud = _loud_frames(ex["mel"])
+    n = min(len(open_), len(loud))
+    return float(np.mean(open_[:n] == loud[:n]))
+
+
+def test_clean_example_is_padded_and_aligned():
+    audio, phones = _clip()
+    ex = training_example(audio, SR, phones)
+    n_clip = int(np.ceil(len(audio) / SR * 100))
+    assert ex["mel"].shape == (n_clip + 2 * round(EDGE_PAD_S * 100), 80)
+    assert len(ex["tgt"]) == len(ex["vis"]) == int(np.ceil(len(ex["mel"]) / 2))
+    ap = mouth_aperture(ex["tgt"])
+    assert ap[:PAD].max() < 0.05 and ap[-PAD:].max() < 0.05  # at rest in the room tone
+    for a, b in VOWELS:
+        centre = PAD + round((a + b) / 2 * RATE)
+        assert ap[centre] > 0.25
+        assert VISEMES[ex["vis"][centre]] == "aa"
+    assert VISEMES[ex["vis"][PAD + round(1.25 * RATE)]] == "sil"
+    assert _agreement(ex) > 0.9
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_speed_perturbed_targets_follow_the_heard_audio(monkeypatch, factor):
+    from expclip_blender.audio import resample
+
+    def speed_only(audio, sr, rng, strength=1.0):
+        y = resample(audio, sr, round(sr / factor))
+        return augment_module.AugmentResult(y, len(audio) / len(y), [f"speed {factor}"])
+
+    monkeypatch.setattr(augment_module, "augment", speed_only)
+    audio, phones = _clip()
+    ex = training_example(audio, SR, phones, augment_rng=np.random.default_rng(0))
+    assert ex["applied"] == [f"speed {factor}"]
+    # The last vowel moved by ~0.4 s: targets sampled at the wrong rate would miss it entirely.
+    assert _agreement(ex) > 0.9
+    a, b = VOWELS[-1]
+    centre = PAD + round((a + b) / 2 / (len(audio) / (len(audio) / factor)) * RATE)
+    assert mouth_aperture(ex["tgt"])[centre] > 0.25 and _loud_frames(ex["mel"])[centre]
+
+
+def test_trimmed_example_starts_at_the_speech():
+    audio, phones = _clip()
+    span = _trim_to_speech(phones, len(audio) / SR, np.random.default_rng(3))
+    assert VOWELS[0][0] - 0.08 <= span[0] <= VOWELS[0][0] and VOWELS[-1][1] <= span[1] <= VOWELS[-1][1] + 0.08
+    ex = training_example(audio, SR, phones, span=span)
+    assert len(ex["mel"]) == int(np.ceil((round(span[1] * SR) - round(span[0] * SR)) / SR * 100)) + 240
+    ap = mouth_aperture(ex["tgt"])
+    first = PAD + round(((VOWELS[0][0] + VOWELS[0][1]) / 2 - span[0]) * RATE)
+    assert ap[first] > 0.25
+    assert _agreement(ex) > 0.9
