@@ -354,7 +354,9 @@ def _lr(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
 
 
-def _save_checkpoint(path: Path, model, opt, step: int, log: list, aux: torch.nn.Module | None = None) -> None:
+def _save_checkpoint(
+    path: Path, model, opt, step: int, log: list, aux: torch.nn.Module | None = None
+) -> None:
     from safetensors.torch import save_file
 
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
