@@ -152,7 +152,9 @@ class ExpClip:
     ) -> np.ndarray:
         """Speech -> (ceil(duration * fps), 52) ARKit weights in [0, 1]; row i is the face at i / fps.
 
-        ``audio`` is mono at any sample rate (multichannel is mixed down). ``cues`` change the style
+        ``audio`` is mono at any sample rate (multichannel is mixed down); a line trimmed right at its
+        first and last sound animates to its edges (the generator hears it inside quiet room tone,
+        ``features.EDGE_PAD_S`` each side). ``cues`` change the style
         during the clip (each from its time on); the style embedding crossfades over ``transition_s``
         around each cue. ``blinks`` adds
         procedural blinks (deterministic from ``seed``); ``smoothing`` (0..1) smooths motion over up to

@@ -208,3 +208,35 @@ def test_text_only_needs_the_weights_to_keep(capsys):
     with pytest.raises(SystemExit):
         main(["--text-only"])
     assert "--text-only needs --init" in capsys.readouterr().err
+
+
+def test_frame_words_are_the_evenly_spread_ones():
+    from expclip_blender.training.expclip import frame_words
+
+    texts, labels = [], []
+    for label, word in (("anger", "furious"), ("happiness", "cheerful"), ("sadness", "gloomy")):
+        for i in range(60):
+            texts.append(f"the character looks {word}" if i % 2 else f"{word} face")
+            labels.append(label)
+    texts += ["a furious furious face"] * 10  # an emotion word stays one however often it occurs
+    labels += ["anger"] * 10
+    found = frame_words(texts, labels, min_count=20)
+    assert {"the", "character", "looks", "face"} <= set(found)
+    assert not {"furious", "cheerful", "gloomy"} & set(found)
+
+
+def test_perturbed_text_touches_only_frame_words():
+    from expclip_blender.training.expclip import intensity_words, perturbed_text
+
+    fillers = ["the", "character", "looks", "face", "someone"]
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(200):
+        out = perturbed_text("the character looks slightly furious", rng, fillers)
+        words = out.split()
+        assert "slightly" in words and "furious" in words  # intensity and emotion are kept
+        assert set(words) <= {"slightly", "furious", *fillers}
+        seen.add(out)
+    assert len(seen) > 5  # it does perturb
+    assert perturbed_text("furious", np.random.default_rng(1), fillers) != "furious"  # inserts at least
+    assert {"slightly", "absolutely", "extremely"} <= intensity_words()

@@ -92,3 +92,39 @@ def test_trimmed_example_starts_at_the_speech():
     first = PAD + round(((VOWELS[0][0] + VOWELS[0][1]) / 2 - span[0]) * RATE)
     assert ap[first] > 0.25
     assert _agreement(ex) > 0.9
+
+
+def test_training_runs_resumes_and_keeps_the_viseme_head_out_of_the_model(tmp_path):
+    """A few steps on a two-clip corpus: the weights file is written, the checkpoint carries the
+    training-only viseme head and its optimiser state, and a longer rerun resumes from it."""
+    import json
+
+    import soundfile as sf
+
+    from expclip_blender.generator import load_generator
+    from expclip_blender.model_files import read_safetensors
+    from expclip_blender.speech.phones import save_phones
+    from expclip_blender.training.generator import TrainConfig, train
+
+    corpus = tmp_path / "corpus"
+    (corpus / "clips").mkdir(parents=True)
+    audio, phones = _clip()
+    entries = []
+    for i, split in enumerate(("train", "holdout")):
+        cid = f"clip{i}"
+        sf.write(corpus / "clips" / f"{cid}.flac", audio, SR)
+        save_phones(corpus / "clips" / f"{cid}.json", phones, source="synth", split=split, timing="test")
+        entries.append({"id": cid, "source": "synth", "split": split})
+    (corpus / "manifest.json").write_text(json.dumps({"format": 1, "clips": entries}))
+    work, out = tmp_path / "work", tmp_path / "generator.safetensors"
+    cfg = TrainConfig(steps=2, batch_size=2, crop_s=2.0, warmup=1, viseme_weight=0.5)
+    train(corpus, work, out, cfg, checkpoint_every=2)
+    tensors, meta = read_safetensors(work / "checkpoint.safetensors", "Checkpoint", framework="pt")
+    assert meta["step"] == "2" and any(k.startswith("aux.") for k in tensors)
+    assert not any(k.startswith("aux") for k in read_safetensors(out, "Generator", framework="pt")[0])
+    first = {k: v.clone() for k, v in load_generator(out, device="cpu").state_dict().items()}
+    cfg.steps = 3
+    train(corpus, work, out, cfg, checkpoint_every=2)
+    assert json.loads(out.with_suffix(".train-log.json").read_text())["log"][-1]["step"] == 3
+    after = load_generator(out, device="cpu").state_dict()
+    assert any(not np.array_equal(first[k].numpy(), after[k].numpy()) for k in first)

@@ -35,6 +35,7 @@ from torch import nn
 
 from ..arkit import NUM_ARKIT
 from ..expclip import expression_side_sha256
+from ..tead.annotator import KINDS
 from ..text_encoder import EMBED_DIM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +83,10 @@ class TextStageConfig:
     # side. Not 0: with no mirrored faces at all, "half a smile; left mouth corner tucked in" loses its
     # side too (held-out physical descriptions 92% -> 64% read right).
     mirrored_weight: float = 0.25
+    # Share of drawn pairs whose description is replaced by a perturbed copy (:func:`perturbed_text`: a word
+    # dropped, a frame word inserted), so the projection leans on the words that carry the emotion rather
+    # than on the sentence around them.
+    perturbed_share: float = 0.0
     init: str = ""  # the weights file whose heads are the starting point (its expression side is kept)
 
 
@@ -293,6 +298,62 @@ def pair_weights(tead, emotion_weight: float, mirrored_weight: float = 1.0) -> n
     return weights / weights.sum()
 
 
+def frame_words(
+    texts: list[str], labels: list[str], min_count: int = 50, min_entropy: float = 0.9
+) -> list[str]:
+    """Words of the training descriptions that say nothing about the emotion: frequent, and spread over
+    the emotion classes almost evenly (normalised entropy of their class distribution >= ``min_entropy``).
+    These are the sentence frames' words ("the", "looking", "face", "character"), found from the data."""
+    classes = sorted(set(labels))
+    counts: dict[str, np.ndarray] = {}
+    for text, label in zip(texts, labels, strict=True):
+        k = classes.index(label)
+        for w in set(_WORD.findall(text.lower())):
+            counts.setdefault(w, np.zeros(len(classes)))[k] += 1
+    totals = np.array([labels.count(c) for c in classes], np.float64)
+    out = []
+    for w, c in counts.items():
+        if c.sum() < min_count:
+            continue
+        rate = c / totals  # per-class rate: big classes do not make a word look emotional
+        q = rate / rate.sum()
+        entropy = -(q[q > 0] * np.log(q[q > 0])).sum() / np.log(len(classes))
+        if entropy >= min_entropy:
+            out.append(w)
+    return sorted(out)
+
+
+def perturbed_text(text: str, rng: np.random.Generator, fillers: list[str]) -> str:
+    """A copy of ``text`` with one of its frame words dropped and/or a frame word inserted: the words
+    that carry the emotion (and its intensity) are never touched."""
+    words = text.split()
+    framing = [i for i, w in enumerate(words) if w.lower().strip(".,;:!?'\"") in set(fillers)]
+    dropped = bool(framing) and len(words) >= 3 and rng.random() < 0.5
+    if dropped:
+        del words[framing[int(rng.integers(len(framing)))]]
+    if fillers and (not dropped or rng.random() < 0.5):
+        words.insert(int(rng.integers(len(words) + 1)), fillers[int(rng.integers(len(fillers)))])
+    return " ".join(words)
+
+
+def intensity_words() -> set[str]:
+    """Every word of TEAD's intensity modifiers ("slightly", "absolutely", "a hint of"...)."""
+    from ..tead import vocabulary as V
+
+    out: set[str] = set()
+    for table in (V.ADVERBS, V.NOUN_MODIFIERS, V.MORE_ADVERBS, V.MORE_NOUN_MODIFIERS, V.MIX_MODIFIERS):
+        for phrases in table.values():
+            for phrase in phrases:
+                out.update(_WORD.findall(phrase.lower()))
+    return out
+
+
+_WORD = re.compile(r"[a-z']+")
+# Never dropped or inserted although evenly spread: they complete idioms that carry the emotion ("put off",
+# "fed up", "freaked out", "feeling bad", "without a care").
+_PARTICLES = frozenset({"off", "up", "out", "over", "down", "through", "bad", "hard", "without", "not", "no"})
+
+
 def train_text_projection(
     tead, model: ExpClipTorch, cfg: TextStageConfig, cache_dir: Path, log=print
 ) -> tuple[ExpClipTorch, dict]:
@@ -317,6 +378,24 @@ def train_text_projection(
     with torch.no_grad():
         expr_emb = model.embed_expression(expressions)
     draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
+    perturbed_emb = None
+    if cfg.perturbed_share > 0:
+        # One perturbed copy per annotator description (GoEmotions' sentences are real writing already),
+        # embedded once and cached like the originals.
+        written = set(tead.train_pairs([k for k in KINDS if k != "goemotions"])[1])
+        labelled = [(t, tead.meta[e].emotion) for e, t in zip(expr_idx, texts, strict=True) if t in written]
+        labelled = [(t, lab) for t, lab in labelled if lab is not None]
+        keep = intensity_words() | _PARTICLES
+        found = frame_words([t for t, _ in labelled], [lab for _, lab in labelled])
+        fillers = [w for w in found if w not in keep]
+        prng = np.random.default_rng([cfg.seed, 5])
+        rows = [i for i, t in enumerate(unique_texts) if t in written]
+        copies = [perturbed_text(unique_texts[i], prng, fillers) for i in rows]
+        perturbed_emb = text_emb.clone()
+        perturbed_emb[torch.from_numpy(np.array(rows, np.int64))] = torch.from_numpy(
+            embed_texts_cached(copies, cache_dir)
+        )
+        log(f"perturbed copies: {len(copies):,} ({len(fillers)} frame words: {', '.join(fillers)})")
 
     opt = torch.optim.AdamW(model.text_proj.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(pair_expr) // cfg.batch_size
@@ -332,6 +411,9 @@ def train_text_projection(
         for step in range(steps_per_epoch):
             batch = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
             t = text_emb[pair_text[batch]]
+            if perturbed_emb is not None:
+                swap = torch.from_numpy(rng.random(len(batch)) < cfg.perturbed_share)
+                t = torch.where(swap[:, None], perturbed_emb[pair_text[batch]], t)
             t = t + cfg.text_noise * torch.randn_like(t)
             x, ze = expressions[pair_expr[batch]], expr_emb[pair_expr[batch]]
             zt = model.embed_text(t)
@@ -523,6 +605,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default 2; 1 text-only)"
     )
+    parser.add_argument(
+        "--perturbed-share", type=float, default=None, help="stage 2: share of perturbed descriptions"
+    )
     args = parser.parse_args(argv)
     if args.text_only and args.init is None:
         parser.error("--text-only needs --init WEIGHTS (the heads whose expression side is kept)")
@@ -546,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TextStageConfig(
             seed=args.seed, init=str(args.init), **({"epochs": args.epochs} if args.epochs else {})
         )
+        if args.perturbed_share is not None:
+            cfg.perturbed_share = args.perturbed_share
         model, run = train_text_projection(tead, base, cfg, args.cache)
         sha = model_expression_sha256(model)
         if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
