@@ -70,6 +70,7 @@ class TrainConfig:
     recognised_weight: float = 0.5  # loss weight of clips timed by phone recognition
     trim_share: float = 0.5  # versions cut to their speech (dialogue is often trimmed at the first sound)
     viseme_weight: float = 0.0  # auxiliary cross-entropy on the 15 visemes (a training-only head)
+    viseme_block: int = -1  # the residual block whose output the head reads (-1: the last hidden layer)
 
 
 # --------------------------------------------------------------------------------------------- prepare
@@ -434,8 +435,12 @@ def train(
     # features to tell 'oo' from 'ee' and 'm' from 'ah', which the pose losses alone reward weakly.
     aux = torch.nn.Linear(gcfg.channels, len(VISEMES)) if cfg.viseme_weight > 0 else None
     hidden: list[torch.Tensor] = []
-    if aux is not None:
+    if aux is not None and cfg.viseme_block < 0:
         model.out_norm.register_forward_hook(lambda _m, _i, out: hidden.append(out))
+    elif aux is not None:  # a block's output is (B, C, T)
+        model.blocks[cfg.viseme_block].register_forward_hook(
+            lambda _m, _i, out: hidden.append(out.transpose(1, 2))
+        )
     opt = torch.optim.AdamW(_trained(model, aux), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ckpt = work / "checkpoint.safetensors"
     step, log = (0, [])
@@ -528,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounding-weight", type=float, default=TrainConfig.rounding_weight)
     ap.add_argument("--aperture-weight", type=float, default=TrainConfig.aperture_weight)
     ap.add_argument("--viseme-weight", type=float, default=TrainConfig.viseme_weight)
+    ap.add_argument("--viseme-block", type=int, default=TrainConfig.viseme_block)
     ap.add_argument("--trim-share", type=float, default=TrainConfig.trim_share)
     ap.add_argument("--processes", type=int, default=2, help="processes preparing the data")
     ap.add_argument("--data", help="prepared data.npz to use (default: WORK/data.npz, built if missing)")
@@ -541,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         rounding_weight=args.rounding_weight,
         aperture_weight=args.aperture_weight,
         viseme_weight=args.viseme_weight,
+        viseme_block=args.viseme_block,
         trim_share=args.trim_share,
     )
     if args.data:
