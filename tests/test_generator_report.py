@@ -186,3 +186,18 @@ def test_evaluate_clips_with_a_stand_in_model():
 def test_main_without_a_corpus(tmp_path, capsys):
     assert gr.main(["--corpus", str(tmp_path / "none")]) == 2
     assert "build the corpus first" in capsys.readouterr().err
+
+
+def test_style_strength():
+    from expclip_blender.arkit import ARKIT_INDEX
+    from expclip_blender.evaluation.generator_report import style_strength
+
+    still = np.zeros(52)
+    still[ARKIT_INDEX["browDownLeft"]] = still[ARKIT_INDEX["browDownRight"]] = 0.8
+    still[ARKIT_INDEX["jawOpen"]] = 0.5  # the mouth is the speech's, not counted
+    frames = np.zeros((10, 52))
+    frames[:, ARKIT_INDEX["browDownLeft"]] = frames[:, ARKIT_INDEX["browDownRight"]] = 0.4
+    frames[:, ARKIT_INDEX["eyeBlinkLeft"]] = 1.0  # blinks are not the style either
+    assert style_strength(frames, still) == pytest.approx(0.5)
+    assert style_strength(np.tile(still, (3, 1)), still) == pytest.approx(1.0)
+    assert np.isnan(style_strength(frames, np.zeros(52)))

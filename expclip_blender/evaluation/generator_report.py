@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..arkit import ARKIT_INDEX
 from ..facs import read_emotions
 from ..speech.coarticulation import mouth_aperture
 from ..speech.metrics import MAX_LAG_S, THRESHOLDS, lipsync_metrics, openness_curve, passes, pooled_metrics
@@ -143,6 +144,17 @@ def compare(name: str, model: float, peer: float) -> str:
     if abs(a - b) < 1e-9:
         return "ties"
     return "beats" if a > b else "loses"
+
+
+def style_strength(weights: np.ndarray, still: np.ndarray) -> float:
+    """How much of the prompt's still expression the upper face carries while speaking: the frames' mean
+    upper face (blinks left out) projected on the still face's, as a fraction (1 = all of it)."""
+    from ..epa import UPPER_NAMES
+
+    idx = [ARKIT_INDEX[n] for n in UPPER_NAMES if not n.startswith("eyeBlink")]
+    w, s = np.asarray(weights, np.float64)[:, idx], np.asarray(still, np.float64).reshape(-1)[idx]
+    norm = float(s @ s)
+    return float(w.mean(axis=0) @ s / norm) if len(w) and norm > 1e-9 else math.nan
 
 
 def emotion_share(weights: np.ndarray, emotion: str) -> float:
@@ -427,10 +439,14 @@ def evaluate_clips(
                 "emotion": emotion,
                 "share": emotion_share(frames, emotion),
                 "still_face_reads": read_emotions(still, region="upper")[0],
+                "strength": style_strength(frames, still[0]),
                 "figures": _pooled(run, clips)[1],
                 "compute_s": run.seconds,
             }
-            log(f"  model:{prompt}: {style[prompt]['share']:.2f} of frames read {emotion}")
+            log(
+                f"  model:{prompt}: {style[prompt]['share']:.2f} of frames read {emotion}, "
+                f"upper face at {style[prompt]['strength']:.0%} of the still expression"
+            )
         _, verdicts = style_table(section["systems"][model_name], style)
         for prompt, v in verdicts.items():
             style[prompt].update(v)
@@ -475,6 +491,8 @@ def format_section(title: str, section: dict, note: str | None = None) -> list[s
             *lines,
             "  still face (expression()) reads: "
             + ", ".join(f"{p} -> {v['still_face_reads']}" for p, v in section["style"].items()),
+            "  upper face while speaking, share of the still expression it carries: "
+            + ", ".join(f"{p} {v.get('strength', math.nan):.0%}" for p, v in section["style"].items()),
             "  neutral prompt: upper face reads neutral in "
             f"{section.get('neutral_upper_face_neutral_share', math.nan):.0%} of frames",
             f"  emotion shown for every prompt: {'YES' if all(ok_emotion) else 'NO'}; "

@@ -69,8 +69,8 @@ class TrainConfig:
     rounding_weight: float = 2.0  # L1 on mouthFunnel + mouthPucker, rounded frames x4
     recognised_weight: float = 0.5  # loss weight of clips timed by phone recognition
     trim_share: float = 0.5  # versions cut to their speech (dialogue is often trimmed at the first sound)
-    viseme_weight: float = 0.0  # auxiliary cross-entropy on the 15 visemes (a training-only head)
-    viseme_block: int = -1  # the residual block whose output the head reads (-1: the last hidden layer)
+    viseme_weight: float = 1.0  # auxiliary cross-entropy on the 15 visemes (a training-only head)
+    viseme_block: int = 3  # the residual block whose output the head reads (-1: the last hidden layer)
 
 
 # --------------------------------------------------------------------------------------------- prepare
