@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arkit import ARKIT_INDEX
+from ..epa import UPPER_NAMES
 from ..facs import read_emotions
 from ..speech.coarticulation import mouth_aperture
 from ..speech.metrics import MAX_LAG_S, THRESHOLDS, lipsync_metrics, openness_curve, passes, pooled_metrics
@@ -149,8 +150,6 @@ def compare(name: str, model: float, peer: float) -> str:
 def style_strength(weights: np.ndarray, still: np.ndarray) -> float:
     """How much of the prompt's still expression the upper face carries while speaking: the frames' mean
     upper face (blinks left out) projected on the still face's, as a fraction (1 = all of it)."""
-    from ..epa import UPPER_NAMES
-
     idx = [ARKIT_INDEX[n] for n in UPPER_NAMES if not n.startswith("eyeBlink")]
     w, s = np.asarray(weights, np.float64)[:, idx], np.asarray(still, np.float64).reshape(-1)[idx]
     norm = float(s @ s)

@@ -326,8 +326,8 @@ def frame_words(
 def perturbed_text(text: str, rng: np.random.Generator, fillers: list[str]) -> str:
     """A copy of ``text`` with one of its frame words dropped and/or a frame word inserted: the words
     that carry the emotion (and its intensity) are never touched."""
-    words = text.split()
-    framing = [i for i, w in enumerate(words) if w.lower().strip(".,;:!?'\"") in set(fillers)]
+    words, frame = text.split(), set(fillers)
+    framing = [i for i, w in enumerate(words) if w.lower().strip(".,;:!?'\"") in frame]
     dropped = bool(framing) and len(words) >= 3 and rng.random() < 0.5
     if dropped:
         del words[framing[int(rng.integers(len(framing)))]]

@@ -131,12 +131,12 @@ def training_example(
     tgt[:, BLINKS] = 0.0
     if len(tgt) < n_out:
         tgt = np.concatenate([tgt, np.repeat(tgt[-1:], n_out - len(tgt), axis=0)])
-    index = {v: i for i, v in enumerate(VISEMES)}
-    vis = np.zeros(n_out, np.int8)
+    # The viseme sounding at each frame: the timeline covers [0, end) without gaps; past it, silence.
     timeline = normalize_timeline(padded, duration + 2 * pad_c)
+    codes = np.array([VISEMES.index(VISEME_OF[p.label]) for p in timeline] + [VISEMES.index("sil")], np.int8)
     t = np.arange(n_out) / rate
-    for p in timeline:
-        vis[(t >= p.start) & (t < p.end)] = index[VISEME_OF[p.label]]
+    k = np.searchsorted([p.start for p in timeline], t, side="right") - 1
+    vis = codes[np.where(t < timeline[-1].end, k, len(timeline))] if timeline else np.zeros(n_out, np.int8)
     return {"mel": mel, "tgt": tgt[:n_out], "vis": vis, "applied": applied}
 
 
@@ -516,40 +516,31 @@ def train(
     print(f"wrote {out}")
 
 
+# Recipe fields the command line can change.
+_CLI_RECIPE = (
+    "seed", "steps", "lr", "warmup", "rounding_weight", "aperture_weight", "viseme_weight", "viseme_block",
+    "trim_share",
+)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m expclip_blender.training.generator", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--corpus", default=str(ROOT / "build" / "corpus"))
     ap.add_argument("--work", default=str(ROOT / "build" / "generator-train"))
     ap.add_argument("--out", default=str(ROOT / "models" / "generator.safetensors"))
-    ap.add_argument("--steps", type=int, default=TrainConfig.steps)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-every", type=int, default=250)
     ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--init", help="fine-tune these generator weights (fresh optimiser and schedule)")
-    ap.add_argument("--lr", type=float, default=TrainConfig.lr)
-    ap.add_argument("--warmup", type=int, default=TrainConfig.warmup)
-    ap.add_argument("--rounding-weight", type=float, default=TrainConfig.rounding_weight)
-    ap.add_argument("--aperture-weight", type=float, default=TrainConfig.aperture_weight)
-    ap.add_argument("--viseme-weight", type=float, default=TrainConfig.viseme_weight)
-    ap.add_argument("--viseme-block", type=int, default=TrainConfig.viseme_block)
-    ap.add_argument("--trim-share", type=float, default=TrainConfig.trim_share)
+    for name in _CLI_RECIPE:  # --seed, --steps, --lr, ...: defaults are the shipped recipe
+        default = getattr(TrainConfig, name)
+        ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
     ap.add_argument("--processes", type=int, default=2, help="processes preparing the data")
     ap.add_argument("--data", help="prepared data.npz to use (default: WORK/data.npz, built if missing)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    cfg = TrainConfig(
-        seed=args.seed,
-        steps=args.steps,
-        lr=args.lr,
-        warmup=args.warmup,
-        rounding_weight=args.rounding_weight,
-        aperture_weight=args.aperture_weight,
-        viseme_weight=args.viseme_weight,
-        viseme_block=args.viseme_block,
-        trim_share=args.trim_share,
-    )
+    cfg = TrainConfig(**{name: getattr(args, name) for name in _CLI_RECIPE})
     if args.data:
         work = Path(args.work)
         work.mkdir(parents=True, exist_ok=True)
