@@ -12,6 +12,7 @@ import numpy as np
 
 from .arkit import ARKIT_INDEX, NUM_ARKIT
 from .cancel import Progress
+from .emotion_phrase import PHRASE_SHARE, EmotionPhraseFinder
 from .expclip import ExpClipHeads, load_heads
 from .lexicon import bundled_lexicon
 from .text_encoder import MAX_TOKENS, MiniLMEncoder
@@ -21,6 +22,7 @@ EXPCLIP_FILE = "expclip.safetensors"
 GENERATOR_FILE = "generator.safetensors"
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
 _BLINK = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
+PHRASE_CACHE_SIZE = 4096  # emotion-phrase styles kept between calls (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class ExpClip:
         self._generator = None  # loaded on first use: torch is only imported when speech is animated
         self._styles: dict[tuple[str, float], np.ndarray] = {}  # prompts recur bake after bake
         self.lexicon = bundled_lexicon()
+        self.phrase_finder = EmotionPhraseFinder(self.lexicon) if self.lexicon is not None else None
+        self._phrase_styles: dict[str, np.ndarray] = {}  # emotion phrases recur across prompts
 
     @property
     def generator(self):
@@ -85,8 +89,26 @@ class ExpClip:
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompts:
             return np.zeros((0, self.style_dim), np.float32)
-        cleaned = [self.with_known_words(_clean_prompt(p)) for p in prompts]
-        return self.heads.project_text(self.text_encoder.encode(cleaned))
+        cleaned = [_clean_prompt(p) for p in prompts]
+        texts = [self.with_known_words(p) for p in cleaned]
+        finder = self.phrase_finder
+        # A prompt that is its own emotion phrase ("furious") needs no second reading.
+        phrases = [
+            [f for f in finder.find(p) if f != p.lower()] if finder is not None else [] for p in cleaned
+        ]
+        wanted = {f for found in phrases for f in found}
+        if len(self._phrase_styles) + len(wanted) > PHRASE_CACHE_SIZE:
+            self._phrase_styles.clear()
+        extra = sorted(wanted - self._phrase_styles.keys())
+        # One encoder call for prompts and new phrases: its cost is mostly streaming the weights once.
+        styles = self.heads.project_text(self.text_encoder.encode(texts + extra))
+        out = styles[: len(texts)].copy()
+        self._phrase_styles.update(zip(extra, styles[len(texts) :].copy(), strict=True))
+        for i, found in enumerate(phrases):
+            if found:
+                alone = _unit(np.mean([self._phrase_styles[f] for f in found], axis=0))
+                out[i] = _unit((1.0 - PHRASE_SHARE) * out[i] + PHRASE_SHARE * alone)
+        return out
 
     def with_known_words(self, prompt: str) -> str:
         """The prompt as the encoder reads it: words unseen in training get known stand-ins appended
@@ -219,6 +241,10 @@ def style_mix(times: np.ndarray, cue_times: Sequence[float], transition_s: float
     take = np.stack([np.ones_like(times), *take, np.zeros_like(times)], axis=1)
     take = np.minimum.accumulate(take, axis=1)  # later cues never exceed earlier ones (overlapping fades)
     return (take[:, :-1] - take[:, 1:]).astype(np.float32)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
 def _gaussian_smooth(x: np.ndarray, sigma_frames: float) -> np.ndarray:

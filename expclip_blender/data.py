@@ -43,6 +43,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     import time
 
     from .lexicon import LEXICON_FILE, Lexicon, tokens
+    from .tead.annotator import INTENSITY_WORDS, Annotator
     from .tead.wordnet import WordNet, build_backoff
 
     t0 = time.perf_counter()
@@ -53,7 +54,8 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     backoff = build_backoff(wordnet, known)
     out = Path(args.out)
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
-    Lexicon(known, backoff).save(out, source=source_text)
+    annotator = Annotator(wide=True)  # the vocabulary of the training texts (held-out entries left out)
+    Lexicon(known, backoff, annotator.emotion_phrases(), INTENSITY_WORDS).save(out, source=source_text)
     source = Path(args.wordnet)
     if source.is_dir():
         licence = (source / "LICENSE.txt").read_text(encoding="latin-1")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,19 +59,39 @@ def inflection_candidates(word: str) -> list[str]:
 class Lexicon:
     """Known training vocabulary plus ``{unseen word: known words}``."""
 
-    def __init__(self, known: set[str], backoff: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        known: set[str],
+        backoff: dict[str, list[str]],
+        phrases: Sequence[str] = (),
+        intensity_words: Sequence[str] = (),
+    ) -> None:
         self.known = known
         self.backoff = backoff
+        # The trained emotion words and nouns, and the intensity words before them (see .emotion_phrase).
+        self.phrases = tuple(phrases)
+        self.intensity_words = tuple(intensity_words)
 
     @classmethod
     def load(cls, path: str | Path = LEXICON_FILE) -> Lexicon:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             data = json.load(f)
-        return cls(set(data["known"]), {k: list(v) for k, v in data["backoff"].items()})
+        return cls(
+            set(data["known"]),
+            {k: list(v) for k, v in data["backoff"].items()},
+            data.get("phrases", ()),
+            data.get("intensity_words", ()),
+        )
 
     def save(self, path: str | Path, source: str) -> None:
         """Write the table (sorted, so a rebuild from the same inputs gives the same bytes)."""
-        data = {"source": source, "known": sorted(self.known), "backoff": dict(sorted(self.backoff.items()))}
+        data = {
+            "source": source,
+            "known": sorted(self.known),
+            "backoff": dict(sorted(self.backoff.items())),
+            "phrases": sorted(self.phrases),
+            "intensity_words": sorted(self.intensity_words),
+        }
         raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as f, gzip.GzipFile(filename="", fileobj=f, mode="wb", mtime=0) as gz:

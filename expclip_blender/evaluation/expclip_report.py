@@ -101,8 +101,8 @@ def goemotions_f1(model, tead) -> dict | None:
         return None
     texts = [texts[i] for i in keep]
     truth = [labels[i] for i in keep]
-    sentence = model.text_encoder.encode(texts)  # once: the model and the baseline both start from it
-    predicted = read_emotions(model.decode(model.heads.project_text(sentence)))
+    predicted = read_emotions(model.decode(model.embed_text(texts)))  # as the API reads a prompt
+    sentence = model.text_encoder.encode(texts)
     words = model.text_encoder.encode([BASELINE_WORDS[c] for c in GOEMOTIONS_CLASSES])
     baseline = [GOEMOTIONS_CLASSES[j] for j in np.argmax(sentence @ words.T, axis=1)]
     return {

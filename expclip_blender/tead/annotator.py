@@ -45,6 +45,10 @@ _ALL_NOUN_MODIFIERS = {g: (*V.NOUN_MODIFIERS[g], *V.MORE_NOUN_MODIFIERS[g]) for 
 DIMINISHERS: tuple[str, ...] = tuple(
     sorted({w for g in "AB" for w in (*_ALL_ADVERBS[g], *_ALL_NOUN_MODIFIERS[g]) if w}, key=len, reverse=True)
 )
+#: Every intensity word and noun modifier of the vocabulary, at any grade ("a tiny bit", "utter").
+INTENSITY_WORDS: tuple[str, ...] = tuple(
+    sorted({w for d in (_ALL_ADVERBS, _ALL_NOUN_MODIFIERS) for ws in d.values() for w in ws if w})
+)
 MAXIMISERS: tuple[str, ...] = tuple(sorted({w for w in (*_ALL_ADVERBS["E"], *_ALL_NOUN_MODIFIERS["E"]) if w}))
 
 # How many descriptions of each kind an expression gets, by category.
@@ -253,6 +257,21 @@ class Annotator:
         ]
         out["neutral phrases"] = [e.text for e in self.neutral_phrases if e.heldout]
         return out
+
+    def emotion_phrases(self) -> list[str]:
+        """The trained emotion words and nouns (held-out ones left out), as the vocabulary writes them
+        (``{pos}`` slots kept): what :mod:`..emotion_phrase` may read on its own inside a longer prompt."""
+        # One-word entries the body vocabulary also uses ("down", "tense") would be found inside physical
+        # descriptions ("mouth corners pulled down"), where they are not the prompt's emotion.
+        physical = {
+            w for levels in (*V.PHYSICAL.values(), *V.PHYSICAL_PAIRS.values()) for texts in levels.values()
+            for text in texts for w in re.findall(r"[a-z][a-z'-]*", text.lower())
+        }  # fmt: skip
+        phrases = {
+            e.text for table in (self.words, self.nouns) for entries in table.values() for e in entries
+            if not e.heldout and e.text.lower() not in physical
+        }  # fmt: skip
+        return sorted(phrases)
 
     def display(self, text: str) -> str:
         """A vocabulary entry with its pronoun slots filled (for reading)."""

@@ -1,0 +1,98 @@
+"""The emotion phrase a prompt is also read by on its own (expclip_blender.emotion_phrase)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from expclip_blender.emotion_phrase import PHRASE_SHARE, EmotionPhraseFinder
+from expclip_blender.lexicon import LEXICON_FILE, Lexicon
+from expclip_blender.tead.annotator import INTENSITY_WORDS, Annotator
+
+
+@pytest.fixture(scope="module")
+def expclip_model():
+    import expclip_blender as ex
+
+    return ex.load(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def finder() -> EmotionPhraseFinder:
+    lexicon = Lexicon(
+        known={"stoic", "judgy", "furious", "happy", "surprised", "stuck-up", "snob", "face", "rolling"},
+        backoff={"snooty": ["stuck-up", "proud", "snob"]},
+        phrases=["stoic", "judgy", "furious", "happy", "surprised", "stuck-up", "snob", "rolling {pos} eyes"],
+        intensity_words=["a tiny bit", "a tiny", "slightly", "a little", "utterly"],
+    )
+    return EmotionPhraseFinder(lexicon)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "found"),
+    [
+        ("please animate a stoic face", ["stoic"]),
+        ("Honestly, she is a tiny bit judgy", ["a tiny bit judgy"]),  # longest intensity words win
+        ("she keeps rolling her eyes at me", ["rolling her eyes"]),  # pronoun slots match any pronoun
+        ("furious", ["furious"]),
+        ("draw him looking slightly snooty", ["slightly stuck-up", "slightly snob"]),  # trained ones only
+        ("happy but a little surprised", []),  # a mixture stays whole
+        ("happy and snooty", []),  # a trained phrase and an unseen word: two emotions
+        ("not furious at all", []),  # negation changes the meaning
+        ("she isn't happy", []),
+        ("she just heard the worst news of her life", []),
+        ("unfurious", []),  # whole words only
+        ("", []),
+    ],
+)
+def test_finds_the_one_emotion_phrase(finder, prompt, found) -> None:
+    assert finder.find(prompt) == found
+
+
+def test_an_empty_lexicon_finds_nothing() -> None:
+    assert EmotionPhraseFinder(Lexicon(known=set(), backoff={})).find("furious") == []
+
+
+def test_phrases_are_the_trained_vocabulary_without_held_out_or_body_words() -> None:
+    annotator = Annotator(wide=True)
+    phrases = set(annotator.emotion_phrases())
+    held = {e.text for table in (annotator.words, annotator.nouns) for es in table.values() for e in es
+            if e.heldout}  # fmt: skip
+    assert len(phrases) > 1000 and not phrases & held
+    assert "furious" in phrases and "down" not in phrases  # "mouth corners pulled down" is not sadness
+    with gzip.open(LEXICON_FILE, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    assert data["phrases"] == sorted(phrases), "rebuild: python -m expclip_blender.data lexicon --wordnet ..."
+    assert data["intensity_words"] == sorted(INTENSITY_WORDS)
+
+
+def test_api_blends_the_phrase_into_the_prompt(expclip_model) -> None:
+    m = expclip_model
+    prompt = "please animate a stoic face"
+    assert m.phrase_finder.find(prompt) == ["stoic"]
+    whole = m.heads.project_text(m.text_encoder.encode([prompt]))[0]
+    alone = m.heads.project_text(m.text_encoder.encode(["stoic"]))[0]
+    expected = (1 - PHRASE_SHARE) * whole + PHRASE_SHARE * alone
+    np.testing.assert_allclose(m.embed_text(prompt)[0], expected / np.linalg.norm(expected), atol=1e-5)
+    # Same styles whether the phrase style was kept from an earlier call or not, alone or in a batch.
+    m._phrase_styles.clear()
+    batch = m.embed_text([prompt, "furious", "honestly, they are a tiny bit judgy"])
+    np.testing.assert_allclose(batch[0], m.embed_text(prompt)[0], atol=1e-5)
+    np.testing.assert_allclose(batch[1], m.embed_text("furious")[0], atol=1e-6)
+    # A prompt that is its own phrase, or has none, is read as before.
+    for text in ("furious", "she just heard the worst news of her life", "not angry"):
+        plain = m.heads.project_text(m.text_encoder.encode([m.with_known_words(text)]))[0]
+        np.testing.assert_allclose(m.embed_text(text)[0], plain, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "emotion"),
+    [("please animate a stoic face", "neutral"), ("honestly, they are really disdainful", "contempt")],
+)
+def test_framed_trained_words_read_right(expclip_model, prompt, emotion) -> None:
+    from expclip_blender.facs import read_emotion
+
+    assert read_emotion(expclip_model.expression(prompt)) == emotion
