@@ -65,7 +65,7 @@ class EmotionPhraseFinder:
         text = prompt.lower().strip()
         if self._pattern is None or not text or _NEGATION.search(text):
             return []
-        found = [m for m in self._pattern.finditer(text)]
+        found = list(self._pattern.finditer(text))
         inside = {w for m in found for w in tokens(m.group(0))}
         unseen = [w for w in tokens(text) if w not in inside and self.lexicon.terms(w)]
         if len(found) + len(unseen) != 1:
