@@ -126,6 +126,13 @@ def test_panel_shows_how_unseen_prompt_words_are_read(ext):
     assert reading("furious") is None and reading("") is None and reading("très en colère") is None
 
 
+def test_panel_shows_the_emotion_phrase_read_on_its_own(ext):
+    phrase = ext.ui.sidebar.prompt_phrase
+    assert phrase("honestly,  she is a tiny bit judgy") == "a tiny bit judgy"
+    assert phrase("furious") is None  # the prompt is its own phrase
+    assert phrase("happy but a little surprised") is None and phrase("") is None
+
+
 def test_panel_icons_exist(bpy_module, ext):
     """An unknown icon name makes the panel fail to draw: every icon the sidebar names must exist."""
     import inspect

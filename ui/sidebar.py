@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..expclip_blender.emotion_phrase import bundled_phrase_finder
 from ..expclip_blender.lexicon import bundled_lexicon
 from ..expclip_blender.mapping import MappingError, auto_match, load_mapping_preset
 from ..operators.model_cache import model_settings, preload
@@ -47,6 +48,15 @@ def prompt_reading(prompt: str) -> str | None:
     text = " ".join(prompt.split())
     expanded = lexicon.expand(text) if lexicon is not None and text else text
     return expanded if expanded != text else None
+
+
+def prompt_phrase(prompt: str) -> str | None:
+    """The emotion phrase the model also reads on its own in a longer prompt ("a tiny bit judgy" in
+    "honestly, she is a tiny bit judgy"), or None when the prompt is read whole."""
+    finder = bundled_phrase_finder()
+    text = " ".join(prompt.split())
+    found = finder.find(text) if finder is not None else []
+    return ", ".join(found) if found and found != [text.lower()] else None
 
 
 def _message(layout, text: str, icon: str = "ERROR") -> None:
@@ -121,6 +131,9 @@ class EXPCLIP_PT_main(bpy.types.Panel):
         reading = prompt_reading(settings.prompt)
         if reading is not None:  # unseen words: show the stand-ins the model will read with them
             box.label(text=f"Read as: {reading}", icon="INFO")
+        phrase = prompt_phrase(settings.prompt)
+        if phrase is not None:  # the words that weigh most in the style
+            box.label(text=f"Mainly read as: {phrase}", icon="INFO")
         box.prop(settings, "intensity", slider=True)
         if hasattr(bpy.types, PRESET_MENU):
             box.menu(PRESET_MENU, icon="PRESET")
