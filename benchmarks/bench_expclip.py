@@ -57,7 +57,8 @@ def main() -> int:
         f"p90 {sorted(times)[int(0.9 * len(times))] * 1e3:.1f} ms over {len(times)} prompts (target <= 20 ms)"
     )
     # The emotion phrase of a prompt ("smug" in "smug half smile") is read apart and its style kept; here
-    # nothing is kept from one call to the next, as for prompts typed for the first time.
+    # nothing is kept from one call to the next, as for prompts typed for the first time (the shipped
+    # encodings of the bare trained phrases are part of the model files, not a cache, and stay).
     cold = []
     for i in range(args.repeat):
         prompt = PROMPTS[i % len(PROMPTS)]

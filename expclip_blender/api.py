@@ -12,7 +12,7 @@ import numpy as np
 
 from .arkit import ARKIT_INDEX, NUM_ARKIT
 from .cancel import Progress
-from .emotion_phrase import PHRASE_SHARE, EmotionPhraseFinder
+from .emotion_phrase import PHRASE_SHARE, EmotionPhraseFinder, bundled_phrase_embeddings
 from .expclip import ExpClipHeads, load_heads
 from .lexicon import bundled_lexicon
 from .text_encoder import MAX_TOKENS, MiniLMEncoder
@@ -62,6 +62,8 @@ class ExpClip:
         self.lexicon = bundled_lexicon()
         self.phrase_finder = EmotionPhraseFinder(self.lexicon) if self.lexicon is not None else None
         self._phrase_styles: dict[str, np.ndarray] = {}  # emotion phrases recur across prompts
+        # Shipped encodings of the bare trained phrases: only phrases with intensity words are encoded live.
+        self.phrase_embeddings = bundled_phrase_embeddings() if self.phrase_finder is not None else {}
 
     @property
     def generator(self):
@@ -99,11 +101,16 @@ class ExpClip:
         wanted = {f for found in phrases for f in found}
         if len(self._phrase_styles) + len(wanted) > PHRASE_CACHE_SIZE:
             self._phrase_styles.clear()
-        extra = sorted(wanted - self._phrase_styles.keys())
+        new = sorted(wanted - self._phrase_styles.keys())
+        stored = [f for f in new if f in self.phrase_embeddings]
+        extra = [f for f in new if f not in self.phrase_embeddings]
         # One encoder call for prompts and new phrases: its cost is mostly streaming the weights once.
-        styles = self.heads.project_text(self.text_encoder.encode(texts + extra))
+        embeddings = self.text_encoder.encode(texts + extra)
+        if stored:
+            embeddings = np.concatenate([embeddings, np.stack([self.phrase_embeddings[f] for f in stored])])
+        styles = self.heads.project_text(embeddings)
         out = styles[: len(texts)].copy()
-        self._phrase_styles.update(zip(extra, styles[len(texts) :].copy(), strict=True))
+        self._phrase_styles.update(zip(extra + stored, styles[len(texts) :].copy(), strict=True))
         for i, found in enumerate(phrases):
             if found:
                 alone = _unit(np.mean([self._phrase_styles[f] for f in found], axis=0))

@@ -42,9 +42,11 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     import tarfile
     import time
 
+    from .emotion_phrase import PHRASE_EMBEDDINGS_FILE, write_phrase_embeddings
     from .lexicon import LEXICON_FILE, Lexicon, tokens
     from .tead.annotator import INTENSITY_WORDS, Annotator
     from .tead.wordnet import WordNet, build_backoff
+    from .text_encoder import MiniLMEncoder
 
     t0 = time.perf_counter()
     go_dir = None if args.no_goemotions else Path(args.goemotions)
@@ -55,7 +57,10 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     out = Path(args.out)
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
     annotator = Annotator(wide=True)  # the vocabulary of the training texts (held-out entries left out)
-    Lexicon(known, backoff, annotator.emotion_phrases(), INTENSITY_WORDS).save(out, source=source_text)
+    phrases = annotator.emotion_phrases()
+    Lexicon(known, backoff, phrases, INTENSITY_WORDS).save(out, source=source_text)
+    embeddings_out = out.parent / PHRASE_EMBEDDINGS_FILE.name
+    n_embedded = write_phrase_embeddings(phrases, MiniLMEncoder(), embeddings_out)
     source = Path(args.wordnet)
     if source.is_dir():
         licence = (source / "LICENSE.txt").read_text(encoding="latin-1")
@@ -67,7 +72,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     print(
         f"lexicon: {len(known)} known words (TEAD seed {args.seed} training texts), {len(backoff)} unseen "
         f"words backed off to known ones; wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in "
-        f"{time.perf_counter() - t0:.0f} s"
+        f"{time.perf_counter() - t0:.0f} s; {n_embedded} trained emotion phrases encoded: {embeddings_out}"
     )
     if out.resolve() != LEXICON_FILE:
         print(f"(the bundled table is {LEXICON_FILE})")

@@ -15,13 +15,29 @@ stand-ins that are trained emotion phrases are read, each with the word's intens
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
-from .lexicon import Lexicon, bundled_lexicon, tokens
+import numpy as np
 
-__all__ = ["PHRASE_SHARE", "EmotionPhraseFinder", "bundled_phrase_finder"]
+from .lexicon import LEXICON_FILE, Lexicon, bundled_lexicon, tokens
+
+__all__ = [
+    "PHRASE_EMBEDDINGS_FILE",
+    "PHRASE_SHARE",
+    "EmotionPhraseFinder",
+    "bundled_phrase_embeddings",
+    "bundled_phrase_finder",
+    "load_phrase_embeddings",
+    "write_phrase_embeddings",
+]
+
+#: The frozen MiniLM's sentence embeddings of the trained emotion phrases, each encoded alone (float16).
+#: A first-time prompt such as "smug half smile" then costs one encoder call, not a batch of two.
+PHRASE_EMBEDDINGS_FILE = LEXICON_FILE.parent / "phrase_embeddings.safetensors"
 
 #: Share of the emotion phrase's own style in the prompt's style (the rest is the whole prompt's). Measured
 #: on TEAD's second held-out split (trained words, unseen frames), emotion words read right: 0 -> 83.4%,
@@ -77,6 +93,37 @@ class EmotionPhraseFinder:
         before = re.search(rf"(?<![\w-])({self._intensity})\s+{re.escape(word)}(?![\w-])", text)
         prefix = f"{before.group(1)} " if before else ""
         return [prefix + t for t in self.lexicon.terms(word) if t.lower() in self._phrases]
+
+
+def write_phrase_embeddings(
+    phrases: Sequence[str], encoder, path: str | Path = PHRASE_EMBEDDINGS_FILE
+) -> int:
+    """Encode each phrase without pronoun slots alone with ``encoder`` (a ``MiniLMEncoder``) and save
+    them as float16 safetensors (phrases in the header, in row order). Returns how many were written."""
+    from safetensors.numpy import save_file
+
+    kept = sorted({p.lower() for p in phrases if "{" not in p})
+    rows = np.stack([encoder.encode([p])[0] for p in kept]) if kept else np.zeros((0, 384), np.float32)
+    save_file({"embeddings": rows.astype(np.float16)}, str(path), metadata={"phrases": json.dumps(kept)})
+    return len(kept)
+
+
+def load_phrase_embeddings(path: str | Path = PHRASE_EMBEDDINGS_FILE) -> dict[str, np.ndarray]:
+    """``{phrase: (384,) float32 sentence embedding}`` from a file of :func:`write_phrase_embeddings`."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        phrases = json.loads((f.metadata() or {}).get("phrases", "[]"))
+        rows = f.get_tensor("embeddings").astype(np.float32)
+    if len(phrases) != len(rows):
+        raise ValueError(f"{path}: {len(phrases)} phrases for {len(rows)} embeddings; rebuild the lexicon")
+    return dict(zip(phrases, rows, strict=True))
+
+
+@lru_cache(maxsize=1)
+def bundled_phrase_embeddings() -> dict[str, np.ndarray]:
+    """The shipped phrase embeddings, or ``{}`` when the file is absent (phrases are then encoded live)."""
+    return load_phrase_embeddings() if PHRASE_EMBEDDINGS_FILE.is_file() else {}
 
 
 @lru_cache(maxsize=1)

@@ -74,7 +74,7 @@ def test_api_blends_the_phrase_into_the_prompt(expclip_model) -> None:
     prompt = "please animate a stoic face"
     assert m.phrase_finder.find(prompt) == ["stoic"]
     whole = m.heads.project_text(m.text_encoder.encode([prompt]))[0]
-    alone = m.heads.project_text(m.text_encoder.encode(["stoic"]))[0]
+    alone = m.heads.project_text(m.phrase_embeddings["stoic"][None])[0]  # shipped: not encoded again
     expected = (1 - PHRASE_SHARE) * whole + PHRASE_SHARE * alone
     np.testing.assert_allclose(m.embed_text(prompt)[0], expected / np.linalg.norm(expected), atol=1e-5)
     # Same styles whether the phrase style was kept from an earlier call or not, alone or in a batch.
@@ -86,6 +86,38 @@ def test_api_blends_the_phrase_into_the_prompt(expclip_model) -> None:
     for text in ("furious", "she just heard the worst news of her life", "not angry"):
         plain = m.heads.project_text(m.text_encoder.encode([m.with_known_words(text)]))[0]
         np.testing.assert_allclose(m.embed_text(text)[0], plain, atol=1e-6)
+
+
+def test_shipped_phrase_embeddings_are_the_encoders_own() -> None:
+    from expclip_blender.emotion_phrase import PHRASE_EMBEDDINGS_FILE, load_phrase_embeddings
+    from expclip_blender.text_encoder import MiniLMEncoder
+
+    assert PHRASE_EMBEDDINGS_FILE.is_file(), "rebuild: python -m expclip_blender.data lexicon --wordnet ..."
+    stored = load_phrase_embeddings()
+    phrases = Annotator(wide=True).emotion_phrases()
+    assert sorted(stored) == sorted({p.lower() for p in phrases if "{" not in p})
+    sample = ["furious", "stoic", "a bit judgy", "on the verge of tears", "smug"]
+    sample = [p for p in sample if p in stored]
+    assert len(sample) >= 3
+    live = MiniLMEncoder().encode(sample)
+    for phrase, row in zip(sample, live, strict=True):
+        # float16 storage: well under the differences between phrases (cosine of neighbours < 0.99)
+        np.testing.assert_allclose(stored[phrase], row, atol=2e-3)
+        assert float(stored[phrase] @ row) > 0.9999
+
+
+def test_a_first_time_phrase_with_a_stored_embedding_costs_no_second_encoding(expclip_model) -> None:
+    m = expclip_model
+    m._phrase_styles.clear()
+    calls: list[list[str]] = []
+    encode = m.text_encoder.encode
+    m.text_encoder.encode = lambda texts, **kw: calls.append(list(texts)) or encode(texts, **kw)
+    try:
+        m.embed_text("smug half smile")  # "smug" is stored: one text encoded
+        m.embed_text("she is slightly smug")  # "slightly smug" is not: encoded with the prompt
+    finally:
+        del m.text_encoder.encode
+    assert calls == [["smug half smile"], ["she is slightly smug", "slightly smug"]]
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,14 @@ class TextStageConfig:
     # dropped, a frame word inserted), so the projection leans on the words that carry the emotion rather
     # than on the sentence around them.
     perturbed_share: float = 0.0
+    # Emotion-word descriptions are drawn in inverse proportion to how many training descriptions their
+    # emotion word has, to this power (0 = off): a word the annotator allows at one grade only ("livid": E)
+    # gets a few descriptions where "angry" gets hundreds. Clipped to 0.25x..4x.
+    word_balance: float = 0.0
+    # Weight of an auxiliary loss (0 = off): a linear head on the text style (training only, not shipped)
+    # names the emotion class of the described face, class-balanced cross-entropy. It asks the projection
+    # to keep the coarse emotion apart where InfoNCE spends itself on grades and individual faces.
+    class_weight: float = 0.0
     init: str = ""  # the weights file whose heads are the starting point (its expression side is kept)
 
 
@@ -298,6 +306,31 @@ def pair_weights(tead, emotion_weight: float, mirrored_weight: float = 1.0) -> n
     return weights / weights.sum()
 
 
+def word_balance_weights(tead, power: float) -> np.ndarray:
+    """Per training pair (``train_pairs()`` order): (median count / count of its emotion word) ** power for
+    emotion-word descriptions, clipped to 0.25..4; 1 for the rest and where no trained word is found."""
+    from ..tead.annotator import Annotator
+    from ..tead.build import PhraseFinder
+
+    train = [p for p in tead.pairs if p.split == "train"]
+    out = np.ones(len(train))
+    if power <= 0:
+        return out
+    finder = PhraseFinder(p for p in Annotator(wide=True).emotion_phrases() if "{" not in p)
+    found = [finder.search(p.text) if p.kind == "emotion_word" else None for p in train]
+    counts: dict[str, int] = {}
+    for w in found:
+        if w is not None:
+            counts[w] = counts.get(w, 0) + 1
+    if not counts:
+        return out
+    median = float(np.median(list(counts.values())))
+    for i, w in enumerate(found):
+        if w is not None:
+            out[i] = float(np.clip((median / counts[w]) ** power, 0.25, 4.0))
+    return out
+
+
 def frame_words(
     texts: list[str], labels: list[str], min_count: int = 50, min_entropy: float = 0.9
 ) -> list[str]:
@@ -378,6 +411,18 @@ def train_text_projection(
     with torch.no_grad():
         expr_emb = model.embed_expression(expressions)
     draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
+    if cfg.word_balance > 0:
+        draw = draw * word_balance_weights(tead, cfg.word_balance)
+        draw = draw / draw.sum()
+    class_head, pair_class, class_loss_weights = None, None, None
+    if cfg.class_weight > 0:
+        classes = sorted({m.emotion for m in tead.meta if m.emotion is not None})
+        labels = [tead.meta[e].emotion for e in expr_idx]
+        pair_class = torch.tensor([classes.index(c) if c else -100 for c in labels], dtype=torch.int64)
+        seen = np.bincount(pair_class[pair_class >= 0].numpy(), minlength=len(classes)).astype(np.float64)
+        balanced = seen.sum() / np.maximum(seen, 1) / len(classes)
+        class_loss_weights = torch.from_numpy(balanced.astype(np.float32))
+        class_head = nn.Linear(model.text_proj[-1].out_features, len(classes))
     perturbed_emb = None
     if cfg.perturbed_share > 0:
         # One perturbed copy per annotator description (GoEmotions' sentences are real writing already),
@@ -397,7 +442,8 @@ def train_text_projection(
         )
         log(f"perturbed copies: {len(copies):,} ({len(fillers)} frame words: {', '.join(fillers)})")
 
-    opt = torch.optim.AdamW(model.text_proj.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    params = [*model.text_proj.parameters(), *(class_head.parameters() if class_head is not None else ())]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(pair_expr) // cfg.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=steps_per_epoch * cfg.epochs, pct_start=0.1
@@ -421,6 +467,12 @@ def train_text_projection(
             loss_c = contrastive_loss(zt, ze, x, scale, cfg.target_temperature)
             loss_r = nn.functional.mse_loss(model.decode(zt), x)
             loss = cfg.contrastive_weight * loss_c + cfg.rec_weight * loss_r
+            if class_head is not None:
+                target = pair_class[batch]
+                if bool((target >= 0).any()):
+                    loss = loss + cfg.class_weight * nn.functional.cross_entropy(
+                        class_head(zt), target, weight=class_loss_weights, ignore_index=-100
+                    )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -608,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--perturbed-share", type=float, default=None, help="stage 2: share of perturbed descriptions"
     )
+    parser.add_argument(
+        "--word-balance", type=float, default=None, help="stage 2: power of the rare-word draw (0 = off)"
+    )
+    parser.add_argument(
+        "--class-weight", type=float, default=None, help="stage 2: weight of the emotion-class loss (0 = off)"
+    )
     args = parser.parse_args(argv)
     if args.text_only and args.init is None:
         parser.error("--text-only needs --init WEIGHTS (the heads whose expression side is kept)")
@@ -633,6 +691,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.perturbed_share is not None:
             cfg.perturbed_share = args.perturbed_share
+        if args.word_balance is not None:
+            cfg.word_balance = args.word_balance
+        if args.class_weight is not None:
+            cfg.class_weight = args.class_weight
         model, run = train_text_projection(tead, base, cfg, args.cache)
         sha = model_expression_sha256(model)
         if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
