@@ -56,20 +56,33 @@ def main() -> int:
         f"expression() after load(): median {statistics.median(times) * 1e3:.1f} ms, "
         f"p90 {sorted(times)[int(0.9 * len(times))] * 1e3:.1f} ms over {len(times)} prompts (target <= 20 ms)"
     )
+
     # The emotion phrase of a prompt ("smug" in "smug half smile") is read apart and its style kept; here
     # nothing is kept from one call to the next, as for prompts typed for the first time (the shipped
     # encodings of the bare trained phrases are part of the model files, not a cache, and stay).
-    cold = []
-    for i in range(args.repeat):
-        prompt = PROMPTS[i % len(PROMPTS)]
-        model._phrase_styles.clear()
-        start = time.perf_counter()
-        model.expression(prompt)
-        cold.append(time.perf_counter() - start)
-    print(
-        f"expression(), new prompt (no phrase style kept): median {statistics.median(cold) * 1e3:.1f} ms, "
-        f"p90 {sorted(cold)[int(0.9 * len(cold))] * 1e3:.1f} ms (target <= 20 ms)"
-    )
+    def new_prompts() -> list[float]:
+        out = []
+        for i in range(args.repeat):
+            prompt = PROMPTS[i % len(PROMPTS)]
+            model._phrase_styles.clear()
+            start = time.perf_counter()
+            model.expression(prompt)
+            out.append(time.perf_counter() - start)
+        return out
+
+    def p90(t: list[float]) -> float:
+        return sorted(t)[int(0.9 * len(t))]
+
+    cold = new_prompts()
+    stored, model.phrase_embeddings = model.phrase_embeddings, {}
+    live = new_prompts()  # the peer: session 5's reading, every new phrase encoded with its prompt
+    model.phrase_embeddings = stored
+    for name, t in (("new prompt (no phrase style kept)", cold), ("  same, phrases encoded live", live)):
+        print(
+            f"expression(), {name}: median {statistics.median(t) * 1e3:.1f} ms, "
+            f"p90 {p90(t) * 1e3:.1f} ms (target <= 20 ms)"
+        )
+    print(f"  p90 with the shipped phrase encodings / encoded live: {p90(cold) / p90(live):.2f}")
     return 0
 
 

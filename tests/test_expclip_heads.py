@@ -148,6 +148,22 @@ def test_pair_weights_favour_faces_with_an_emotion_class():
     assert np.allclose(w[classed], 4 * w[~classed][0]) and np.allclose(w[~classed], w[~classed][0])
 
 
+def test_rare_emotion_words_are_drawn_more_often():
+    from expclip_blender.tead.build import Pair
+    from expclip_blender.training.expclip import word_balance_weights
+
+    tead = _TinyTead()
+    tead.pairs = [Pair(0, f"she looks angry {i}", "emotion_word", "train") for i in range(16)]
+    tead.pairs += [Pair(0, "absolutely livid", "emotion_word", "train")]
+    tead.pairs += [Pair(0, f"looking gloomy {i}", "emotion_word", "train") for i in range(4)]
+    tead.pairs += [Pair(0, "they look angry", "situation", "train")]  # only emotion-word descriptions
+    w = word_balance_weights(tead, 0.5)
+    assert np.allclose(word_balance_weights(tead, 0.0), 1.0)
+    median = 4.0  # counts 16, 1, 4
+    assert w[0] == pytest.approx((median / 16) ** 0.5) and w[16] == pytest.approx(min((median / 1) ** 0.5, 4))
+    assert w[17] == pytest.approx(1.0) and w[-1] == 1.0
+
+
 def test_mirrored_faces_are_drawn_less_unless_the_description_names_a_side():
     from expclip_blender.tead.build import Pair
     from expclip_blender.training.expclip import names_a_side, pair_weights

@@ -236,13 +236,14 @@ class PhraseFinder:
 
     def __init__(self, phrases: Iterable[str]) -> None:
         self.by_first: dict[str, list[str]] = {}
-        for phrase in {p.lower() for p in phrases}:
+        # Longest first, then alphabetical: the same phrase is found whatever the process's hash seed.
+        for phrase in sorted({p.lower() for p in phrases}, key=lambda p: (-len(p), p)):
             first = self._WORD.match(phrase)
             if first:
                 self.by_first.setdefault(first.group(), []).append(phrase)
 
     def search(self, text: str) -> str | None:
-        """The first phrase found in ``text`` (lower case), or None."""
+        """The first phrase found in ``text`` (lower case; the longest of those starting there), or None."""
         low = text.lower()
         for word in self._WORD.finditer(low):
             for phrase in self.by_first.get(word.group(), ()):
