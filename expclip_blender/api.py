@@ -12,7 +12,7 @@ import numpy as np
 
 from .arkit import ARKIT_INDEX, NUM_ARKIT
 from .cancel import Progress
-from .emotion_phrase import PHRASE_SHARE, EmotionPhraseFinder, bundled_phrase_embeddings
+from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
 from .expclip import ExpClipHeads, load_heads
 from .lexicon import bundled_lexicon
 from .text_encoder import MAX_TOKENS, MiniLMEncoder
@@ -60,7 +60,7 @@ class ExpClip:
         self._generator = None  # loaded on first use: torch is only imported when speech is animated
         self._styles: dict[tuple[str, float], np.ndarray] = {}  # prompts recur bake after bake
         self.lexicon = bundled_lexicon()
-        self.phrase_finder = EmotionPhraseFinder(self.lexicon) if self.lexicon is not None else None
+        self.phrase_finder = bundled_phrase_finder()  # over the same table; compiled once per process
         self._phrase_styles: dict[str, np.ndarray] = {}  # emotion phrases recur across prompts
         # Shipped encodings of the bare trained phrases: only phrases with intensity words are encoded live.
         self.phrase_embeddings = bundled_phrase_embeddings() if self.phrase_finder is not None else {}
@@ -94,10 +94,7 @@ class ExpClip:
         cleaned = [_clean_prompt(p) for p in prompts]
         texts = [self.with_known_words(p) for p in cleaned]
         finder = self.phrase_finder
-        # A prompt that is its own emotion phrase ("furious") needs no second reading.
-        phrases = [
-            [f for f in finder.find(p) if f != p.lower()] if finder is not None else [] for p in cleaned
-        ]
+        phrases = [finder.read_apart(p) if finder is not None else [] for p in cleaned]
         wanted = {f for found in phrases for f in found}
         if len(self._phrase_styles) + len(wanted) > PHRASE_CACHE_SIZE:
             self._phrase_styles.clear()

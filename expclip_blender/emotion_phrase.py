@@ -94,6 +94,12 @@ class EmotionPhraseFinder:
         prefix = f"{before.group(1)} " if before else ""
         return [prefix + t for t in self.lexicon.terms(word) if t.lower() in self._phrases]
 
+    def read_apart(self, prompt: str) -> list[str]:
+        """What :meth:`find` returns, less the prompt itself: a prompt that is its own emotion phrase
+        ("furious") needs no second reading."""
+        whole = prompt.lower().strip()
+        return [f for f in self.find(prompt) if f != whole]
+
 
 def write_phrase_embeddings(
     phrases: Sequence[str], encoder, path: str | Path = PHRASE_EMBEDDINGS_FILE

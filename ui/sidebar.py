@@ -54,9 +54,8 @@ def prompt_phrase(prompt: str) -> str | None:
     """The emotion phrase the model also reads on its own in a longer prompt ("a tiny bit judgy" in
     "honestly, she is a tiny bit judgy"), or None when the prompt is read whole."""
     finder = bundled_phrase_finder()
-    text = " ".join(prompt.split())
-    found = finder.find(text) if finder is not None else []
-    return ", ".join(found) if found and found != [text.lower()] else None
+    found = finder.read_apart(" ".join(prompt.split())) if finder is not None else []
+    return ", ".join(found) or None
 
 
 def _message(layout, text: str, icon: str = "ERROR") -> None:

@@ -26,6 +26,7 @@ import math
 import os
 import re
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -321,10 +322,7 @@ def word_balance_weights(tead, power: float) -> np.ndarray:
         return out
     finder = PhraseFinder(p for p in Annotator(wide=True).emotion_phrases() if "{" not in p)
     found = [finder.search(p.text) if p.kind == "emotion_word" else None for p in train]
-    counts: dict[str, int] = {}
-    for w in found:
-        if w is not None:
-            counts[w] = counts.get(w, 0) + 1
+    counts = Counter(w for w in found if w is not None)
     if not counts:
         return out
     median = float(np.median(list(counts.values())))
