@@ -44,7 +44,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
 
     from .emotion_phrase import PHRASE_EMBEDDINGS_FILE, write_phrase_embeddings
     from .lexicon import LEXICON_FILE, Lexicon, tokens
-    from .tead.annotator import INTENSITY_WORDS, Annotator
+    from .tead.annotator import INTENSITY_GROUPS, Annotator
     from .tead.wordnet import WordNet, build_backoff
     from .text_encoder import MiniLMEncoder
 
@@ -58,7 +58,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
     annotator = Annotator(wide=True)  # the vocabulary of the training texts (held-out entries left out)
     phrases = annotator.emotion_phrases()
-    Lexicon(known, backoff, phrases, INTENSITY_WORDS).save(out, source=source_text)
+    Lexicon(known, backoff, phrases, INTENSITY_GROUPS).save(out, source=source_text)
     embeddings_out = out.parent / PHRASE_EMBEDDINGS_FILE.name
     n_embedded = write_phrase_embeddings(phrases, MiniLMEncoder(), embeddings_out)
     source = Path(args.wordnet)

@@ -64,13 +64,19 @@ class Lexicon:
         known: set[str],
         backoff: dict[str, list[str]],
         phrases: Sequence[str] = (),
-        intensity_words: Sequence[str] = (),
+        intensity_groups: Sequence[Sequence[str]] = (),
     ) -> None:
         self.known = known
         self.backoff = backoff
-        # The trained emotion words and nouns, and the intensity words before them (see .emotion_phrase).
+        # The trained emotion words and nouns, and the intensity words before them, in groups of words
+        # training uses interchangeably (one grade each; see .emotion_phrase).
         self.phrases = tuple(phrases)
-        self.intensity_words = tuple(intensity_words)
+        self.intensity_groups = tuple(tuple(g) for g in intensity_groups)
+
+    @property
+    def intensity_words(self) -> tuple[str, ...]:
+        """Every intensity word of :attr:`intensity_groups`, sorted."""
+        return tuple(sorted({w for group in self.intensity_groups for w in group}))
 
     @classmethod
     def load(cls, path: str | Path = LEXICON_FILE) -> Lexicon:
@@ -80,7 +86,7 @@ class Lexicon:
             set(data["known"]),
             {k: list(v) for k, v in data["backoff"].items()},
             data.get("phrases", ()),
-            data.get("intensity_words", ()),
+            data.get("intensity_groups", ()),
         )
 
     def save(self, path: str | Path, source: str) -> None:
@@ -90,7 +96,7 @@ class Lexicon:
             "known": sorted(self.known),
             "backoff": dict(sorted(self.backoff.items())),
             "phrases": sorted(self.phrases),
-            "intensity_words": sorted(self.intensity_words),
+            "intensity_groups": [list(g) for g in self.intensity_groups],  # in order: the first are read
         }
         raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         Path(path).parent.mkdir(parents=True, exist_ok=True)

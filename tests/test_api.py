@@ -51,6 +51,14 @@ def test_prompts_read_as_their_emotion(model, prompt, emotion):
     assert read_emotion(model.expression(prompt)) == emotion
 
 
+def test_an_intensity_word_does_not_bend_the_emotion(model):
+    # MiniLM reads "absolutely" as happy: alone, "absolutely livid" decoded a half smile under low brows
+    # (mouthSmile 0.38, browDown 0.41). Read also with the other words of its grade, it is rage.
+    face = dict(zip(ex.ARKIT_NAMES, model.expression("absolutely livid"), strict=True))
+    assert max(face["mouthSmileLeft"], face["mouthSmileRight"]) < 0.1
+    assert min(face["browDownLeft"], face["browDownRight"]) > 0.6
+
+
 def test_intensity_zero_is_neutral_and_the_knob_is_monotonic(model):
     assert not model.expression("furious", intensity=0.0).any()
     levels = [0.0, 0.3, 0.6, 1.0, 1.5, 3.0]

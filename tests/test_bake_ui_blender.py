@@ -130,6 +130,7 @@ def test_panel_shows_the_emotion_phrase_read_on_its_own(ext):
     phrase = ext.ui.sidebar.prompt_phrase
     assert phrase("honestly,  she is a tiny bit judgy") == "a tiny bit judgy"
     assert phrase("furious") is None  # the prompt is its own phrase
+    assert phrase("absolutely livid") is None  # its grade variants are read, not shown
     assert phrase("happy but a little surprised") is None and phrase("") is None
 
 

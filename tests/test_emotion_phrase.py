@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from expclip_blender.emotion_phrase import PHRASE_SHARE, EmotionPhraseFinder
+from expclip_blender.emotion_phrase import GRADE_VARIANTS, PHRASE_SHARE, EmotionPhraseFinder
 from expclip_blender.lexicon import LEXICON_FILE, Lexicon
-from expclip_blender.tead.annotator import INTENSITY_WORDS, Annotator
+from expclip_blender.tead.annotator import INTENSITY_GROUPS, INTENSITY_WORDS, Annotator
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,11 @@ def finder() -> EmotionPhraseFinder:
         known={"stoic", "judgy", "furious", "happy", "surprised", "stuck-up", "snob", "face", "rolling"},
         backoff={"snooty": ["stuck-up", "proud", "snob"]},
         phrases=["stoic", "judgy", "furious", "happy", "surprised", "stuck-up", "snob", "rolling {pos} eyes"],
-        intensity_words=["a tiny bit", "a tiny", "slightly", "a little", "utterly"],
+        intensity_groups=[
+            ["a tiny bit", "a tiny"],
+            ["slightly", "a little"],
+            ["extremely", "utterly", "totally"],
+        ],
     )
     return EmotionPhraseFinder(lexicon)
 
@@ -66,7 +70,28 @@ def test_phrases_are_the_trained_vocabulary_without_held_out_or_body_words() -> 
     with gzip.open(LEXICON_FILE, "rt", encoding="utf-8") as f:
         data = json.load(f)
     assert data["phrases"] == sorted(phrases), "rebuild: python -m expclip_blender.data lexicon --wordnet ..."
-    assert data["intensity_words"] == sorted(INTENSITY_WORDS)
+    assert data["intensity_groups"] == [list(g) for g in INTENSITY_GROUPS]
+    assert Lexicon.load().intensity_words == tuple(sorted(INTENSITY_WORDS))
+
+
+def test_a_phrase_is_also_read_with_other_intensity_words_of_its_grade(finder) -> None:
+    assert finder.grade_variants("utterly furious") == ["extremely furious", "totally furious"]
+    assert finder.grade_variants("a tiny bit judgy") == ["a tiny judgy"]
+    assert finder.grade_variants("furious") == []
+    # The prompt itself is read whole; its variants are read apart.
+    assert finder.read_apart("utterly furious") == ["extremely furious", "totally furious"]
+    assert finder.read_apart("utterly furious", variants=False) == []
+    assert finder.read_apart("she is slightly happy") == ["slightly happy", "a little happy"]
+    assert finder.read_apart("happy but a little surprised") == []  # no single phrase: no variants
+    assert finder.read_apart("furious") == []
+
+
+def test_every_intensity_group_is_one_grade_with_variants_to_read() -> None:
+    from expclip_blender.tead.annotator import _ALL_ADVERBS, _ALL_NOUN_MODIFIERS
+
+    grades = {w: g for d in (_ALL_ADVERBS, _ALL_NOUN_MODIFIERS) for g, ws in d.items() for w in ws if w}
+    for group in INTENSITY_GROUPS:
+        assert len(group) > GRADE_VARIANTS and len({grades[w] for w in group}) == 1, group
 
 
 def test_api_blends_the_phrase_into_the_prompt(expclip_model) -> None:
@@ -86,6 +111,18 @@ def test_api_blends_the_phrase_into_the_prompt(expclip_model) -> None:
     for text in ("furious", "she just heard the worst news of her life", "not angry"):
         plain = m.heads.project_text(m.text_encoder.encode([m.with_known_words(text)]))[0]
         np.testing.assert_allclose(m.embed_text(text)[0], plain, atol=1e-6)
+
+
+def test_api_reads_a_phrase_with_its_grade_variants(expclip_model) -> None:
+    m = expclip_model
+    prompt = "absolutely livid"
+    variants = m.phrase_finder.read_apart(prompt)
+    assert variants == ["extremely livid", "utterly livid"][:GRADE_VARIANTS]
+    styles = m.heads.project_text(m.text_encoder.encode([prompt, *variants]))
+    alone = styles[1:].mean(axis=0)
+    alone /= np.linalg.norm(alone)
+    expected = (1 - PHRASE_SHARE) * styles[0] + PHRASE_SHARE * alone
+    np.testing.assert_allclose(m.embed_text(prompt)[0], expected / np.linalg.norm(expected), atol=1e-5)
 
 
 def test_shipped_phrase_embeddings_are_the_encoders_own() -> None:
@@ -114,10 +151,15 @@ def test_a_first_time_phrase_with_a_stored_embedding_costs_no_second_encoding(ex
     m.text_encoder.encode = lambda texts, **kw: calls.append(list(texts)) or encode(texts, **kw)
     try:
         m.embed_text("smug half smile")  # "smug" is stored: one text encoded
-        m.embed_text("she is slightly smug")  # "slightly smug" is not: encoded with the prompt
+        m.embed_text("she is slightly smug")  # "slightly smug" and its variants are not: one batch
+        m.embed_text("they look slightly smug")  # kept from the call before: only the prompt
     finally:
         del m.text_encoder.encode
-    assert calls == [["smug half smile"], ["she is slightly smug", "slightly smug"]]
+    assert calls == [
+        ["smug half smile"],
+        ["she is slightly smug", "a bit smug", "a little smug", "slightly smug"],
+        ["they look slightly smug"],
+    ]
 
 
 @pytest.mark.parametrize(

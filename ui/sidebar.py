@@ -54,7 +54,7 @@ def prompt_phrase(prompt: str) -> str | None:
     """The emotion phrase the model also reads on its own in a longer prompt ("a tiny bit judgy" in
     "honestly, she is a tiny bit judgy"), or None when the prompt is read whole."""
     finder = bundled_phrase_finder()
-    found = finder.read_apart(" ".join(prompt.split())) if finder is not None else []
+    found = finder.read_apart(" ".join(prompt.split()), variants=False) if finder is not None else []
     return ", ".join(found) or None
 
 

@@ -682,6 +682,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--class-weight", type=float, default=None, help="stage 2: emotion-class loss weight (0 = off)"
     )
+    parser.add_argument(
+        "--train-seed",
+        type=int,
+        default=None,
+        help="stage 2: seed of the projection's initialisation and draw order (default: --seed)",
+    )
     args = parser.parse_args(argv)
     if args.text_only and args.init is None:
         parser.error("--text-only needs --init WEIGHTS (the heads whose expression side is kept)")
@@ -711,6 +717,8 @@ def main(argv: list[str] | None = None) -> int:
             cfg.word_balance = args.word_balance
         if args.class_weight is not None:
             cfg.class_weight = args.class_weight
+        if args.train_seed is not None:
+            cfg.seed = args.train_seed
         model, run = train_text_projection(tead, base, cfg, args.cache)
         sha = model_expression_sha256(model)
         if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
@@ -722,7 +730,10 @@ def main(argv: list[str] | None = None) -> int:
                  "text_stage": asdict(cfg)}  # fmt: skip
         save_model(model, base_cfg, args.out, extra=extra)
         log_path.write_text(json.dumps({**run, "joint_stage": joint}, indent=1), encoding="utf-8")
-        seed = f" --seed {args.seed}" if args.seed else ""
+        options = {"--seed": args.seed, "--epochs": args.epochs, "--perturbed-share": args.perturbed_share,
+                   "--word-balance": args.word_balance, "--class-weight": args.class_weight,
+                   "--train-seed": args.train_seed}  # fmt: skip
+        seed = "".join(f" {k} {v}" for k, v in options.items() if v)
         command = (
             "stage 1 as in the section above (at commit 0386891: "
             "`python -m expclip_blender.training.expclip`),\n"
