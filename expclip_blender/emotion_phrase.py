@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -82,10 +83,11 @@ class EmotionPhraseFinder:
         self.lexicon = lexicon
         self._intensity = _alternation([re.escape(w) for w in lexicon.intensity_words])
         self._leading_intensity = re.compile(rf"({self._intensity})\s+(.+)") if self._intensity else None
-        self._group: dict[str, tuple[str, ...]] = {}
-        for group in lexicon.intensity_groups:
-            for word in group:
-                self._group.setdefault(word, group)
+        # A word in two groups ("a little": an adverb and a noun modifier) has no variants: the adverbs'
+        # would not fit before a noun ("slightly anger").
+        groups = [(w, g) for g in lexicon.intensity_groups for w in g]
+        counts = Counter(w for w, _ in groups)
+        self._group = {w: g for w, g in groups if counts[w] == 1}
         self._phrases = {p.lower() for p in lexicon.phrases}
         body = _alternation([_phrase_pattern(p) for p in lexicon.phrases])
         self._pattern = (

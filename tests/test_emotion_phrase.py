@@ -84,6 +84,10 @@ def test_a_phrase_is_also_read_with_other_intensity_words_of_its_grade(finder) -
     assert finder.read_apart("she is slightly happy") == ["slightly happy", "a little happy"]
     assert finder.read_apart("happy but a little surprised") == []  # no single phrase: no variants
     assert finder.read_apart("furious") == []
+    groups = [["slightly", "a little", "a bit"], ["a little", "a touch of"]]
+    two_groups = Lexicon(set(), {}, ["anger"], groups)
+    assert EmotionPhraseFinder(two_groups).grade_variants("a little anger") == []  # not "slightly anger"
+    assert EmotionPhraseFinder(two_groups).grade_variants("a touch of anger") == ["a little anger"]
 
 
 def test_every_intensity_group_is_one_grade_with_variants_to_read() -> None:
