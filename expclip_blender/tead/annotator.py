@@ -45,16 +45,14 @@ _ALL_NOUN_MODIFIERS = {g: (*V.NOUN_MODIFIERS[g], *V.MORE_NOUN_MODIFIERS[g]) for 
 DIMINISHERS: tuple[str, ...] = tuple(
     sorted({w for g in "AB" for w in (*_ALL_ADVERBS[g], *_ALL_NOUN_MODIFIERS[g]) if w}, key=len, reverse=True)
 )
-#: Every intensity word and noun modifier of the vocabulary, at any grade ("a tiny bit", "utter").
-INTENSITY_WORDS: tuple[str, ...] = tuple(
-    sorted({w for d in (_ALL_ADVERBS, _ALL_NOUN_MODIFIERS) for ws in d.values() for w in ws if w})
-)
 MAXIMISERS: tuple[str, ...] = tuple(sorted({w for w in (*_ALL_ADVERBS["E"], *_ALL_NOUN_MODIFIERS["E"]) if w}))
 #: Interchangeable intensity words: one group per grade for adverbs and one for noun modifiers, each in
 #: vocabulary order. The annotator writes any word of a group for a face of that grade.
 INTENSITY_GROUPS: tuple[tuple[str, ...], ...] = tuple(
     tuple(w for w in d[g] if w) for d in (_ALL_ADVERBS, _ALL_NOUN_MODIFIERS) for g in sorted(d)
 )
+#: Every intensity word and noun modifier of the vocabulary, at any grade ("a tiny bit", "utter").
+INTENSITY_WORDS: tuple[str, ...] = tuple(sorted({w for group in INTENSITY_GROUPS for w in group}))
 
 # How many descriptions of each kind an expression gets, by category.
 DEFAULT_COUNTS: dict[str, dict[str, int]] = {

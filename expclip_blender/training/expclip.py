@@ -90,8 +90,8 @@ class TextStageConfig:
     perturbed_share: float = 0.0
     # Emotion-word descriptions are drawn in inverse proportion to how many training descriptions their
     # emotion word has, to this power (0 = off): a word the annotator allows at one grade only ("livid": E)
-    # gets a few descriptions where "angry" gets hundreds. Clipped to 0.25x..4x. (Session 6: measured with
-    # class_weight 0.3, not adopted; models/expclip.md.)
+    # gets a few descriptions where "angry" gets hundreds. Clipped to 0.25x..4x. The shipped weights use 0.5
+    # (session 7: the anger intensity ladder holds; what it cost is in models/expclip.md).
     word_balance: float = 0.0
     # Weight of an auxiliary loss (0 = off): a linear head on the text style (training only, not shipped)
     # names the emotion class of the described face, class-balanced cross-entropy. It asks the projection
@@ -733,11 +733,11 @@ def main(argv: list[str] | None = None) -> int:
         options = {"--seed": args.seed, "--epochs": args.epochs, "--perturbed-share": args.perturbed_share,
                    "--word-balance": args.word_balance, "--class-weight": args.class_weight,
                    "--train-seed": args.train_seed}  # fmt: skip
-        seed = "".join(f" {k} {v}" for k, v in options.items() if v)
+        flags = "".join(f" {k} {v}" for k, v in options.items() if v)
         command = (
             "stage 1 as in the section above (at commit 0386891: "
             "`python -m expclip_blender.training.expclip`),\n"
-            f"then `python -m expclip_blender.training.expclip --text-only --init STAGE1.safetensors{seed}` "
+            f"then `python -m expclip_blender.training.expclip --text-only --init STAGE1.safetensors{flags}` "
             "(the stage-1 weights are `git show 0386891:models/expclip.safetensors`)."
         )
     else:
