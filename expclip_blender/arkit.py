@@ -30,6 +30,11 @@ MOUTH_NAMES: tuple[str, ...] = tuple(
 EYE_NAMES: tuple[str, ...] = tuple(n for n in ARKIT_NAMES if n.startswith("eye"))
 BROW_NAMES: tuple[str, ...] = tuple(n for n in ARKIT_NAMES if n.startswith("brow"))
 
+# Left <-> right channel permutation: ``weights[..., MIRROR_ORDER]`` mirrors a face about the midline.
+MIRROR_ORDER: tuple[int, ...] = tuple(
+    ARKIT_INDEX[n.replace("Left", "\0").replace("Right", "Left").replace("\0", "Right")] for n in ARKIT_NAMES
+)
+
 # ARKit channels some rigs split into left and right halves.
 SPLIT_CHANNELS: tuple[str, ...] = ("browInnerUp", "cheekPuff")
 

@@ -43,17 +43,26 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     import time
 
     from .emotion_phrase import PHRASE_EMBEDDINGS_FILE, write_phrase_embeddings
-    from .lexicon import LEXICON_FILE, Lexicon, tokens
+    from .lexicon import LEXICON_FILE, MAX_EXPRESSION_WORDS, Lexicon, tokens
     from .tead.annotator import INTENSITY_GROUPS, Annotator
-    from .tead.wordnet import WordNet, build_backoff
+    from .tead.wordnet import WordNet, build_backoff, expressions
     from .text_encoder import MiniLMEncoder
 
     t0 = time.perf_counter()
     go_dir = None if args.no_goemotions else Path(args.goemotions)
     tead = build_tead(seed=args.seed, goemotions_dir=go_dir)
-    known = {w for p in tead.pairs if p.split == "train" for w in tokens(p.text)}
+    train_tokens = [tokens(p.text) for p in tead.pairs if p.split == "train"]
+    known = {w for words in train_tokens for w in words}
     wordnet = WordNet.open(args.wordnet)
-    backoff = build_backoff(wordnet, known)
+    candidates = expressions(wordnet)
+    known_expressions = {
+        " ".join(words[i : i + n])
+        for words in train_tokens
+        for n in range(2, MAX_EXPRESSION_WORDS + 1)
+        for i in range(len(words) - n + 1)
+        if " ".join(words[i : i + n]) in candidates
+    }
+    backoff = build_backoff(wordnet, known, known_expressions)
     out = Path(args.out)
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
     annotator = Annotator(wide=True)  # the vocabulary of the training texts (held-out entries left out)
@@ -71,7 +80,8 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     (out.parent / "WORDNET-LICENSE.txt").write_text(licence, encoding="utf-8")
     print(
         f"lexicon: {len(known)} known words (TEAD seed {args.seed} training texts), {len(backoff)} unseen "
-        f"words backed off to known ones; wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in "
+        f"words and expressions backed off to known ones ({len(known_expressions)} WordNet expressions "
+        f"are trained); wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in "
         f"{time.perf_counter() - t0:.0f} s; {n_embedded} trained emotion phrases encoded: {embeddings_out}"
     )
     if out.resolve() != LEXICON_FILE:

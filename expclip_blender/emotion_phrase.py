@@ -102,15 +102,16 @@ class EmotionPhraseFinder:
             return []
         found = list(self._pattern.finditer(text))
         inside = {w for m in found for w in tokens(m.group(0))}
-        unseen = [w for w in tokens(text) if w not in inside and self.lexicon.terms(w)]
+        unseen = [(w, terms) for w, terms in self.lexicon.unseen(text) if not inside & set(w.split())]
         if len(found) + len(unseen) != 1:
             return []
         if found:
             return [found[0].group(0)]
-        word = unseen[0]
-        before = re.search(rf"(?<![\w-])({self._intensity})\s+{re.escape(word)}(?![\w-])", text)
+        word, terms = unseen[0]
+        spaced = r"\s+".join(re.escape(w) for w in word.split())
+        before = re.search(rf"(?<![\w-])({self._intensity})\s+{spaced}(?![\w-])", text)
         prefix = f"{before.group(1)} " if before else ""
-        return [prefix + t for t in self.lexicon.terms(word) if t.lower() in self._phrases]
+        return [prefix + t for t in terms if t.lower() in self._phrases]
 
     def grade_variants(self, phrase: str) -> list[str]:
         """``phrase`` with its leading intensity word swapped for the first :data:`GRADE_VARIANTS` other

@@ -22,6 +22,7 @@ from pathlib import Path
 
 __all__ = [
     "LEXICON_FILE",
+    "MAX_EXPRESSION_WORDS",
     "MAX_PROMPT_WORDS",
     "TOKEN",
     "Lexicon",
@@ -34,6 +35,8 @@ LEXICON_FILE = Path(__file__).resolve().parent / "lexicon" / "backoff.json.gz"
 # Only short prompts are expanded: there one word carries the meaning, where in a sentence ("she is
 # riding the train to work") the context does, and stand-ins for its rarer words mostly add noise.
 MAX_PROMPT_WORDS = 6
+# Longest multi-word expression looked up ("hot under the collar").
+MAX_EXPRESSION_WORDS = 4
 TOKEN = re.compile(r"[a-z][a-z'-]*")
 
 
@@ -114,16 +117,37 @@ class Lexicon:
                 return self.backoff[form]
         return []
 
+    def unseen(self, text: str) -> list[tuple[str, list[str]]]:
+        """The unseen words and multi-word expressions of ``text`` with their known stand-ins, in order.
+
+        A multi-word expression of the table ("pissed off", "hot under the collar") is looked up before
+        its words: each of them may be known ("off"), the expression is not."""
+        words = tokens(text)
+        out: list[tuple[str, list[str]]] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(MAX_EXPRESSION_WORDS, len(words) - i), 1, -1):
+                expression = " ".join(words[i : i + n])
+                if expression in self.backoff:
+                    out.append((expression, self.backoff[expression]))
+                    i += n
+                    break
+            else:
+                terms = self.terms(words[i])
+                if terms:
+                    out.append((words[i], terms))
+                i += 1
+        return out
+
     def expand(self, text: str) -> str:
         """``text`` with the known stand-ins of its unseen words appended in brackets (or unchanged).
 
         Prompts of more than ``MAX_PROMPT_WORDS`` words are left as they are."""
-        words = tokens(text)
-        if len(words) > MAX_PROMPT_WORDS:
+        if len(tokens(text)) > MAX_PROMPT_WORDS:
             return text
         found: list[str] = []
-        for word in words:
-            found += [t for t in self.terms(word) if t not in found]
+        for _, terms in self.unseen(text):
+            found += [t for t in terms if t not in found]
         return f"{text} ({', '.join(found)})" if found else text
 
 

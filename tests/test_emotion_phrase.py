@@ -24,7 +24,7 @@ def expclip_model():
 def finder() -> EmotionPhraseFinder:
     lexicon = Lexicon(
         known={"stoic", "judgy", "furious", "happy", "surprised", "stuck-up", "snob", "face", "rolling"},
-        backoff={"snooty": ["stuck-up", "proud", "snob"]},
+        backoff={"snooty": ["stuck-up", "proud", "snob"], "fed up": ["snob", "furious"]},
         phrases=["stoic", "judgy", "furious", "happy", "surprised", "stuck-up", "snob", "rolling {pos} eyes"],
         intensity_groups=[
             ["a tiny bit", "a tiny"],
@@ -43,6 +43,7 @@ def finder() -> EmotionPhraseFinder:
         ("she keeps rolling her eyes at me", ["rolling her eyes"]),  # pronoun slots match any pronoun
         ("furious", ["furious"]),
         ("draw him looking slightly snooty", ["slightly stuck-up", "slightly snob"]),  # trained ones only
+        ("utterly  fed up with him", ["utterly snob", "utterly furious"]),  # an unseen expression
         ("happy but a little surprised", []),  # a mixture stays whole
         ("happy and snooty", []),  # a trained phrase and an unseen word: two emotions
         ("not furious at all", []),  # negation changes the meaning

@@ -191,7 +191,10 @@ def test_mirrored_faces_are_drawn_less_unless_the_description_names_a_side():
     assert np.allclose(ratio[:-3][mirrored[:-3]], 0.25 * ratio[-3])
 
 
-def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, tmp_path):
+@pytest.mark.parametrize(
+    "options", [{}, {"side_choice": True, "side_named_weight": 4.0}], ids=["default", "side-choice"]
+)
+def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, tmp_path, options):
     from expclip_blender.training.expclip import (
         TextStageConfig,
         load_model,
@@ -208,7 +211,7 @@ def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, t
     base, _cfg, _meta = load_model(path)
     frozen = {k: v.clone() for k, v in base.state_dict().items()}
     digest = model_expression_sha256(base)
-    cfg = TextStageConfig(epochs=2, batch_size=32, lr=1e-2)
+    cfg = TextStageConfig(epochs=2, batch_size=32, lr=1e-2, **options)
     trained, run = train_text_projection(tead, base, cfg, cache, log=lambda _: None)
     after = trained.state_dict()
     for name, tensor in frozen.items():
@@ -216,6 +219,16 @@ def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, t
         assert same == (not name.startswith("text_proj.")), name
     assert model_expression_sha256(trained) == digest
     assert run["stage"] == "text" and len(run["history"]) == 2
+
+
+def test_mirror_order_swaps_left_and_right():
+    from expclip_blender.arkit import ARKIT_NAMES, MIRROR_ORDER
+
+    order = np.array(MIRROR_ORDER)
+    assert np.array_equal(order[order], np.arange(len(ARKIT_NAMES)))  # mirroring twice changes nothing
+    mirrored = {ARKIT_NAMES[i]: ARKIT_NAMES[j] for i, j in enumerate(order)}
+    assert mirrored["mouthSmileLeft"] == "mouthSmileRight" and mirrored["eyeBlinkRight"] == "eyeBlinkLeft"
+    assert mirrored["jawOpen"] == "jawOpen" and mirrored["browInnerUp"] == "browInnerUp"
 
 
 def test_text_only_needs_the_weights_to_keep(capsys):

@@ -15,7 +15,7 @@ from expclip_blender.lexicon import (
     inflection_candidates,
     tokens,
 )
-from expclip_blender.tead.wordnet import WordNet, build_backoff
+from expclip_blender.tead.wordnet import WordNet, build_backoff, expressions
 
 # A tiny WordNet in the database format: "crabby" is a satellite of a head synset ("ill-natured") with
 # a synonym "grumpy"; "glum" is in a noun.artifact-like file we do not keep (lexname 6).
@@ -26,7 +26,12 @@ DATA_ADJ = [
     "00000300 06 a 01 glum 0 000 | not a feeling in this fixture",
     "00000400 00 s 02 snooty 0 stuck-up 0 001 & 00000500 a 0000 | haughty",
     "00000500 00 a 01 proud 0 001 & 00000400 a 0000 | feeling self-respect",
+    "00000600 00 a 02 fed_up 0 disgusted 0 000 | having a strong distaste from surfeit",
+    "00000700 01 a 01 emotional 0 000 | of or relating to emotion (a pertainym: lexicographer file 1)",
 ]
+# Lexicographer file 5 is noun.animal: never kept, although its number sits between the kept ones.
+DATA_NOUN = ["00000800 05 n 02 sea_star 0 starfish 0 000 | an echinoderm"]
+INDEX_NOUN = ["sea_star n 1 0 1 0 00000800", "starfish n 1 0 1 0 00000800"]
 INDEX_ADJ = [
     "  1 This software and database is being provided to you",
     "crabby a 1 1 & 1 0 00000200",
@@ -37,6 +42,9 @@ INDEX_ADJ = [
     "snooty a 1 1 & 1 0 00000400",
     "stuck-up a 1 1 & 1 0 00000400",
     "proud a 1 1 & 1 0 00000500",
+    "fed_up a 1 0 1 0 00000600",
+    "disgusted a 1 0 1 0 00000600",
+    "emotional a 1 0 1 0 00000700",
 ]
 
 
@@ -49,7 +57,9 @@ def expclip_model():
 
 @pytest.fixture()
 def wordnet() -> WordNet:
-    return WordNet({"data.adj": DATA_ADJ, "index.adj": INDEX_ADJ})
+    return WordNet(
+        {"data.adj": DATA_ADJ, "index.adj": INDEX_ADJ, "data.noun1": DATA_NOUN, "index.noun": INDEX_NOUN}
+    )
 
 
 def test_reader_parses_synsets_and_sense_index(wordnet: WordNet) -> None:
@@ -58,6 +68,9 @@ def test_reader_parses_synsets_and_sense_index(wordnet: WordNet) -> None:
     assert crabby.gloss == "annoyed and irritable"
     assert [s.words for s in wordnet.related(crabby)] == [("ill-natured",)]
     assert list(wordnet.senses("glum")) == []  # lexicographer file not kept
+    assert list(wordnet.senses("starfish")) == []  # noun.animal (file 5) is not kept either
+    assert [s.words for s in wordnet.senses("emotional")] == [("emotional",)]  # adj.pert (file 1) is
+    assert next(wordnet.senses("fed up")).words == ("fed up", "disgusted")
     assert list(wordnet.senses("nonexistent")) == []
 
 
@@ -68,6 +81,12 @@ def test_backoff_maps_unseen_words_to_known_synonyms_then_related(wordnet: WordN
     assert "grumpy" not in table and "proud" not in table  # known words are never backed off
     assert "glum" not in table  # kept out with its lexicographer file
     assert build_backoff(wordnet, known=set()) == {}  # nothing known: nothing to back off to
+
+
+def test_backoff_has_multi_word_expressions_unless_trained(wordnet: WordNet) -> None:
+    assert expressions(wordnet) == {"fed up"}  # "sea star" is an animal
+    assert build_backoff(wordnet, known={"disgusted"})["fed up"] == ["disgusted"]
+    assert "fed up" not in build_backoff(wordnet, known={"disgusted"}, known_expressions={"fed up"})
 
 
 def test_wordnet_open_reports_missing_files(tmp_path) -> None:
@@ -100,6 +119,18 @@ def test_expand_appends_known_stand_ins_only_for_unseen_words() -> None:
     assert lex.expand("") == ""
     long_prompt = " ".join(["crabby"] * (MAX_PROMPT_WORDS + 1))
     assert lex.expand(long_prompt) == long_prompt  # sentences are read as written
+
+
+def test_multi_word_expressions_are_looked_up_before_their_words() -> None:
+    lex = Lexicon(
+        known={"fed", "up", "so", "off", "annoyed", "put", "disgusted"},
+        backoff={"fed up": ["disgusted"], "ticked off": ["annoyed"], "ticked": ["checked"]},
+    )
+    assert lex.unseen("so fed up") == [("fed up", ["disgusted"])]  # its words are known, it is not
+    assert lex.expand("so Fed  Up!") == "so Fed  Up! (disgusted)"
+    assert lex.unseen("ticked off, fed up") == [("ticked off", ["annoyed"]), ("fed up", ["disgusted"])]
+    assert lex.unseen("ticked") == [("ticked", ["checked"])]  # alone, the word's own entry
+    assert lex.unseen("put up") == []
 
 
 def test_save_load_round_trip_is_deterministic(tmp_path) -> None:

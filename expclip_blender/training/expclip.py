@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..arkit import NUM_ARKIT
+from ..arkit import MIRROR_ORDER, NUM_ARKIT
 from ..expclip import expression_side_sha256
 from ..tead.annotator import KINDS
 from ..text_encoder import EMBED_DIM
@@ -84,6 +84,15 @@ class TextStageConfig:
     # side. Not 0: with no mirrored faces at all, "half a smile; left mouth corner tucked in" loses its
     # side too (held-out physical descriptions 92% -> 64% read right).
     mirrored_weight: float = 0.25
+    # A description that names no side is as true of a one-sided face's mirror image as of the face. With
+    # side choice, such a pair is scored against whichever of the two the decoded face is nearer
+    # (reconstruction and InfoNCE alike), so the projection commits to a side instead of averaging both into
+    # a symmetric half smile ("smirking" then reads as contempt, not happiness). Descriptions that name a
+    # side are then drawn ``side_named_weight`` times as often: without it, side-free words pull
+    # "half a smile; right mouth corner tucked in" to their own side. (Session 8, not adopted: with weight 4
+    # it broke the disgust ladder in every run; see models/expclip.md.)
+    side_choice: bool = False
+    side_named_weight: float = 1.0
     # Share of drawn pairs whose description is replaced by a perturbed copy (:func:`perturbed_text`: a word
     # dropped, a frame word inserted), so the projection leans on the words that carry the emotion rather
     # than on the sentence around them.
@@ -413,7 +422,18 @@ def train_text_projection(
     expressions = torch.from_numpy(np.asarray(tead.expressions, dtype=np.float32))
     with torch.no_grad():
         expr_emb = model.embed_expression(expressions)
+    train = [p for p in tead.pairs if p.split == "train"]  # train_pairs() order
+    side_named = np.array([names_a_side(p.kind, p.text) for p in train])
+    mirror_x, mirror_emb, side_free = None, None, None
+    if cfg.side_choice:
+        mirror_x = expressions[:, torch.tensor(MIRROR_ORDER)]
+        with torch.no_grad():
+            mirror_emb = model.embed_expression(mirror_x)
+        side_free = torch.from_numpy(~side_named)
     draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
+    if cfg.side_named_weight != 1.0:
+        draw = draw * np.where(side_named, cfg.side_named_weight, 1.0)
+        draw = draw / draw.sum()
     if cfg.word_balance > 0:
         draw = draw * word_balance_weights(tead, cfg.word_balance)
         draw = draw / draw.sum()
@@ -466,9 +486,17 @@ def train_text_projection(
             t = t + cfg.text_noise * torch.randn_like(t)
             x, ze = expressions[pair_expr[batch]], expr_emb[pair_expr[batch]]
             zt = model.embed_text(t)
+            decoded = model.decode(zt)
+            if side_free is not None:
+                xm = mirror_x[pair_expr[batch]]
+                with torch.no_grad():
+                    nearer = ((decoded - xm) ** 2).mean(-1) < ((decoded - x) ** 2).mean(-1)
+                flip = (side_free[batch] & nearer)[:, None]
+                x = torch.where(flip, xm, x)
+                ze = torch.where(flip, mirror_emb[pair_expr[batch]], ze)
             scale = model.logit_scale.exp().clamp(max=100.0)
             loss_c = contrastive_loss(zt, ze, x, scale, cfg.target_temperature)
-            loss_r = nn.functional.mse_loss(model.decode(zt), x)
+            loss_r = nn.functional.mse_loss(decoded, x)
             loss = cfg.contrastive_weight * loss_c + cfg.rec_weight * loss_r
             if class_head is not None:
                 target = pair_class[batch]
@@ -683,6 +711,23 @@ def main(argv: list[str] | None = None) -> int:
         "--class-weight", type=float, default=None, help="stage 2: emotion-class loss weight (0 = off)"
     )
     parser.add_argument(
+        "--side-choice",
+        action="store_true",
+        help="stage 2: score side-free descriptions against the nearer of a face and its mirror image",
+    )
+    parser.add_argument(
+        "--side-named-weight",
+        type=float,
+        default=None,
+        help="stage 2: draw weight of descriptions that name a side (default 1)",
+    )
+    parser.add_argument(
+        "--mirrored-weight",
+        type=float,
+        default=None,
+        help="stage 2: draw weight of mirrored faces with side-free descriptions (default 0.25)",
+    )
+    parser.add_argument(
         "--train-seed",
         type=int,
         default=None,
@@ -719,6 +764,12 @@ def main(argv: list[str] | None = None) -> int:
             cfg.class_weight = args.class_weight
         if args.train_seed is not None:
             cfg.seed = args.train_seed
+        if args.side_choice:
+            cfg.side_choice = True
+        if args.side_named_weight is not None:
+            cfg.side_named_weight = args.side_named_weight
+        if args.mirrored_weight is not None:
+            cfg.mirrored_weight = args.mirrored_weight
         model, run = train_text_projection(tead, base, cfg, args.cache)
         sha = model_expression_sha256(model)
         if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
@@ -732,8 +783,11 @@ def main(argv: list[str] | None = None) -> int:
         log_path.write_text(json.dumps({**run, "joint_stage": joint}, indent=1), encoding="utf-8")
         options = {"--seed": args.seed, "--epochs": args.epochs, "--perturbed-share": args.perturbed_share,
                    "--word-balance": args.word_balance, "--class-weight": args.class_weight,
-                   "--train-seed": args.train_seed}  # fmt: skip
-        flags = "".join(f" {k} {v}" for k, v in options.items() if v)
+                   "--train-seed": args.train_seed, "--mirrored-weight": args.mirrored_weight,
+                   "--side-named-weight": args.side_named_weight}  # fmt: skip
+        options["--seed"] = args.seed or None  # 0 is the default
+        flags = "".join(f" {k} {v}" for k, v in options.items() if v is not None)
+        flags += " --side-choice" if args.side_choice else ""
         command = (
             "stage 1 as in the section above (at commit 0386891: "
             "`python -m expclip_blender.training.expclip`),\n"
