@@ -123,7 +123,13 @@ class _TinyTead:
         rng = np.random.default_rng(1)
         self.expressions = rng.random((n_expr, 52)).astype(np.float32)
         self.meta = [
-            SimpleNamespace(emotion="anger" if i % 3 == 0 else None, mirrored=i % 4 == 1)
+            SimpleNamespace(
+                emotion="anger" if i % 3 == 0 else None,
+                mirrored=i % 4 == 1,
+                category="prototype",
+                label="contempt" if i % 2 else "anger",  # contempt: a one-sided recipe
+                components=(),
+            )
             for i in range(n_expr)
         ]
         self.texts = [f"text {i}" for i in range(n_texts)]
@@ -219,6 +225,20 @@ def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, t
         assert same == (not name.startswith("text_proj.")), name
     assert model_expression_sha256(trained) == digest
     assert run["stage"] == "text" and len(run["history"]) == 2
+
+
+def test_side_choice_applies_to_one_sided_recipes_and_their_blends():
+    from types import SimpleNamespace
+
+    from expclip_blender.training.expclip import _one_sided
+
+    def meta(category, label, components=()):
+        return SimpleNamespace(category=category, label=label, components=components)
+
+    assert _one_sided(meta("prototype", "contempt")) and _one_sided(meta("state", "smug"))
+    assert not _one_sided(meta("prototype", "anger")) and not _one_sided(meta("neutral", "neutral"))
+    assert _one_sided(meta("blend", "happiness+contempt", ("happiness", "contempt")))
+    assert not _one_sided(meta("blend", "happiness+anger", ("happiness", "anger")))
 
 
 def test_mirror_order_swaps_left_and_right():

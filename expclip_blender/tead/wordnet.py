@@ -30,7 +30,7 @@ _INDEX_FILES = {"a": "index.adj", "r": "index.adv", "n": "index.noun", "v": "ind
 # Lexicographer files whose words describe feelings or how a face looks: every adjective and adverb,
 # nouns of feeling, and verbs of emotion. Nouns and verbs of other kinds ("medal", "ride") are left out:
 # expanding them adds noise to situations without helping emotion words.
-_LEXNAMES = {0, 1, 2, 44, 12, 37}  # adj.all, adj.pert, adv.all, adj.ppl, noun.feeling, verb.emotion
+_LEXNAMES = {0, 2, 44, 12, 37}  # adj.all, adv.all, adj.ppl, noun.feeling, verb.emotion (not 5: noun.animal)
 # Pointers followed from a synset to related ones: similar to, also see, derivationally related,
 # attribute, pertainym / derived from adjective.
 _LINKS = {"&", "^", "+", "=", "\\"}

@@ -37,6 +37,7 @@ from torch import nn
 from ..arkit import MIRROR_ORDER, NUM_ARKIT
 from ..expclip import expression_side_sha256
 from ..tead.annotator import KINDS
+from ..tead.expressions import RECIPES
 from ..text_encoder import EMBED_DIM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,6 +304,12 @@ def names_a_side(kind: str, text: str) -> bool:
     return kind == "physical" and bool(_NAMES_A_SIDE.search(text))
 
 
+def _one_sided(meta) -> bool:
+    """Whether a TEAD face's recipe (or one of a blend's) acts on one side of the face."""
+    labels = meta.components if meta.category == "blend" else (meta.label,)
+    return any(label in RECIPES and RECIPES[label].one_sided for label in labels)
+
+
 def pair_weights(tead, emotion_weight: float, mirrored_weight: float = 1.0) -> np.ndarray:
     """Sampling probabilities of ``tead``'s training pairs (in ``train_pairs()`` order): annotator
     descriptions of faces that have an emotion class weigh ``emotion_weight``, all others 1; mirrored faces
@@ -429,7 +436,10 @@ def train_text_projection(
         mirror_x = expressions[:, torch.tensor(MIRROR_ORDER)]
         with torch.no_grad():
             mirror_emb = model.embed_expression(mirror_x)
-        side_free = torch.from_numpy(~side_named)
+        # Only faces of one-sided recipes (and blends with one) have a mirror image in TEAD; a symmetric
+        # recipe's small individual asymmetries are left as they are.
+        one_sided = np.array([_one_sided(tead.meta[p.expr]) for p in train])
+        side_free = torch.from_numpy(~side_named & one_sided)
     draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
     if cfg.side_named_weight != 1.0:
         draw = draw * np.where(side_named, cfg.side_named_weight, 1.0)
