@@ -162,3 +162,7 @@ def test_api_reads_unseen_words_through_known_ones(expclip_model) -> None:
     assert expclip_model.with_known_words("furious") == "furious"
     face = expclip_model.expression("feeling crabby")
     assert read_emotions(face[None])[0] == "anger"
+    # An idiom whose words are each known: read whole (without the lookup: neutral, anger, sadness).
+    assert expclip_model.with_known_words("a bit fed up") == "a bit fed up (disgusted, displeased)"
+    faces = [expclip_model.expression(p) for p in ("a bit fed up", "fed up", "utterly fed up")]
+    assert read_emotions(faces) == ["disgust"] * 3
