@@ -4,7 +4,8 @@ The text encoder is a frozen MiniLM that places rare words by their spelling mor
 ("crabby" lands near "seasick"). Words the projection never saw in training are therefore looked up in a
 table built from WordNet (:mod:`.tead.wordnet`) and the prompt reaches the encoder with the known words
 that mean the same appended: "feeling crabby" -> "feeling crabby (grumpy, grouchy, cross)". Training
-texts contain known words only, so they are unchanged by this and training and inference agree.
+texts contain known words only, so they are unchanged by this and training and inference agree. WordNet's
+idioms are looked up whole ("fed up" -> "disgusted, displeased"), before their words.
 
 The table (``lexicon/backoff.json.gz``) holds the training vocabulary and the backoff terms; it is
 derived from Princeton WordNet 3.0 (licence in ``lexicon/WORDNET-LICENSE.txt``) and rebuilt with
@@ -120,8 +121,8 @@ class Lexicon:
     def unseen(self, text: str) -> list[tuple[str, list[str]]]:
         """The unseen words and multi-word expressions of ``text`` with their known stand-ins, in order.
 
-        A multi-word expression of the table ("pissed off", "hot under the collar") is looked up before
-        its words: each of them may be known ("off"), the expression is not."""
+        A multi-word expression of the table ("fed up", "weighed down") is looked up before its words:
+        each of them may be known ("fed", "up"), the expression is not."""
         words = tokens(text)
         out: list[tuple[str, list[str]]] = []
         i = 0
