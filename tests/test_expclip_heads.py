@@ -124,11 +124,7 @@ class _TinyTead:
         self.expressions = rng.random((n_expr, 52)).astype(np.float32)
         self.meta = [
             SimpleNamespace(
-                emotion="anger" if i % 3 == 0 else None,
-                mirrored=i % 4 == 1,
-                category="prototype",
-                label="contempt" if i % 2 else "anger",  # contempt: a one-sided recipe
-                components=(),
+                emotion="anger" if i % 3 == 0 else None, mirrored=i % 4 == 1, one_sided=i % 2 == 1
             )
             for i in range(n_expr)
         ]
@@ -228,17 +224,15 @@ def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, t
 
 
 def test_side_choice_applies_to_one_sided_recipes_and_their_blends():
-    from types import SimpleNamespace
-
-    from expclip_blender.training.expclip import _one_sided
+    from expclip_blender.tead.expressions import ExpressionMeta
 
     def meta(category, label, components=()):
-        return SimpleNamespace(category=category, label=label, components=components)
+        return ExpressionMeta(0, category, label, None, "C", 0.5, 0, components=components)
 
-    assert _one_sided(meta("prototype", "contempt")) and _one_sided(meta("state", "smug"))
-    assert not _one_sided(meta("prototype", "anger")) and not _one_sided(meta("neutral", "neutral"))
-    assert _one_sided(meta("blend", "happiness+contempt", ("happiness", "contempt")))
-    assert not _one_sided(meta("blend", "happiness+anger", ("happiness", "anger")))
+    assert meta("prototype", "contempt").one_sided and meta("state", "smug").one_sided
+    assert not meta("prototype", "anger").one_sided and not meta("neutral", "neutral").one_sided
+    assert meta("blend", "happiness+contempt", ("happiness", "contempt")).one_sided
+    assert not meta("blend", "happiness+anger", ("happiness", "anger")).one_sided
 
 
 def test_mirror_order_swaps_left_and_right():

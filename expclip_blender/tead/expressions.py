@@ -222,6 +222,12 @@ class ExpressionMeta:
     secondary_grade: str | None = None  # blends: grade of the weaker component
     aus: dict[str, float] = field(default_factory=dict)  # AU levels as rendered (before stray units)
 
+    @property
+    def one_sided(self) -> bool:
+        """Whether the face's recipe (a blend's main or secondary one) acts on one side of the face."""
+        labels = self.components if self.category == "blend" else (self.label,)
+        return any(label in RECIPES and RECIPES[label].one_sided for label in labels)
+
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["components"] = list(self.components)

@@ -37,7 +37,6 @@ from torch import nn
 from ..arkit import MIRROR_ORDER, NUM_ARKIT
 from ..expclip import expression_side_sha256
 from ..tead.annotator import KINDS
-from ..tead.expressions import RECIPES
 from ..text_encoder import EMBED_DIM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -304,12 +303,6 @@ def names_a_side(kind: str, text: str) -> bool:
     return kind == "physical" and bool(_NAMES_A_SIDE.search(text))
 
 
-def _one_sided(meta) -> bool:
-    """Whether a TEAD face's recipe (or one of a blend's) acts on one side of the face."""
-    labels = meta.components if meta.category == "blend" else (meta.label,)
-    return any(label in RECIPES and RECIPES[label].one_sided for label in labels)
-
-
 def pair_weights(tead, emotion_weight: float, mirrored_weight: float = 1.0) -> np.ndarray:
     """Sampling probabilities of ``tead``'s training pairs (in ``train_pairs()`` order): annotator
     descriptions of faces that have an emotion class weigh ``emotion_weight``, all others 1; mirrored faces
@@ -438,7 +431,7 @@ def train_text_projection(
             mirror_emb = model.embed_expression(mirror_x)
         # Only faces of one-sided recipes (and blends with one) have a mirror image in TEAD; a symmetric
         # recipe's small individual asymmetries are left as they are.
-        one_sided = np.array([_one_sided(tead.meta[p.expr]) for p in train])
+        one_sided = np.array([tead.meta[p.expr].one_sided for p in train])
         side_free = torch.from_numpy(~side_named & one_sided)
     draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
     if cfg.side_named_weight != 1.0:
@@ -791,11 +784,11 @@ def main(argv: list[str] | None = None) -> int:
                  "text_stage": asdict(cfg)}  # fmt: skip
         save_model(model, base_cfg, args.out, extra=extra)
         log_path.write_text(json.dumps({**run, "joint_stage": joint}, indent=1), encoding="utf-8")
-        options = {"--seed": args.seed, "--epochs": args.epochs, "--perturbed-share": args.perturbed_share,
-                   "--word-balance": args.word_balance, "--class-weight": args.class_weight,
+        options = {"--seed": args.seed or None, "--epochs": args.epochs,  # seed 0 is the default
+                   "--perturbed-share": args.perturbed_share, "--word-balance": args.word_balance,
+                   "--class-weight": args.class_weight,
                    "--train-seed": args.train_seed, "--mirrored-weight": args.mirrored_weight,
                    "--side-named-weight": args.side_named_weight}  # fmt: skip
-        options["--seed"] = args.seed or None  # 0 is the default
         flags = "".join(f" {k} {v}" for k, v in options.items() if v is not None)
         flags += " --side-choice" if args.side_choice else ""
         command = (
