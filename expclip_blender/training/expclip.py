@@ -75,7 +75,8 @@ class TextStageConfig:
     # Descriptions of faces with an emotion class of their own (neutral, the seven prototypes, the states
     # that read as one) are drawn this many times as often as the others (GoEmotions sentences: 1x).
     # Prompts name a basic emotion far more often than one of the 33 other states; without it an unseen
-    # word falls back on the states' prior.
+    # word falls back on the states' prior. The shipped weights use 6 (session 9, with side choice and
+    # side-named weight 4: at 4 the disgust ladder flipped in every run, at 6 it holds for two seeds).
     emotion_weight: float = 4.0
     # One-sided faces (smug, contempt, a wink) come in TEAD with their mirror image. A prompt that does not
     # say which side ("smug") cannot tell them apart, and trained on both equally the projection lands on
@@ -89,8 +90,9 @@ class TextStageConfig:
     # (reconstruction and InfoNCE alike), so the projection commits to a side instead of averaging both into
     # a symmetric half smile ("smirking" then reads as contempt, not happiness). Descriptions that name a
     # side are then drawn ``side_named_weight`` times as often: without it, side-free words pull
-    # "half a smile; right mouth corner tucked in" to their own side. (Session 8, not adopted: with weight 4
-    # it broke the disgust ladder in every run; see models/expclip.md.)
+    # "half a smile; right mouth corner tucked in" to their own side. (Session 8: with weight 4 it broke
+    # the disgust ladder in every run at emotion weight 4; session 9 adopted both with emotion weight 6,
+    # where the ladders hold for two seeds; see models/expclip.md.)
     side_choice: bool = False
     side_named_weight: float = 1.0
     # Share of drawn pairs whose description is replaced by a perturbed copy (:func:`perturbed_text`: a word
@@ -645,6 +647,17 @@ def write_model_card(
                 else ""
             )
             + (
+                "; with side choice: a description that names no side, of a one-sided face, is scored "
+                "against whichever of the face and its mirror image the decoded face is nearer"
+                + (
+                    f", and descriptions that name a side are drawn {t['side_named_weight']}x as often"
+                    if t.get("side_named_weight", 1.0) != 1.0
+                    else ""
+                )
+                if t.get("side_choice")
+                else ""
+            )
+            + (
                 f"; plus {t['class_weight']} x class-balanced cross-entropy of a linear emotion-class head "
                 "on the text style (training only, not shipped)"
                 if t.get("class_weight")
@@ -652,8 +665,8 @@ def write_model_card(
             )
             + ".",
             f"- **Training time**: {run['train_seconds'] / 60:.1f} min of training, "
-            f"{run['total_seconds'] / 60:.1f} min in all on the 2-core development machine (shared with",
-            "  another training job), with the MiniLM embeddings already cached in build/cache (a first run",
+            f"{run['total_seconds'] / 60:.1f} min in all on the 2-core development machine, with",
+            "  the MiniLM embeddings already cached in build/cache (a first run",
             "  embeds the texts it has not seen once, about 7 ms each: 27,000 texts for TEAD v2).",
             f"- **Final epoch**: loss {last['loss']:.4f} (contrastive {last['contrastive']:.4f}, text "
             f"reconstruction {last['reconstruction']:.5f}), temperature {last['temperature']:.4f} "
@@ -714,6 +727,12 @@ def main(argv: list[str] | None = None) -> int:
         "--class-weight", type=float, default=None, help="stage 2: emotion-class loss weight (0 = off)"
     )
     parser.add_argument(
+        "--emotion-weight",
+        type=float,
+        default=None,
+        help="stage 2: draw weight of descriptions of faces with an emotion class (default 4)",
+    )
+    parser.add_argument(
         "--side-choice",
         action="store_true",
         help="stage 2: score side-free descriptions against the nearer of a face and its mirror image",
@@ -765,6 +784,8 @@ def main(argv: list[str] | None = None) -> int:
             cfg.word_balance = args.word_balance
         if args.class_weight is not None:
             cfg.class_weight = args.class_weight
+        if args.emotion_weight is not None:
+            cfg.emotion_weight = args.emotion_weight
         if args.train_seed is not None:
             cfg.seed = args.train_seed
         if args.side_choice:
@@ -786,7 +807,7 @@ def main(argv: list[str] | None = None) -> int:
         log_path.write_text(json.dumps({**run, "joint_stage": joint}, indent=1), encoding="utf-8")
         options = {"--seed": args.seed or None, "--epochs": args.epochs,  # seed 0 is the default
                    "--perturbed-share": args.perturbed_share, "--word-balance": args.word_balance,
-                   "--class-weight": args.class_weight,
+                   "--class-weight": args.class_weight, "--emotion-weight": args.emotion_weight,
                    "--train-seed": args.train_seed, "--mirrored-weight": args.mirrored_weight,
                    "--side-named-weight": args.side_named_weight}  # fmt: skip
         flags = "".join(f" {k} {v}" for k, v in options.items() if v is not None)
