@@ -51,6 +51,22 @@ def test_prompts_read_as_their_emotion(model, prompt, emotion):
     assert read_emotion(model.expression(prompt)) == emotion
 
 
+@pytest.mark.parametrize(
+    ("prompt", "side"),
+    [
+        ("half a smile; right mouth corner tucked in", "Right"),
+        ("half a smile; left mouth corner tucked in", "Left"),
+    ],
+)
+def test_a_named_side_is_the_side_that_moves(model, prompt, side):
+    # Session 8's weights raised the wrong corner for "left" (mouthSmileRight 0.27, Left 0.16: happiness);
+    # side choice without the side-named draw did it for "right". Session 9's weights keep the named side.
+    face = dict(zip(ex.ARKIT_NAMES, model.expression(prompt), strict=True))
+    other = "Left" if side == "Right" else "Right"
+    assert face[f"mouthSmile{side}"] > face[f"mouthSmile{other}"] + 0.1
+    assert read_emotion(model.expression(prompt)) == "contempt"
+
+
 def test_an_intensity_word_does_not_bend_the_emotion(model):
     # MiniLM reads "absolutely" as happy: alone, "absolutely livid" decoded a half smile under low brows
     # (mouthSmile 0.38, browDown 0.41). Read also with the other words of its grade, it is rage.

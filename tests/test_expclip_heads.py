@@ -98,6 +98,34 @@ def test_shipped_expression_side_is_the_one_the_generator_was_trained_on():
     assert GENERATOR_EXPRESSION_SHA256 in path.with_suffix(".md").read_text(encoding="utf-8")
 
 
+def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
+    """The card's command, run again, must train what ships: every stage-2 option off its default in the
+    file's header appears in it with its value (and none that is at its default)."""
+    import json
+    import re
+    from dataclasses import asdict
+
+    from expclip_blender.api import MODELS_DIR
+    from expclip_blender.model_files import read_safetensors
+    from expclip_blender.training.expclip import TextStageConfig
+
+    path = MODELS_DIR / "expclip.safetensors"
+    if not path.is_file():
+        pytest.skip("models/expclip.safetensors is not trained yet")
+    _, metadata = read_safetensors(path, "ExpCLIP")
+    shipped = json.loads(metadata["text_stage"])
+    card = path.with_suffix(".md").read_text(encoding="utf-8")
+    command = re.search(r"`python -m expclip_blender\.training\.expclip --text-only [^`]*`", card).group(0)
+    defaults = asdict(TextStageConfig())
+    for name in ("word_balance", "emotion_weight", "side_named_weight", "mirrored_weight", "class_weight"):
+        flag = "--" + name.replace("_", "-")
+        if shipped[name] != defaults[name]:
+            assert re.search(rf"{flag} {shipped[name]}(?![\d.])", command), (flag, shipped[name], command)
+        else:
+            assert flag not in command, (flag, command)
+    assert ("--side-choice" in command) == shipped["side_choice"]
+
+
 def test_expression_digest_sees_the_expression_side_only(random_model):
     from expclip_blender.training.expclip import model_expression_sha256
 
