@@ -88,11 +88,10 @@ class TextStageConfig:
     # A description that names no side is as true of a one-sided face's mirror image as of the face. With
     # side choice, such a pair is scored against whichever of the two the decoded face is nearer
     # (reconstruction and InfoNCE alike), so the projection commits to a side instead of averaging both into
-    # a symmetric half smile ("smirking" then reads as contempt, not happiness). Descriptions that name a
-    # side are then drawn ``side_named_weight`` times as often: without it, side-free words pull
-    # "half a smile; right mouth corner tucked in" to their own side. (Session 8: with weight 4 it broke
-    # the disgust ladder in every run at emotion weight 4; session 9 adopted both with emotion weight 6,
-    # where the ladders hold for two seeds; see models/expclip.md.)
+    # a symmetric half smile. Descriptions that name a side are then drawn ``side_named_weight`` times as
+    # often: without it, side-free words pull "half a smile; right mouth corner tucked in" to their own
+    # side. (Session 8: with weight 4 it broke the disgust ladder in every run at emotion weight 4; session
+    # 9 adopted both with emotion weight 6, where the ladders hold for two seeds; see models/expclip.md.)
     side_choice: bool = False
     side_named_weight: float = 1.0
     # Share of drawn pairs whose description is replaced by a perturbed copy (:func:`perturbed_text`: a word
