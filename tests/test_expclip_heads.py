@@ -100,7 +100,7 @@ def test_shipped_expression_side_is_the_one_the_generator_was_trained_on():
 
 def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
     """The card's command, run again, must train what ships: every stage-2 option off its default in the
-    file's header appears in it with its value (and none that is at its default)."""
+    file's header appears in it with its value (and none that is at its default); the README shows it too."""
     import json
     import re
     from dataclasses import asdict
@@ -124,6 +124,8 @@ def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
         else:
             assert flag not in command, (flag, command)
     assert ("--side-choice" in command) == shipped["side_choice"]
+    readme = (MODELS_DIR.parent / "README.md").read_text(encoding="utf-8")
+    assert command.strip("`").replace("STAGE1.safetensors", "") in readme.replace("STAGE1.safetensors", "")
 
 
 def test_expression_digest_sees_the_expression_side_only(random_model):
