@@ -34,6 +34,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from expclip_blender.evaluation.expclip_report import INTENSITY_LADDERS  # noqa: E402
 from expclip_blender.facs import emotion_strength, read_emotions  # noqa: E402
 from expclip_blender.lexicon import bundled_lexicon  # noqa: E402
 from expclip_blender.tead.build import build_tead  # noqa: E402
@@ -45,14 +46,6 @@ from expclip_blender.training.expclip import (  # noqa: E402
     word_balance_weights,
 )
 
-LADDERS = {
-    "sadness": ("slightly sad", "sad", "devastated"),
-    "happiness": ("slightly happy", "happy", "ecstatic"),
-    "anger": ("slightly annoyed", "angry", "absolutely livid"),
-    "surprise": ("slightly surprised", "surprised", "utterly astonished"),
-    "fear": ("slightly nervous", "scared", "terrified"),
-    "disgust": ("slightly put off", "disgusted", "utterly revolted"),
-}
 PROBES = ("smug", "smirking", "snooty", "riding the train to work", "lectured by someone who knows nothing")
 
 
@@ -139,7 +132,7 @@ def evaluate(encoder: TopLayers, heads, sets, lexicon) -> dict:
         read = read_emotions(faces(texts))
         result[name] = round(float(np.mean([a == b for a, b in zip(read, truth, strict=True)])), 3)
     ladders = {}
-    for emotion, prompts in LADDERS.items():
+    for emotion, prompts in INTENSITY_LADDERS.items():
         strengths = [float(emotion_strength(f, emotion)) for f in faces([lexicon.expand(p) for p in prompts])]
         ladders[emotion] = [round(s, 3) for s in strengths]
     result["ladders_ordered"] = sum(s[0] < s[1] < s[2] for s in ladders.values())
