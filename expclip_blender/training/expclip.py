@@ -693,6 +693,14 @@ def _joint_record(init: Path, metadata: dict[str, str]) -> dict:
     return record
 
 
+# Stage-2 command-line options that override a TextStageConfig field when given ("train_seed" sets its
+# seed), in the order the card's command lists them.
+_STAGE2_OPTIONS = (
+    "perturbed_share", "word_balance", "class_weight", "emotion_weight", "train_seed", "mirrored_weight",
+    "side_named_weight",
+)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..api import load
     from ..evaluation.expclip_report import evaluate, format_report
@@ -777,22 +785,10 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TextStageConfig(
             seed=args.seed, init=str(args.init), **({"epochs": args.epochs} if args.epochs else {})
         )
-        if args.perturbed_share is not None:
-            cfg.perturbed_share = args.perturbed_share
-        if args.word_balance is not None:
-            cfg.word_balance = args.word_balance
-        if args.class_weight is not None:
-            cfg.class_weight = args.class_weight
-        if args.emotion_weight is not None:
-            cfg.emotion_weight = args.emotion_weight
-        if args.train_seed is not None:
-            cfg.seed = args.train_seed
-        if args.side_choice:
-            cfg.side_choice = True
-        if args.side_named_weight is not None:
-            cfg.side_named_weight = args.side_named_weight
-        if args.mirrored_weight is not None:
-            cfg.mirrored_weight = args.mirrored_weight
+        for name in _STAGE2_OPTIONS:
+            if getattr(args, name) is not None:
+                setattr(cfg, "seed" if name == "train_seed" else name, getattr(args, name))
+        cfg.side_choice = args.side_choice
         model, run = train_text_projection(tead, base, cfg, args.cache)
         sha = model_expression_sha256(model)
         if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
@@ -804,11 +800,8 @@ def main(argv: list[str] | None = None) -> int:
                  "text_stage": asdict(cfg)}  # fmt: skip
         save_model(model, base_cfg, args.out, extra=extra)
         log_path.write_text(json.dumps({**run, "joint_stage": joint}, indent=1), encoding="utf-8")
-        options = {"--seed": args.seed or None, "--epochs": args.epochs,  # seed 0 is the default
-                   "--perturbed-share": args.perturbed_share, "--word-balance": args.word_balance,
-                   "--class-weight": args.class_weight, "--emotion-weight": args.emotion_weight,
-                   "--train-seed": args.train_seed, "--mirrored-weight": args.mirrored_weight,
-                   "--side-named-weight": args.side_named_weight}  # fmt: skip
+        options = {"--seed": args.seed or None, "--epochs": args.epochs}  # seed 0 is the default
+        options |= {"--" + name.replace("_", "-"): getattr(args, name) for name in _STAGE2_OPTIONS}
         flags = "".join(f" {k} {v}" for k, v in options.items() if v is not None)
         flags += " --side-choice" if args.side_choice else ""
         command = (
