@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expclip_blender.evaluation.expclip_report import emotion_accuracy, format_report
+from expclip_blender.evaluation.expclip_report import by_item, emotion_accuracy, format_report
 from expclip_blender.tead import build_tead
 from expclip_blender.tead.expressions import ExpressionConfig
 
@@ -41,6 +41,30 @@ def test_strict_split_is_scored_by_vocabulary_origin(tead):
     assert "v1_vocabulary" not in acc["physical"]
 
 
+def test_strict_split_is_scored_by_held_out_item(tead):
+    """Every strict emotion-word and situation description belongs to the one held-out item it uses, and
+    an item's figure is the share of its descriptions read right."""
+    acc = emotion_accuracy(_Oracle(tead), tead)
+    for kind in ("emotion_word", "situation"):
+        items = acc[kind]["items"]
+        assert len(items) >= 20
+        assert sum(v["n"] for v in items.values()) >= 0.95 * acc[kind]["n"]
+    # Slots are folded back into their item: one situation, whatever the subject.
+    assert any("{pos}" in k or "{is}" in k or "{was}" in k for k in acc["situation"]["items"])
+    assert "items" not in acc["physical"]
+
+
+def test_by_item_groups_worst_first():
+    items = ["wooden", "put off", None, "wooden", "put off", "put off"]
+    truth = ["neutral", "disgust", "anger", "neutral", "disgust", "disgust"]
+    read = ["fear", "disgust", "anger", "neutral", "sadness", "disgust"]
+    out = by_item(items, truth, read)
+    assert list(out) == ["wooden", "put off"]
+    assert out["wooden"] == {"n": 2, "accuracy": 0.5, "emotion": "neutral", "read_as": "fear"}
+    assert out["put off"]["accuracy"] == pytest.approx(2 / 3) and out["put off"]["read_as"] == "sadness"
+    assert by_item(["x"], ["anger"], ["anger"])["x"]["read_as"] is None
+
+
 def test_second_split_and_its_lines(tead):
     phrasing = emotion_accuracy(_Oracle(tead), tead, "heldout_phrasing")
     assert set(phrasing) == {"emotion_word", "situation"} and phrasing["emotion_word"]["n"] > 50
@@ -61,3 +85,4 @@ def test_second_split_and_its_lines(tead):
     text = format_report(report)
     assert "strict held-out split" in text and "Second held-out split" in text
     assert "v1 held-out vocab" in text and "v2 held-out vocab" in text
+    assert "by held-out item:" in text

@@ -255,22 +255,26 @@ class PhraseFinder:
         return None
 
 
-def heldout_finder(vocabulary: dict[str, list[str]]) -> PhraseFinder:
-    """A :class:`PhraseFinder` for every held-out word, noun, situation and phrase of ``vocabulary``
-    (annotator.heldout_vocabulary()); entries with slots are expanded for every subject and side
-    ("{pos} soup" -> her/his/their/my/your soup)."""
-    forms: set[str] = set()
+def heldout_forms(vocabulary: dict[str, list[str]]) -> dict[str, str]:
+    """``{form: entry}`` for every held-out word, noun, situation and phrase of ``vocabulary``
+    (annotator.heldout_vocabulary()): entries with slots are expanded for every subject and side
+    ("{pos} soup" -> her/his/their/my/your soup), each form pointing back at its entry (lower case)."""
+    forms: dict[str, str] = {}
     for items in vocabulary.values():
         for text in items:
             for side in ("left", "right"):
                 for s, pos, obj, refl, is_, has, was, looks in (*V.SUBJECTS, V.SOMEONE):
                     slots = {"is": is_, "has": has, "was": was}
-                    forms.add(
-                        text.replace("{side}", side).format(
-                            S=s, pos=pos, obj=obj, refl=refl, looks=looks, **slots
-                        )
+                    form = text.replace("{side}", side).format(
+                        S=s, pos=pos, obj=obj, refl=refl, looks=looks, **slots
                     )
-    return PhraseFinder(forms)
+                    forms.setdefault(form.lower(), text.lower())
+    return forms
+
+
+def heldout_finder(vocabulary: dict[str, list[str]]) -> PhraseFinder:
+    """A :class:`PhraseFinder` for every form of :func:`heldout_forms`."""
+    return PhraseFinder(heldout_forms(vocabulary))
 
 
 def _goemotions_pairs(
