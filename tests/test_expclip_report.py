@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expclip_blender.evaluation.expclip_report import by_item, emotion_accuracy, format_report
+from expclip_blender.evaluation.expclip_report import (
+    INTENSITY_LADDERS,
+    by_item,
+    emotion_accuracy,
+    format_report,
+)
 from expclip_blender.tead import build_tead
+from expclip_blender.tead.annotator import Annotator
+from expclip_blender.tead.build import heldout_finder
 from expclip_blender.tead.expressions import ExpressionConfig
 
 SMALL = ExpressionConfig(individuals=6, per_grade=1, mirrored_per_grade=1, neutral=4, blends_per_pair=1)
@@ -52,6 +59,14 @@ def test_strict_split_is_scored_by_held_out_item(tead):
     # Slots are folded back into their item: one situation, whatever the subject.
     assert any("{pos}" in k or "{is}" in k or "{was}" in k for k in acc["situation"]["items"])
     assert "items" not in acc["physical"]
+
+
+def test_intensity_ladders_use_trained_words_only():
+    """Until session 10 the disgust ladder began with held-out "put off", which reads as sadness at
+    strength 0.08: that rung was below "disgusted" because the word was unknown, not because it is slight."""
+    held = heldout_finder(Annotator(wide=True).heldout_vocabulary())
+    assert [p for ladder in INTENSITY_LADDERS.values() for p in ladder if held.search(p)] == []
+    assert set(INTENSITY_LADDERS) == {"happiness", "sadness", "surprise", "fear", "anger", "disgust"}
 
 
 def test_by_item_groups_worst_first():

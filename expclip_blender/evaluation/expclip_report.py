@@ -29,14 +29,15 @@ from ..facs import emotion_strength, read_emotions
 BASIC = ("happiness", "sadness", "surprise", "fear", "anger", "disgust")
 GOEMOTIONS_CLASSES = ("neutral", *BASIC)
 
-# (slight, plain, strong) prompts per basic emotion: the ladder the issue asks for.
+# (slight, plain, strong) prompts per basic emotion: the ladder the issue asks for. Trained words only (a
+# test checks): a held-out word reads weakly or as another emotion, and would order a ladder for free.
 INTENSITY_LADDERS: dict[str, tuple[str, str, str]] = {
     "sadness": ("slightly sad", "sad", "devastated"),
     "happiness": ("slightly happy", "happy", "ecstatic"),
     "anger": ("slightly annoyed", "angry", "absolutely livid"),
     "surprise": ("slightly surprised", "surprised", "utterly astonished"),
     "fear": ("slightly nervous", "scared", "terrified"),
-    "disgust": ("slightly put off", "disgusted", "utterly revolted"),
+    "disgust": ("slightly disgusted", "disgusted", "utterly revolted"),
 }
 
 # Text-only baseline: the nearest of these words in MiniLM space names the emotion.
