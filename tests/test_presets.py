@@ -186,6 +186,19 @@ def test_builtin_prompts_give_the_face_their_name_says():
     assert mean(disgusted, "noseSneerLeft", "noseSneerRight") > 0.3
     assert mean(scared, "eyeWideLeft", "eyeWideRight") > 0.3
     assert sum(neutral.values()) < 0.3 * min(sum(f.values()) for f in (happy, sad, furious, surprised))
+    # One-sided looks stay one-sided: until session 10 "smug, self-satisfied half smile" decoded a near
+    # symmetric smile (right - left 0.09), "sarcastic, one-sided smirk, unimpressed eyes" one with no eye
+    # roll, and "confused, puzzled frown, one brow raised" level brows with squinted eyes (an angry look).
+    smug, sarcastic, confused = face("Smug"), face("Sarcastic"), face("Confused")
+
+    def lopsided(f, unit):
+        return abs(f[unit + "Right"] - f[unit + "Left"])
+
+    assert lopsided(smug, "mouthSmile") > 0.2 and lopsided(smug, "mouthDimple") > 0.1
+    assert mean(sarcastic, "eyeLookUpLeft", "eyeLookUpRight") > 0.4
+    assert lopsided(sarcastic, "mouthDimple") > 0.1
+    assert lopsided(confused, "browOuterUp") > 0.15
+    assert mean(confused, "eyeSquintLeft", "eyeSquintRight") < 0.2
 
 
 # --- listing ---------------------------------------------------------------------------------------
