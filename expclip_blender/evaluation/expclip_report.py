@@ -6,6 +6,7 @@ Figures (each printed with its target):
 * emotion accuracy of the decoded face (read by ``facs.read_emotion``) on held-out descriptions, by kind:
   on the strict held-out split (words and situations never seen in training; the targets apply to it) and,
   beside it, on the second held-out split (training words and situations in unseen sentence frames);
+  strict emotion words and situations also per held-out item (the unseen word or situation they use);
 * GoEmotions dev macro-F1 over the Ekman emotions plus neutral, beside a text-only baseline (nearest
   emotion word in MiniLM space);
 * intensity: "slightly X" < "X" < "extremely X" in the strength of the emotion's action units, for every
