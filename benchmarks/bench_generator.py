@@ -73,7 +73,7 @@ def real_speech(folder: Path, seconds: float) -> tuple[np.ndarray, str] | None:
 def espeak_speech(seconds: float) -> tuple[np.ndarray, str] | None:
     """espeak-ng sentences (the corpus's text generator) until ``seconds``, repeated for long durations."""
     try:
-        from expclip_blender.speech.synth import EspeakSynth, TextGenerator
+        from expclip_train.speech.synth import EspeakSynth, TextGenerator
 
         synth, text = EspeakSynth(), TextGenerator(seed=0)
         pieces, have = [], 0
@@ -240,7 +240,7 @@ def _times(ratio: float) -> str:
 
 
 def bench_peers(audio: np.ndarray, model_warm: float) -> None:
-    from expclip_blender.evaluation.peers import peer_available, peer_weights
+    from expclip_train.evaluation.peers import peer_available, peer_weights
 
     seconds = len(audio) / SR
     print(f"\npeers on the same {seconds:.0f} s of speech (CPU):")

@@ -12,14 +12,13 @@ import numpy as np
 
 from .arkit import ARKIT_INDEX, NUM_ARKIT
 from .cancel import Progress
+from .device import check_device, resolve_device
 from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
 from .expclip import ExpClipHeads, load_heads
 from .lexicon import bundled_lexicon
+from .model_folder import EXPCLIP_FILE, GENERATOR_FILE, MODELS_DIR, model_path
 from .text_encoder import MAX_TOKENS, MiniLMEncoder
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-EXPCLIP_FILE = "expclip.safetensors"
-GENERATOR_FILE = "generator.safetensors"
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
 _BLINK = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
 PHRASE_CACHE_SIZE = 4096  # emotion-phrase styles kept between calls (a few hundred bytes each)
@@ -289,53 +288,19 @@ def _clean_prompt(prompt: object) -> str:
     return " ".join(prompt.split())
 
 
-def resolve_device(device: str = "auto") -> str:
-    """ "auto" -> "cuda" when torch is installed with CUDA and a GPU is usable, else "cpu"."""
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device == "cpu":
-        return "cpu"
-    try:
-        import torch
-
-        available = torch.cuda.is_available()
-    except ImportError:
-        available = False
-    if device == "cuda" and not available:
-        raise RuntimeError("device='cuda' was asked for, but no CUDA GPU is usable by this torch build")
-    return "cuda" if available else "cpu"
-
-
 def load(device: str = "auto", models_dir: str | Path | None = None) -> ExpClip:
-    """Load the bundled trained models (``models/``); nothing is downloaded.
+    """Load the bundled trained models (``expclip_blender/models/``); nothing is downloaded.
 
     ExpCLIP itself runs in numpy (a prompt is one short sentence; this keeps ``load()`` and
     ``expression()`` fast and torch-free); ``device`` ("auto", "cpu" or "cuda") is for the generator, which
     is loaded on the first ``animate()``. ``models_dir``: a folder of custom weights; a file it does not
     have (``expclip.safetensors``, ``generator.safetensors``) comes from the bundled models.
     """
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device == "cuda":
+    if check_device(device) == "cuda":
         resolve_device(device)  # fail now, with the reason, rather than at the first animation
-    heads = load_heads(_model_file(models_dir, EXPCLIP_FILE))
+    heads = load_heads(model_path(models_dir, EXPCLIP_FILE))
     encoder = MiniLMEncoder()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         encoder.encode(["warm up"])  # pay the first call's imports here, not on the first prompt
-    return ExpClip(heads, encoder, device=device, generator_path=_model_file(models_dir, GENERATOR_FILE))
-
-
-def _model_file(models_dir: str | Path | None, name: str) -> Path:
-    """``models_dir/name`` when that folder has it, else the bundled file."""
-    if models_dir is not None:
-        folder = Path(models_dir)
-        if not folder.is_dir():
-            from .model_files import ModelFileError
-
-            raise ModelFileError(
-                f"The model folder '{folder}' does not exist: choose a folder of .safetensors files"
-            )
-        if (folder / name).exists():
-            return folder / name
-    return MODELS_DIR / name
+    return ExpClip(heads, encoder, device=device, generator_path=model_path(models_dir, GENERATOR_FILE))

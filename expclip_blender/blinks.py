@@ -3,7 +3,7 @@
 Blinks are not predictable from audio, so the generator is trained without them (a network would learn a
 blurred average) and they are added afterwards: every 2-6 s, 150-250 ms each (fast close 40%, slower open
 60%), pulled to the start of pauses in the speech when one is near (people blink at phrase boundaries),
-as in the training targets' non-speech model (:func:`.speech.coarticulation.nonspeech_motion`).
+as in the workshop's training targets (``expclip_train.speech.coarticulation.nonspeech_motion``).
 Deterministic from a seed; event times are drawn in seconds, so every frame rate shows the same blinks.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .speech.coarticulation import blink_events, loudness_envelope
+from .curves import raised
+from .loudness import loudness_envelope
 
-__all__ = ["blink_curve", "pause_starts"]
+__all__ = ["blink_curve", "blink_events", "pause_starts"]
 
 PAUSE_LEVEL = 0.1  # loudness (0..1 of the clip's loud speech, 30 dB range) below which it is a pause
 MIN_PAUSE_S = 0.3
@@ -37,3 +38,18 @@ def blink_curve(n_frames: int, fps: float, seed: int = 0, pauses: np.ndarray | N
     t = np.arange(n_frames) / float(fps)
     pauses = np.zeros(0) if pauses is None else np.asarray(pauses, np.float64)
     return blink_events(t, n_frames / float(fps), np.random.default_rng(seed), pauses).astype(np.float32)
+
+
+def blink_events(t: np.ndarray, duration: float, rng: np.random.Generator, pauses: np.ndarray) -> np.ndarray:
+    """Eyelid closure in [0, 1] at times ``t``: a blink every 2-6 s, 150-250 ms long (40% closing, 60%
+    opening), moved to just after the start of a pause (``pauses``: start times in s) when one is near."""
+    blink = np.zeros_like(t, dtype=np.float64)
+    tb = rng.uniform(0.3, 2.5)
+    while tb < duration:
+        near = pauses[(pauses > tb - 1.0) & (pauses < tb + 0.5)]
+        when = float(near[0]) + 0.05 if near.size else tb
+        dur = rng.uniform(0.15, 0.25)
+        peak = rng.uniform(0.85, 1.0)
+        blink = np.maximum(blink, peak * raised(t, when, 0.4 * dur, when + 0.4 * dur, 0.6 * dur))
+        tb = when + rng.uniform(2.0, 6.0)
+    return blink

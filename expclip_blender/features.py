@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from .audio import resample
-from .speech.coarticulation import num_frames
+from .frames import num_frames
 
 __all__ = ["EDGE_PAD_S", "FEATURE_RATE", "HOP", "N_FFT", "N_MELS", "SAMPLE_RATE", "WIN", "log_mel"]
 

@@ -28,8 +28,9 @@ from torch import nn
 
 from .arkit import NUM_ARKIT
 from .cancel import Cancelled, Progress, report_progress
+from .device import resolve_device
+from .frames import num_frames
 from .model_files import ModelFileError, read_safetensors
-from .speech.coarticulation import num_frames
 
 __all__ = [
     "FORMAT",
@@ -299,8 +300,6 @@ def load_generator(path: str | Path, device: str = "auto") -> SpeechToFace:
     Raises ModelFileError naming the file and the problem: missing, unreadable, no config, or tensors
     missing, unexpected or of the wrong shape for the stored config.
     """
-    from .api import resolve_device
-
     path = Path(path)
     name = f"Generator weights '{path}'"
     tensors, metadata = read_safetensors(path, "Generator", framework="pt")

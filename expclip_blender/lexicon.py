@@ -9,7 +9,7 @@ idioms are looked up whole ("fed up" -> "disgusted, displeased"), before their w
 
 The table (``lexicon/backoff.json.gz``) holds the training vocabulary and the backoff terms; it is
 derived from Princeton WordNet 3.0 (licence in ``lexicon/WORDNET-LICENSE.txt``) and rebuilt with
-``python -m expclip_blender.data lexicon``.
+``python -m expclip_train.data lexicon``.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def _piper(synth_class):
 
 def synthesise(text: str, angry: bool) -> tuple[np.ndarray, str]:
     """(16 kHz mono float32 speech of ``text``, engine name): espeak-ng, else Piper."""
-    from expclip_blender.speech.synth import PiperSynth, SynthError, espeak_cli_synth
+    from expclip_train.speech.synth import PiperSynth, SynthError, espeak_cli_synth
 
     try:  # the angry line faster, higher and louder
         rate, pitch = (170, 62) if angry else (140, 45)

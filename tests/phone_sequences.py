@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from expclip_blender.speech.phones import (
+from expclip_train.speech.phones import (
     BILABIALS,
     CONSONANTS,
     LABIODENTALS,

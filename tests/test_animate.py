@@ -154,7 +154,7 @@ def test_progress_and_cancel(model):
 
 
 def test_device_choice(tmp_path):
-    from expclip_blender.api import resolve_device
+    from expclip_blender.device import resolve_device
 
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")

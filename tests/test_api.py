@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import expclip_blender as ex
-from expclip_blender.api import MODELS_DIR
 from expclip_blender.facs import emotion_strength, read_emotion
+from expclip_blender.model_folder import MODELS_DIR
 from expclip_blender.text_encoder import PromptTruncatedWarning
 
 pytestmark = pytest.mark.skipif(

@@ -9,15 +9,15 @@ import pytest
 from phone_sequences import random_speech, seq
 
 from expclip_blender.arkit import ARKIT_INDEX, MOUTH_NAMES, NUM_ARKIT
-from expclip_blender.speech.coarticulation import (
+from expclip_train.speech.coarticulation import (
     mouth_aperture,
     nonspeech_motion,
     num_frames,
     speech_targets,
     targets,
 )
-from expclip_blender.speech.metrics import THRESHOLDS, lipsync_metrics, passes, pooled_metrics
-from expclip_blender.speech.phones import (
+from expclip_train.speech.metrics import THRESHOLDS, lipsync_metrics, passes, pooled_metrics
+from expclip_train.speech.phones import (
     BILABIALS,
     SIL,
 )
@@ -187,7 +187,7 @@ def test_targets_pass_every_metric(fps):
 def test_loudness_envelope_is_computed_in_blocks_with_bounded_memory():
     import tracemalloc
 
-    from expclip_blender.speech.coarticulation import _window_energy, loudness_envelope
+    from expclip_train.speech.coarticulation import _window_energy, loudness_envelope
 
     def whole(a: np.ndarray, hop_n: int, win_n: int, n: int) -> np.ndarray:
         padded = np.concatenate([np.zeros(win_n // 2), a.astype(np.float64), np.zeros(win_n)])

@@ -10,7 +10,7 @@ import pytest
 
 from expclip_blender.emotion_phrase import GRADE_VARIANTS, PHRASE_SHARE, EmotionPhraseFinder
 from expclip_blender.lexicon import LEXICON_FILE, Lexicon
-from expclip_blender.tead.annotator import INTENSITY_GROUPS, INTENSITY_WORDS, Annotator
+from expclip_train.tead.annotator import INTENSITY_GROUPS, INTENSITY_WORDS, Annotator
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_phrases_are_the_trained_vocabulary_without_held_out_or_body_words() -> 
     assert "furious" in phrases and "down" not in phrases  # "mouth corners pulled down" is not sadness
     with gzip.open(LEXICON_FILE, "rt", encoding="utf-8") as f:
         data = json.load(f)
-    assert data["phrases"] == sorted(phrases), "rebuild: python -m expclip_blender.data lexicon --wordnet ..."
+    assert data["phrases"] == sorted(phrases), "rebuild: python -m expclip_train.data lexicon --wordnet ..."
     assert data["intensity_groups"] == [list(g) for g in INTENSITY_GROUPS]
     assert Lexicon.load().intensity_words == tuple(sorted(INTENSITY_WORDS))
 
@@ -92,7 +92,7 @@ def test_a_phrase_is_also_read_with_other_intensity_words_of_its_grade(finder) -
 
 
 def test_every_intensity_group_is_one_grade_with_variants_to_read() -> None:
-    from expclip_blender.tead.annotator import _ALL_ADVERBS, _ALL_NOUN_MODIFIERS
+    from expclip_train.tead.annotator import _ALL_ADVERBS, _ALL_NOUN_MODIFIERS
 
     grades = {w: g for d in (_ALL_ADVERBS, _ALL_NOUN_MODIFIERS) for g, ws in d.items() for w in ws if w}
     for group in INTENSITY_GROUPS:
@@ -134,7 +134,7 @@ def test_shipped_phrase_embeddings_are_the_encoders_own() -> None:
     from expclip_blender.emotion_phrase import PHRASE_EMBEDDINGS_FILE, load_phrase_embeddings
     from expclip_blender.text_encoder import MiniLMEncoder
 
-    assert PHRASE_EMBEDDINGS_FILE.is_file(), "rebuild: python -m expclip_blender.data lexicon --wordnet ..."
+    assert PHRASE_EMBEDDINGS_FILE.is_file(), "rebuild: python -m expclip_train.data lexicon --wordnet ..."
     stored = load_phrase_embeddings()
     phrases = Annotator(wide=True).emotion_phrases()
     assert sorted(stored) == sorted({p.lower() for p in phrases if "{" not in p})

@@ -7,11 +7,11 @@ import pytest
 from phone_sequences import random_speech
 
 from expclip_blender.arkit import ARKIT_INDEX, NUM_ARKIT
-from expclip_blender.epa import CORNER_NAMES, OPENER_NAMES, SHAPE_NAMES, UPPER_NAMES, blend_expression
 from expclip_blender.facs import prototype_face, read_emotions
-from expclip_blender.speech.coarticulation import targets
-from expclip_blender.speech.metrics import lipsync_metrics
-from expclip_blender.speech.phones import SIL, Phone
+from expclip_train.epa import CORNER_NAMES, OPENER_NAMES, SHAPE_NAMES, UPPER_NAMES, blend_expression
+from expclip_train.speech.coarticulation import targets
+from expclip_train.speech.metrics import lipsync_metrics
+from expclip_train.speech.phones import SIL, Phone
 
 BASIC = ("happiness", "sadness", "surprise", "fear", "anger", "disgust")
 FPS = 30.0

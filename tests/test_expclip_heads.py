@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from expclip_blender.expclip import ModelFileError, load_heads  # noqa: E402
-from expclip_blender.training.expclip import ExpClipTorch, TrainConfig, save_model  # noqa: E402
+from expclip_train.training.expclip import ExpClipTorch, TrainConfig, save_model  # noqa: E402
 
 
 @pytest.fixture
@@ -85,9 +85,9 @@ GENERATOR_EXPRESSION_SHA256 = "1cfad377e1e4d0a55509b389afff9db469b615758ff09dc82
 
 
 def test_shipped_expression_side_is_the_one_the_generator_was_trained_on():
-    from expclip_blender.api import MODELS_DIR
     from expclip_blender.expclip import expression_side_sha256
     from expclip_blender.model_files import read_safetensors
+    from expclip_blender.model_folder import MODELS_DIR
 
     path = MODELS_DIR / "expclip.safetensors"
     if not path.is_file():
@@ -105,9 +105,9 @@ def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
     import re
     from dataclasses import asdict
 
-    from expclip_blender.api import MODELS_DIR
     from expclip_blender.model_files import read_safetensors
-    from expclip_blender.training.expclip import TextStageConfig
+    from expclip_blender.model_folder import MODELS_DIR
+    from expclip_train.training.expclip import TextStageConfig
 
     path = MODELS_DIR / "expclip.safetensors"
     if not path.is_file():
@@ -129,7 +129,7 @@ def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
 
 
 def test_expression_digest_sees_the_expression_side_only(random_model):
-    from expclip_blender.training.expclip import model_expression_sha256
+    from expclip_train.training.expclip import model_expression_sha256
 
     model = random_model[0]
     before = model_expression_sha256(model)
@@ -148,7 +148,7 @@ class _TinyTead:
     def __init__(self, n_expr: int = 24, n_texts: int = 40) -> None:
         from types import SimpleNamespace
 
-        from expclip_blender.tead.build import Pair
+        from expclip_train.tead.build import Pair
 
         rng = np.random.default_rng(1)
         self.expressions = rng.random((n_expr, 52)).astype(np.float32)
@@ -170,7 +170,7 @@ class _TinyTead:
 
 
 def test_pair_weights_favour_faces_with_an_emotion_class():
-    from expclip_blender.training.expclip import pair_weights
+    from expclip_train.training.expclip import pair_weights
 
     tead = _TinyTead()
     w = pair_weights(tead, 4.0)
@@ -181,8 +181,8 @@ def test_pair_weights_favour_faces_with_an_emotion_class():
 
 
 def test_rare_emotion_words_are_drawn_more_often():
-    from expclip_blender.tead.build import Pair
-    from expclip_blender.training.expclip import word_balance_weights
+    from expclip_train.tead.build import Pair
+    from expclip_train.training.expclip import word_balance_weights
 
     tead = _TinyTead()
     tead.pairs = [Pair(0, f"she looks angry {i}", "emotion_word", "train") for i in range(16)]
@@ -197,8 +197,8 @@ def test_rare_emotion_words_are_drawn_more_often():
 
 
 def test_mirrored_faces_are_drawn_less_unless_the_description_names_a_side():
-    from expclip_blender.tead.build import Pair
-    from expclip_blender.training.expclip import names_a_side, pair_weights
+    from expclip_train.tead.build import Pair
+    from expclip_train.training.expclip import names_a_side, pair_weights
 
     assert names_a_side("physical", "left mouth corner tucked in")
     assert names_a_side("physical", "eyes turned right")
@@ -227,7 +227,7 @@ def test_mirrored_faces_are_drawn_less_unless_the_description_names_a_side():
     "options", [{}, {"side_choice": True, "side_named_weight": 4.0}], ids=["default", "side-choice"]
 )
 def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, tmp_path, options):
-    from expclip_blender.training.expclip import (
+    from expclip_train.training.expclip import (
         TextStageConfig,
         load_model,
         model_expression_sha256,
@@ -254,7 +254,7 @@ def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, t
 
 
 def test_side_choice_applies_to_one_sided_recipes_and_their_blends():
-    from expclip_blender.tead.expressions import ExpressionMeta
+    from expclip_train.tead.expressions import ExpressionMeta
 
     def meta(category, label, components=()):
         return ExpressionMeta(0, category, label, None, "C", 0.5, 0, components=components)
@@ -276,7 +276,7 @@ def test_mirror_order_swaps_left_and_right():
 
 
 def test_text_only_needs_the_weights_to_keep(capsys):
-    from expclip_blender.training.expclip import main
+    from expclip_train.training.expclip import main
 
     with pytest.raises(SystemExit):
         main(["--text-only"])
@@ -284,7 +284,7 @@ def test_text_only_needs_the_weights_to_keep(capsys):
 
 
 def test_frame_words_are_the_evenly_spread_ones():
-    from expclip_blender.training.expclip import frame_words
+    from expclip_train.training.expclip import frame_words
 
     texts, labels = [], []
     for label, word in (("anger", "furious"), ("happiness", "cheerful"), ("sadness", "gloomy")):
@@ -299,7 +299,7 @@ def test_frame_words_are_the_evenly_spread_ones():
 
 
 def test_perturbed_text_touches_only_frame_words():
-    from expclip_blender.training.expclip import intensity_words, perturbed_text
+    from expclip_train.training.expclip import intensity_words, perturbed_text
 
     fillers = ["the", "character", "looks", "face", "someone"]
     rng = np.random.default_rng(0)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expclip_blender.evaluation.expclip_report import (
+from expclip_train.evaluation.expclip_report import (
     INTENSITY_LADDERS,
     by_item,
     emotion_accuracy,
     format_report,
 )
-from expclip_blender.tead import build_tead
-from expclip_blender.tead.annotator import Annotator
-from expclip_blender.tead.build import heldout_finder
-from expclip_blender.tead.expressions import ExpressionConfig
+from expclip_train.tead import build_tead
+from expclip_train.tead.annotator import Annotator
+from expclip_train.tead.build import heldout_finder
+from expclip_train.tead.expressions import ExpressionConfig
 
 SMALL = ExpressionConfig(individuals=6, per_grade=1, mirrored_per_grade=1, neutral=4, blends_per_pair=1)
 

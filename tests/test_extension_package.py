@@ -44,7 +44,8 @@ def test_zip_holds_the_extension_and_nothing_of_development(built_zip):
         "operators/shape_key_writer.py",
         "ui/sidebar.py",
         "ui/preferences.py",
-        "models/README.md",
+        "expclip_blender/models/README.md",
+        "expclip_blender/models/expclip.md",
         "expclip_blender/presets/neutral-read.json",
         "expclip_blender/presets/furious.json",
     ):

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from expclip_blender.model_folder import MODELS_DIR
+
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +197,7 @@ BAKE_SCRIPT = textwrap.dedent(
 def test_bake_works_in_a_python_with_only_bpy_and_the_zip(wheel_zip, fresh_bpy_python, tmp_path):
     from bake_helpers import speech_like, write_wav
 
-    if not (ROOT / "models" / "generator.safetensors").exists():
+    if not (MODELS_DIR / "generator.safetensors").exists():
         pytest.fail("models/generator.safetensors is missing: the zip cannot bake without the generator")
     wav = write_wav(tmp_path / "voice.wav", speech_like(3.0))
     env = dict(

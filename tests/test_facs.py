@@ -28,7 +28,7 @@ from expclip_blender.facs import (
     read_emotion,
     read_emotions,
 )
-from expclip_blender.tead.expressions import ExpressionConfig, generate_expressions
+from expclip_train.tead.expressions import ExpressionConfig, generate_expressions
 
 BASIC = [e for e in EMOTIONS if e != "neutral"]
 

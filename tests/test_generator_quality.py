@@ -1,7 +1,7 @@
 """The trained generator (models/generator.safetensors) on speech it never saw in training.
 
 A regression guard, not the evaluation: the full report on held-out real speakers is
-``python -m expclip_blender.evaluation.generator_report``. Speech comes from espeak-ng with its own phone
+``python -m expclip_train.evaluation.generator_report``. Speech comes from espeak-ng with its own phone
 timings (skipped where espeak-ng is not installed), spoken with a voice, rate and pitch the corpus does
 not use, so the thresholds sit a little below the report's targets.
 """
@@ -13,7 +13,7 @@ import pytest
 
 import expclip_blender as ex
 from expclip_blender.facs import read_emotions
-from expclip_blender.speech.metrics import lipsync_metrics
+from expclip_train.speech.metrics import lipsync_metrics
 
 FPS = 30.0
 TEXT = (
@@ -29,7 +29,7 @@ def model() -> ex.ExpClip:
 
 @pytest.fixture(scope="module")
 def speech():
-    synth = pytest.importorskip("expclip_blender.speech.synth")
+    synth = pytest.importorskip("expclip_train.speech.synth")
     try:
         utt = synth.EspeakSynth().synth(TEXT, voice="en-us", variant="m3", rate=160, pitch=42, word_gap=8)
     except (OSError, synth.SynthError) as exc:
@@ -65,7 +65,7 @@ def test_style_shows_on_the_upper_face_while_the_lips_keep_speaking(model, speec
 
 
 def test_silence_rests_the_mouth(model):
-    from expclip_blender.speech.coarticulation import mouth_aperture
+    from expclip_train.speech.coarticulation import mouth_aperture
 
     weights = model.animate(np.zeros(3 * 16000, np.float32), 16000, "neutral", fps=FPS, blinks=False)
     assert mouth_aperture(weights).max() < 0.08

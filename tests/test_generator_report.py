@@ -1,4 +1,4 @@
-"""The generator evaluation report's pure parts (expclip_blender.evaluation.generator_report).
+"""The generator evaluation report's pure parts (expclip_train.evaluation.generator_report).
 
 The model-dependent run is exercised with a stand-in model that returns the coarticulation targets of each
 clip's phones plus a prototype face for the prompt, so these tests need no trained weights.
@@ -14,11 +14,11 @@ import pytest
 from phone_sequences import random_speech
 
 from expclip_blender.arkit import ARKIT_INDEX, MOUTH_NAMES, NUM_ARKIT
-from expclip_blender.evaluation import generator_report as gr
 from expclip_blender.facs import prototype_face
-from expclip_blender.speech.coarticulation import speech_targets
-from expclip_blender.speech.corpus import CorpusClip
-from expclip_blender.speech.metrics import openness_curve, pooled_metrics
+from expclip_train.evaluation import generator_report as gr
+from expclip_train.speech.coarticulation import speech_targets
+from expclip_train.speech.corpus import CorpusClip
+from expclip_train.speech.metrics import openness_curve, pooled_metrics
 
 GOOD = {
     "bilabial_closure_rate": 0.95,
@@ -190,7 +190,7 @@ def test_main_without_a_corpus(tmp_path, capsys):
 
 def test_style_strength():
     from expclip_blender.arkit import ARKIT_INDEX
-    from expclip_blender.evaluation.generator_report import style_strength
+    from expclip_train.evaluation.generator_report import style_strength
 
     still = np.zeros(52)
     still[ARKIT_INDEX["browDownLeft"]] = still[ARKIT_INDEX["browDownRight"]] = 0.8

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from expclip_blender.features import EDGE_PAD_S
-from expclip_blender.speech import augment as augment_module
-from expclip_blender.speech.coarticulation import mouth_aperture
-from expclip_blender.speech.phones import VISEMES, Phone
-from expclip_blender.training.generator import _trim_to_speech, training_example
+from expclip_train.speech import augment as augment_module
+from expclip_train.speech.coarticulation import mouth_aperture
+from expclip_train.speech.phones import VISEMES, Phone
+from expclip_train.training.generator import _trim_to_speech, training_example
 
 SR = 16000
 RATE = 50.0
@@ -103,8 +103,8 @@ def test_training_runs_resumes_and_keeps_the_viseme_head_out_of_the_model(tmp_pa
 
     from expclip_blender.generator import load_generator
     from expclip_blender.model_files import read_safetensors
-    from expclip_blender.speech.phones import save_phones
-    from expclip_blender.training.generator import TrainConfig, train
+    from expclip_train.speech.phones import save_phones
+    from expclip_train.training.generator import TrainConfig, train
 
     corpus = tmp_path / "corpus"
     (corpus / "clips").mkdir(parents=True)

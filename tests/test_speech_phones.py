@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from expclip_blender.speech.phones import (
+from expclip_train.speech.phones import (
     BILABIALS,
     LABIODENTALS,
     OPEN_VOWELS,

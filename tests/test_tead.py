@@ -11,18 +11,18 @@ import pytest
 
 from expclip_blender import data as data_cli
 from expclip_blender.facs import AU_READ_INDEX, BILATERAL_READ_AUS, COMPOUNDS, GRADES, arkit_to_au_array
-from expclip_blender.tead import build_tead, load_tead
-from expclip_blender.tead import vocabulary as V
-from expclip_blender.tead.annotator import ACTIVE_THRESHOLD, DIMINISHERS, MAXIMISERS, Annotator
-from expclip_blender.tead.build import (
+from expclip_train.tead import build_tead, load_tead
+from expclip_train.tead import vocabulary as V
+from expclip_train.tead.annotator import ACTIVE_THRESHOLD, DIMINISHERS, MAXIMISERS, Annotator
+from expclip_train.tead.build import (
     DEFAULT_GOEMOTIONS_DIR,
     PhraseFinder,
     Tead,
     heldout_finder,
     normalize_text,
 )
-from expclip_blender.tead.expressions import BLEND_COMPONENTS, CATEGORIES, RECIPES, ExpressionConfig
-from expclip_blender.tead.goemotions import is_goemotions_dir, load_goemotions, single_emotion
+from expclip_train.tead.expressions import BLEND_COMPONENTS, CATEGORIES, RECIPES, ExpressionConfig
+from expclip_train.tead.goemotions import is_goemotions_dir, load_goemotions, single_emotion
 
 SMALL = ExpressionConfig(individuals=6, per_grade=1, mirrored_per_grade=1, neutral=4, blends_per_pair=1)
 ASKED_FOR = (  # the states the issue names (awe is the compound "awed", shy is "embarrassed")

@@ -1,0 +1,494 @@
+"""Build, save and load TEAD (the text-expression alignment dataset); write its datasheet.
+
+``build_tead(seed)`` -> :class:`Tead`: ARKit-52 expressions (expressions.py), several descriptions of each
+from the offline annotator (annotator.py) and, when the folder is there, real GoEmotions sentences paired
+through their labels (goemotions.py). Everything is deterministic from the seed; nothing is downloaded.
+
+Two annotator passes: the first describes every face exactly as TEAD v1 did (v1 vocabulary, v1 random
+stream); the second (its own random stream) adds ``annotator.EXTRA_COUNTS`` descriptions per face from
+the wider v2 vocabulary. TEAD v1 therefore stays a subset of v2, text for text.
+
+Splits: ``train``; ``heldout``, the strict held-out split (descriptions that use held-out synonyms,
+situations or phrasings; no held-out text ever occurs in train, and no held-out word, noun, situation or
+phrase occurs in any training text, GoEmotions included); ``heldout_phrasing``, a second, easier held-out
+split (training words and situations in sentence frames no training text uses; neutral and prototype
+faces); ``goemotions_dev`` (GoEmotions dev sentences, the evaluation set for "GoEmotions dev macro-F1").
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from expclip_blender.arkit import NUM_ARKIT
+from expclip_blender.facs import EMOTIONS, GRADES, arkit_to_au_array, read_emotions
+
+from . import vocabulary as V
+from .annotator import KINDS, Annotator
+from .expressions import CATEGORIES, ExpressionConfig, ExpressionMeta, generate_expressions
+from .goemotions import is_goemotions_dir, load_goemotions
+
+VERSION = "2"
+SPLITS: tuple[str, ...] = ("train", "heldout", "heldout_phrasing", "goemotions_dev")
+#: Where GoEmotions lies next to a checkout of the repository (../shared/data/goemotions).
+DEFAULT_GOEMOTIONS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "goemotions"
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One (expression, description) pair."""
+
+    expr: int  # row of Tead.expressions
+    text: str
+    kind: str  # one of annotator.KINDS
+    split: str  # one of SPLITS
+    aus: tuple[str, ...] = ()  # physical: the action units the text mentions
+    emotion: str | None = None  # goemotions: the sentence's emotion class (facs.EMOTIONS)
+
+    def to_json(self) -> dict:
+        d: dict = {"expr": self.expr, "text": self.text, "kind": self.kind, "split": self.split}
+        if self.aus:
+            d["aus"] = list(self.aus)
+        if self.emotion is not None:
+            d["emotion"] = self.emotion
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> Pair:
+        return cls(d["expr"], d["text"], d["kind"], d["split"], tuple(d.get("aus", ())), d.get("emotion"))
+
+
+@dataclass
+class Tead:
+    """The dataset: expressions (E, 52) float32 in [0, 1], their metadata, and the description pairs."""
+
+    expressions: np.ndarray
+    meta: list[ExpressionMeta]
+    pairs: list[Pair]
+    info: dict = field(default_factory=dict)
+
+    def select(self, split: str, kinds: Iterable[str] | None = None) -> tuple[np.ndarray, list[str]]:
+        """(expression indices, texts) of the pairs in ``split``, optionally only some kinds."""
+        wanted = set(kinds) if kinds is not None else None
+        chosen = [p for p in self.pairs if p.split == split and (wanted is None or p.kind in wanted)]
+        return np.array([p.expr for p in chosen], dtype=np.int64), [p.text for p in chosen]
+
+    def train_pairs(self, kinds: Iterable[str] | None = None) -> tuple[np.ndarray, list[str]]:
+        """(expression indices, texts) for training."""
+        return self.select("train", kinds)
+
+    def heldout_pairs(self, kinds: Iterable[str] | None = None) -> tuple[np.ndarray, list[str]]:
+        """(expression indices, texts) whose wording never occurs in training."""
+        return self.select("heldout", kinds)
+
+    def goemotions_dev(self) -> tuple[np.ndarray, list[str], list[str]]:
+        """(expression indices, texts, emotion classes) of the GoEmotions dev sentences (may be empty)."""
+        chosen = [p for p in self.pairs if p.split == "goemotions_dev"]
+        return (
+            np.array([p.expr for p in chosen], dtype=np.int64),
+            [p.text for p in chosen],
+            [p.emotion or "" for p in chosen],
+        )
+
+    @property
+    def emotions(self) -> list[str | None]:
+        """Per expression: the class the emotion reader should answer, None where no single class fits."""
+        return [m.emotion for m in self.meta]
+
+    def save(self, directory: str | Path) -> Path:
+        """Write expressions.npy, meta.jsonl, pairs.jsonl, info.json and datasheet.md (no pickle)."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        np.save(out / "expressions.npy", self.expressions.astype(np.float32), allow_pickle=False)
+        _write_jsonl(out / "meta.jsonl", (m.to_json() for m in self.meta))
+        _write_jsonl(out / "pairs.jsonl", (p.to_json() for p in self.pairs))
+        (out / "info.json").write_text(
+            json.dumps(self.info, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        self.write_datasheet(out / "datasheet.md")
+        return out
+
+    def write_datasheet(self, path: str | Path) -> Path:
+        """Write the datasheet (markdown) to ``path``."""
+        path = Path(path)
+        path.write_text(datasheet(self), encoding="utf-8")
+        return path
+
+
+def load_tead(directory: str | Path) -> Tead:
+    """Load a dataset written by :meth:`Tead.save`."""
+    d = Path(directory)
+    expressions = np.load(d / "expressions.npy", allow_pickle=False)
+    meta = [ExpressionMeta.from_json(r) for r in _read_jsonl(d / "meta.jsonl")]
+    pairs = [Pair.from_json(r) for r in _read_jsonl(d / "pairs.jsonl")]
+    info_path = d / "info.json"
+    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    if expressions.shape != (len(meta), NUM_ARKIT):
+        raise ValueError(f"{d}: expressions.npy is {expressions.shape}, meta.jsonl has {len(meta)} rows")
+    return Tead(expressions, meta, pairs, info)
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def normalize_text(text: str) -> str:
+    """The form texts are compared in (case, spacing and end punctuation ignored)."""
+    return " ".join(text.lower().split()).rstrip(".!? ")
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def build_tead(
+    seed: int = 0,
+    goemotions_dir: Path | str | None = DEFAULT_GOEMOTIONS_DIR,
+    *,
+    config: ExpressionConfig | None = None,
+) -> Tead:
+    """Build TEAD from ``seed`` (same seed, same dataset). Takes a few seconds.
+
+    ``goemotions_dir``: the GoEmotions folder (train.tsv, dev.tsv, emotions.txt, ekman_mapping.json); its
+    single-emotion sentences are added when the folder exists. ``None`` builds without them.
+    ``config``: how many faces to make (the default makes the full dataset; smaller ones suit tests).
+    """
+    start = time.perf_counter()
+    expressions, meta = generate_expressions(seed, config)
+    au = arkit_to_au_array(expressions)
+    annotator, wide, phrasing = Annotator(), Annotator(wide=True), Annotator(phrasing=True)
+    rng = random.Random(f"tead-annotator-{seed}")  # str seeds hash with SHA-512: stable across runs
+    rng_wide = random.Random(f"tead-annotator-v2-{seed}")  # its own stream: the v1 pass stays as it was
+    rng_phrasing = random.Random(f"tead-annotator-phrasing-{seed}")
+    pairs: list[Pair] = []
+    phrased: list[Pair] = []
+    for i, m in enumerate(meta):
+        first = annotator.describe(expressions[i], m, rng, au=au[i])
+        more = wide.describe(expressions[i], m, rng_wide, au=au[i], exclude=[d.text for d in first])
+        for d in (*first, *more):
+            pairs.append(Pair(i, d.text, d.kind, "heldout" if d.heldout else "train", d.aus))
+        for d in phrasing.describe(expressions[i], m, rng_phrasing, au=au[i]):
+            phrased.append(Pair(i, d.text, d.kind, "heldout_phrasing", d.aus))
+
+    held_vocabulary = wide.heldout_vocabulary()
+    unseen = heldout_finder(held_vocabulary)
+    go_info: dict = {"used": False}
+    if goemotions_dir is not None and is_goemotions_dir(Path(goemotions_dir)):
+        go_pairs, go_info = _goemotions_pairs(
+            Path(goemotions_dir), meta, random.Random(f"tead-go-{seed}"), unseen
+        )
+        pairs += go_pairs
+
+    # No held-out text may occur in training: a held-out description whose text a training one also
+    # has (two phrasings that happen to coincide) moves to training.
+    train_texts = {normalize_text(p.text) for p in pairs if p.split == "train"}
+    moved = 0
+    for k, p in enumerate(pairs):
+        if p.split == "heldout" and normalize_text(p.text) in train_texts:
+            pairs[k] = Pair(p.expr, p.text, p.kind, "train", p.aus, p.emotion)
+            moved += 1
+    # And no training description may contain held-out wording that reached it through another label's
+    # list ("sick" held out for nauseous, inside disgust's "sick to the stomach"): such a description
+    # describes its own face with an unseen word, so it is held out too.
+    moved_out = 0
+    for k, p in enumerate(pairs):
+        if p.split == "train" and p.kind != "goemotions" and unseen.search(p.text):
+            pairs[k] = Pair(p.expr, p.text, p.kind, "heldout", p.aus, p.emotion)
+            moved_out += 1
+    # The phrasing split: only texts that occur nowhere else (a frame can coincide with a training text).
+    taken = {normalize_text(p.text) for p in pairs}
+    pairs += [p for p in phrased if normalize_text(p.text) not in taken]
+
+    info = {
+        "version": VERSION,
+        "seed": seed,
+        "expressions": len(meta),
+        "pairs": len(pairs),
+        "heldout_moved_to_train": moved,
+        "train_moved_to_heldout": moved_out,
+        "goemotions": go_info,
+        "heldout_vocabulary": {k: [wide.display(t) for t in v] for k, v in held_vocabulary.items()},
+        "build_seconds": round(time.perf_counter() - start, 2),
+    }
+    return Tead(expressions, meta, pairs, info)
+
+
+class PhraseFinder:
+    """Finds any of a set of phrases in a text, case-insensitively, at word boundaries (a hyphen counts as
+    part of a word: "shy" is not found in "shy-looking"). Indexed by the phrases' first words, so that
+    checking 100,000 texts against thousands of phrases takes a second, not the minute a regular
+    expression alternation takes."""
+
+    _WORD = re.compile(r"(?<![\w-])[\w-]+")
+
+    def __init__(self, phrases: Iterable[str]) -> None:
+        self.by_first: dict[str, list[str]] = {}
+        # Longest first, then alphabetical: the same phrase is found whatever the process's hash seed.
+        for phrase in sorted({p.lower() for p in phrases}, key=lambda p: (-len(p), p)):
+            first = self._WORD.match(phrase)
+            if first:
+                self.by_first.setdefault(first.group(), []).append(phrase)
+
+    def search(self, text: str) -> str | None:
+        """The first phrase found in ``text`` (lower case; the longest of those starting there), or None."""
+        low = text.lower()
+        for word in self._WORD.finditer(low):
+            for phrase in self.by_first.get(word.group(), ()):
+                end = word.start() + len(phrase)
+                if low.startswith(phrase, word.start()) and (
+                    end == len(low) or not (low[end].isalnum() or low[end] in "_-")
+                ):
+                    return phrase
+        return None
+
+
+def heldout_forms(vocabulary: dict[str, list[str]]) -> dict[str, str]:
+    """``{form: entry}`` for every held-out word, noun, situation and phrase of ``vocabulary``
+    (annotator.heldout_vocabulary()): entries with slots are expanded for every subject and side
+    ("{pos} soup" -> her/his/their/my/your soup), each form pointing back at its entry (lower case)."""
+    forms: dict[str, str] = {}
+    for items in vocabulary.values():
+        for text in items:
+            for side in ("left", "right"):
+                for s, pos, obj, refl, is_, has, was, looks in (*V.SUBJECTS, V.SOMEONE):
+                    slots = {"is": is_, "has": has, "was": was}
+                    form = text.replace("{side}", side).format(
+                        S=s, pos=pos, obj=obj, refl=refl, looks=looks, **slots
+                    )
+                    forms.setdefault(form.lower(), text.lower())
+    return forms
+
+
+def heldout_finder(vocabulary: dict[str, list[str]]) -> PhraseFinder:
+    """A :class:`PhraseFinder` for every form of :func:`heldout_forms`."""
+    return PhraseFinder(heldout_forms(vocabulary))
+
+
+def _goemotions_pairs(
+    directory: Path, meta: Sequence[ExpressionMeta], rng: random.Random, unseen: PhraseFinder | None = None
+) -> tuple[list[Pair], dict]:
+    """GoEmotions sentences with one emotion class, each paired with a face of that emotion.
+
+    Faces come from the class's prototype faces at grades B-E (a comment rarely names its intensity);
+    neutral sentences get neutral faces. Train sentences that also occur in dev are dropped so the dev
+    evaluation never scores a sentence seen in training; so are train sentences that use held-out
+    vocabulary (``unseen``), so that the held-out words stay unseen.
+    """
+    pools: dict[str, list[int]] = {e: [] for e in EMOTIONS}
+    for m in meta:
+        if m.category == "neutral":
+            pools["neutral"].append(m.index)
+        elif m.category == "prototype" and m.grade != "A":
+            pools[m.label].append(m.index)
+    dev = load_goemotions(directory, "dev")
+    train = load_goemotions(directory, "train")
+    dev_texts = {normalize_text(s.text) for s in dev}
+    pairs: list[Pair] = []
+    counts: dict[str, Counter] = {"train": Counter(), "goemotions_dev": Counter()}
+    dropped = Counter()
+    for split, sentences in (("train", train), ("goemotions_dev", dev)):
+        for s in sentences:
+            if s.emotion is None:
+                dropped[f"{split}: labels span several emotion classes"] += 1
+                continue
+            if split == "train" and normalize_text(s.text) in dev_texts:
+                dropped["train: same text as a dev sentence"] += 1
+                continue
+            if split == "train" and unseen is not None and unseen.search(s.text):
+                dropped["train: uses held-out vocabulary"] += 1
+                continue
+            pool = pools[s.emotion]
+            pairs.append(Pair(pool[rng.randrange(len(pool))], s.text, "goemotions", split, (), s.emotion))
+            counts[split][s.emotion] += 1
+    info = {
+        "used": True,
+        "sentences": {"train": len(train), "dev": len(dev)},
+        "kept": {k: dict(sorted(v.items())) for k, v in counts.items()},
+        "dropped": dict(sorted(dropped.items())),
+    }
+    return pairs, info
+
+
+# --------------------------------------------------------------------------------------------------
+# The datasheet.
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def datasheet(tead: Tead) -> str:
+    """The datasheet of a built dataset (markdown): what it is, how it was made, counts, checks."""
+    meta, pairs, info = tead.meta, tead.pairs, tead.info
+    kinds = [k for k in KINDS if any(p.kind == k for p in pairs)]
+    splits = [s for s in SPLITS if any(p.split == s for p in pairs)]
+    out: list[str] = []
+    add = out.append
+    add("# TEAD datasheet\n")
+    add(
+        "Text-expression alignment dataset for ExpCLIP (Zhong et al., AAAI 2024), built offline by "
+        "`python -m expclip_train.data tead`. "
+        f"Version {info.get('version')}, seed {info.get('seed')}, built in {info.get('build_seconds')} s.\n"
+    )
+    add("## What is in it\n")
+    add(
+        "- **Expressions**: ARKit-52 blendshape weight vectors in [0, 1] (Apple's names and order), "
+        "composed from FACS action units (AU -> ARKit after the ICT FaceKit table): the neutral face, the "
+        "seven EMFACS prototypes (Ekman & Friesen; contempt one-sided), the fifteen compound expressions "
+        "of Du, Tao & Martinez (PNAS 2014), states animators ask for (tired, skeptical, laughing, ...), and "
+        "blends of two expressions (one strong, one weak). Each at FACS intensity grades A-E "
+        "(A=0.2 ... E=1.0), rendered on individuals with their own AU gains, left/right imbalance and "
+        "resting tone, with optional secondary units, stray low-level units and noise; one-sided "
+        "expressions also come mirrored.\n"
+        "- **Descriptions** by an offline rule-based annotator (the paper used an LLM): `emotion_word` "
+        "(synonyms with intensity words that agree with the grade: 'slightly' only at A/B, 'extremely', "
+        "'absolutely' only at E), `physical` (the action units actually active in that vector, read off "
+        "it), `situation` (what just happened), `mixture` (compounds and blends: 'happy but a little "
+        "surprised'). Two passes: the first writes exactly TEAD v1's descriptions (v1 vocabulary and "
+        "random stream); the second adds more emotion words and situations per face from a much wider v2 "
+        "vocabulary (more synonyms, idioms, nouns, situations, intensity words and sentence frames).\n"
+        "- **GoEmotions** (Demszky et al., ACL 2020; CC BY 4.0, Google Research): real Reddit comments "
+        "whose labels fall in one Ekman class (the authors' mapping) or are neutral alone, paired with a "
+        "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split.\n"
+    )
+    add("## Expressions\n")
+    cat_count = Counter(m.category for m in meta)
+    add(_table(["category", "expressions", "labels"], [
+        (c, cat_count[c], len({m.label for m in meta if m.category == c})) for c in CATEGORIES if cat_count[c]
+    ]))  # fmt: skip
+    add(f"\nTotal: {len(meta)} expressions.\n")
+    grade_count = Counter(m.grade or "-" for m in meta)
+    add(
+        _table(
+            ["grade", *GRADES, "- (neutral)"], [["expressions", *(grade_count[g] for g in (*GRADES, "-"))]]
+        )
+    )
+    add("")
+
+    add("## Pairs\n")
+    add(f"Total: {len(pairs)} (expression, description) pairs.\n")
+    by = Counter((p.kind, p.split) for p in pairs)
+    add(_table(["kind", *splits, "total"], [
+        (k, *(by[(k, s)] for s in splits), sum(by[(k, s)] for s in splits)) for k in kinds
+    ]))  # fmt: skip
+    add("")
+    src = Counter(("goemotions" if p.kind == "goemotions" else "annotator", p.split) for p in pairs)
+    add(_table(["source", *splits, "total"], [
+        (s, *(src[(s, sp)] for sp in splits), sum(src[(s, sp)] for sp in splits))
+        for s in ("annotator", "goemotions") if any(src[(s, sp)] for sp in splits)
+    ]))  # fmt: skip
+    add("")
+    cat_of = [m.category for m in meta]
+    bc = Counter((cat_of[p.expr], p.kind) for p in pairs)
+    add("Pairs by expression category and kind:\n")
+    add(_table(["category", *kinds, "total"], [
+        (c, *(bc[(c, k)] for k in kinds), sum(bc[(c, k)] for k in kinds)) for c in CATEGORIES if cat_count[c]
+    ]))  # fmt: skip
+    add("")
+    label_pairs = Counter(meta[p.expr].label for p in pairs if meta[p.expr].category != "blend")
+    label_expr = Counter(m.label for m in meta if m.category != "blend")
+    add("Per label (blends left out; GoEmotions pairs counted on their face's label):\n")
+    add(_table(["label", "category", "emotion class", "expressions", "pairs"], [
+        (lab, next(m.category for m in meta if m.label == lab),
+         next(m.emotion for m in meta if m.label == lab) or "-", label_expr[lab], label_pairs[lab])
+        for lab in label_expr
+    ]))  # fmt: skip
+    add(f"\nUnique description texts: {len({p.text for p in pairs})}.\n")
+
+    add("## Held-out split\n")
+    train_texts = {normalize_text(p.text) for p in pairs if p.split == "train"}
+    held = [p for p in pairs if p.split == "heldout"]
+    overlap = sum(normalize_text(p.text) in train_texts for p in held)
+    add(
+        f"{len(held)} pairs ({100 * len(held) / max(1, len(pairs)):.1f} % of all, "
+        f"{100 * len(held) / max(1, sum(p.kind != 'goemotions' for p in pairs)):.1f} % of the annotator's) "
+        "use held-out vocabulary: a fixed share of the synonyms, nouns, situations and physical phrasings "
+        "(the same for every seed). Held-out texts that also occur in train: "
+        f"**{overlap}** (compared case- and punctuation-insensitively); "
+        f"{info.get('heldout_moved_to_train', 0)} coinciding held-out pairs were moved to train, and "
+        f"{info.get('train_moved_to_heldout', 0)} descriptions that contain another label's held-out word "
+        "were moved to the held-out split, so that no held-out word, noun, situation or phrase occurs in "
+        "any training text (GoEmotions training sentences that contain one are dropped).\n"
+    )
+    for name, items in info.get("heldout_vocabulary", {}).items():
+        if items:
+            add(f"- {name}: " + "; ".join(items))
+    add("")
+    phrased = sum(p.split == "heldout_phrasing" for p in pairs)
+    if phrased:
+        add(
+            f"A second, easier held-out split, `heldout_phrasing` ({phrased} pairs, neutral and prototype "
+            "faces), puts training words and situations into sentence frames that no training text uses "
+            "(vocabulary.PHRASING_*); it is reported beside the strict split, never instead of it.\n"
+        )
+
+    add("## Emotion reader agreement (facs.read_emotions)\n")
+    rows = [(i, m) for i, m in enumerate(meta) if m.emotion is not None]
+    if rows:
+        read = read_emotions(tead.expressions[[i for i, _ in rows]])
+        per_grade: dict[str, list[int]] = {}
+        conf = Counter()
+        for (_i, m), r in zip(rows, read, strict=True):
+            per_grade.setdefault(m.grade or "-", []).append(int(r == m.emotion))
+            conf[(m.emotion, r)] += 1
+        add(
+            "The reader compares the AUs present in a face with each emotion's prototype profile. On this "
+            "dataset's own faces (individual variation, stray units, noise), for expressions that have an "
+            "emotion class:\n"
+        )
+        add(_table(["grade", "faces", "read correctly"], [
+            (g, len(v), f"{100 * sum(v) / len(v):.1f} %") for g, v in sorted(per_grade.items())
+        ]))  # fmt: skip
+        add("\nConfusion (rows: expected, columns: read):\n")
+        add(_table(["expected", *EMOTIONS], [
+            (e, *(conf[(e, r)] for r in EMOTIONS)) for e in EMOTIONS if any(conf[(e, r)] for r in EMOTIONS)
+        ]))  # fmt: skip
+        add("")
+
+    go = info.get("goemotions", {})
+    add("## GoEmotions\n")
+    if go.get("used"):
+        add(f"Read: {go['sentences']['train']} train and {go['sentences']['dev']} dev sentences.\n")
+        kept = go["kept"]
+        add(_table(["emotion", "train", "goemotions_dev"], [
+            (e, kept["train"].get(e, 0), kept["goemotions_dev"].get(e, 0)) for e in EMOTIONS
+        ]))  # fmt: skip
+        add("\nDropped: " + ", ".join(f"{k}: {v}" for k, v in go["dropped"].items()) + ".\n")
+        dev_texts = {normalize_text(p.text) for p in pairs if p.split == "goemotions_dev"}
+        add(f"Dev sentences whose text also occurs in train: {len(dev_texts & train_texts)}.\n")
+    else:
+        add("Not used in this build (folder absent or `--no-goemotions`).\n")
+
+    add("## Examples\n")
+    ex_rng = random.Random(0)
+    for k in kinds:
+        chosen = [p for p in pairs if p.kind == k]
+        for p in ex_rng.sample(chosen, min(6, len(chosen))):
+            m = meta[p.expr]
+            grade = f" {m.grade}" if m.grade else ""
+            add(f'- `{k}` / {p.split} — {m.label}{grade}: "{p.text}"')
+    add("")
+    add("## Files\n")
+    add(
+        "`expressions.npy` (E x 52 float32, ARKit order), `meta.jsonl` (one line per expression: category, "
+        "label, emotion, grade, intensity, individual, mirrored, components, secondary_grade, aus), "
+        "`pairs.jsonl` (expr, text, kind, split; aus for physical, emotion for goemotions), `info.json`, "
+        "this datasheet. GoEmotions text is CC BY 4.0 (Google Research); the rest is generated.\n"
+    )
+    return "\n".join(out)

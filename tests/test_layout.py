@@ -1,0 +1,63 @@
+"""The house rules of the layout: the runtime never imports the workshop, and no imports run in circles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from import_graph import ENTRY, ROOT, find_cycles, import_graph
+
+SHIPPED_TOP = ("expclip_blender", "operators", "ui")
+
+
+def _top(module: str) -> str:
+    return module if module == ENTRY else module.split(".")[0]
+
+
+def test_the_runtime_never_imports_the_workshop():
+    graph = import_graph()
+    wrong = {
+        module: sorted(t for t in targets if _top(t) == "expclip_train")
+        for module, targets in graph.items()
+        if _top(module) != "expclip_train"
+    }
+    assert not {m: t for m, t in wrong.items() if t}
+
+
+def test_no_module_import_cycles():
+    assert find_cycles(import_graph()) == []
+
+
+def test_no_package_import_cycles():
+    """Packages import one way too: ui -> operators -> expclip_blender, expclip_train -> expclip_blender."""
+    graph = import_graph()
+    packages: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        for level in range(1, module.count(".") + 2):
+            source = ".".join(module.split(".")[:level]) if module != ENTRY else ENTRY
+            for target in targets:
+                dest = ".".join(target.split(".")[:level]) if target != ENTRY else ENTRY
+                if dest != source and not module.startswith(dest + ".") and not target.startswith(source + "."):
+                    packages.setdefault(source, set()).add(dest)
+    assert find_cycles(packages) == []
+
+
+def test_the_graph_sees_imports():
+    # Guards the checks above: a walker that found nothing would pass them all.
+    graph = import_graph()
+    assert "expclip_blender.api" in graph["expclip_blender"]
+    assert "expclip_blender.arkit" in graph["expclip_train.training.generator"]
+    assert {"operators", "ui"} <= graph[ENTRY]
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_importing_and_using_the_runtime_loads_no_workshop_module():
+    code = (
+        "import sys, numpy as np, expclip_blender as ex\n"
+        "m = ex.load(device='cpu'); m.expression('furious')\n"
+        "m.animate(np.random.default_rng(0).standard_normal(16000).astype('float32') * 0.1, 16000, 'calm')\n"
+        "import expclip_blender.__main__, expclip_blender.jobs, expclip_blender.presets\n"
+        "print(sorted(n for n in sys.modules if n.startswith('expclip_train')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
