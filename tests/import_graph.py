@@ -118,3 +118,24 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return cycles
+
+
+def package_graph(graph: dict[str, set[str]], depth: int) -> dict[str, set[str]]:
+    """The module graph collapsed to packages ``depth`` names deep (``a.b.c`` -> ``a`` at depth 1).
+
+    An import between a package and its own parent or child is not an edge: a package's ``__init__``
+    importing its submodules (and those importing siblings) is the normal shape of a package.
+    """
+
+    def cut(module: str) -> str:
+        return module if module == ENTRY else ".".join(module.split(".")[:depth])
+
+    out: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        source = cut(module)
+        for target in targets:
+            dest = cut(target)
+            related = dest == source or source.startswith(dest + ".") or dest.startswith(source + ".")
+            if not related:
+                out.setdefault(source, set()).add(dest)
+    return out

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from expclip_blender import data as data_cli
 from expclip_blender.facs import AU_READ_INDEX, BILATERAL_READ_AUS, COMPOUNDS, GRADES, arkit_to_au_array
+from expclip_train import data as data_cli
 from expclip_train.tead import build_tead, load_tead
 from expclip_train.tead import vocabulary as V
 from expclip_train.tead.annotator import ACTIVE_THRESHOLD, DIMINISHERS, MAXIMISERS, Annotator
