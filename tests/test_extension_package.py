@@ -51,6 +51,11 @@ def test_zip_holds_the_extension_and_nothing_of_development(built_zip):
     ):
         assert required in names, required
     assert not any(n.startswith(("tests/", "scripts/", ".venv", ".git", "dist/", "build/")) for n in names)
+    # The workshop and its records stay home: no dataset builder, trainer, evaluation or training log.
+    assert not any(n.startswith("expclip_train/") or n.endswith(".train-log.json") for n in names)
+    workshop_parts = ("/tead/", "/training/", "/evaluation/", "/speech/", "/experiments/", "/epa.py")
+    assert not [n for n in names if any(part in "/" + n for part in workshop_parts)]
+    assert not any("/test_" in n or n.startswith("test_") for n in names)
     assert not any(n.endswith(".whl") for n in names)  # the dev build: wheels only in build_with_wheels
     assert "build.py" not in names and "pyproject.toml" not in names
     assert not any("__pycache__" in n for n in names)
