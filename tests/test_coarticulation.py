@@ -187,7 +187,7 @@ def test_targets_pass_every_metric(fps):
 def test_loudness_envelope_is_computed_in_blocks_with_bounded_memory():
     import tracemalloc
 
-    from expclip_train.speech.coarticulation import _window_energy, loudness_envelope
+    from expclip_blender.loudness import _window_energy, loudness_envelope
 
     def whole(a: np.ndarray, hop_n: int, win_n: int, n: int) -> np.ndarray:
         padded = np.concatenate([np.zeros(win_n // 2), a.astype(np.float64), np.zeros(win_n)])

@@ -115,7 +115,7 @@ def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
     _, metadata = read_safetensors(path, "ExpCLIP")
     shipped = json.loads(metadata["text_stage"])
     card = path.with_suffix(".md").read_text(encoding="utf-8")
-    command = re.search(r"`python -m expclip_blender\.training\.expclip --text-only [^`]*`", card).group(0)
+    command = re.search(r"`python -m expclip_train\.training\.expclip --text-only [^`]*`", card).group(0)
     defaults = asdict(TextStageConfig())
     for name in ("word_balance", "emotion_weight", "side_named_weight", "mirrored_weight", "class_weight"):
         flag = "--" + name.replace("_", "-")
@@ -124,7 +124,7 @@ def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
         else:
             assert flag not in command, (flag, command)
     assert ("--side-choice" in command) == shipped["side_choice"]
-    readme = (MODELS_DIR.parent / "README.md").read_text(encoding="utf-8")
+    readme = (MODELS_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
     assert command.strip("`").replace("STAGE1.safetensors", "") in readme.replace("STAGE1.safetensors", "")
 
 
