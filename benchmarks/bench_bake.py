@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -73,6 +75,20 @@ def speech_audio(seconds: float, workdir: Path) -> tuple[np.ndarray, str]:
 
 
 def main() -> int:
+    args = _arguments()
+    workdir = Path(tempfile.mkdtemp(prefix="expclip-bench-audio-"))
+    audio, audio_what = speech_audio(args.seconds, workdir)
+    wav = workdir / "speech.wav"
+    sf.write(wav, audio, RATE, subtype="PCM_16")
+    ext, obj = _set_up_scene(args, wav, audio_what)
+    _time_first_bake(ext, args.preload)
+    _time_warm_bakes(obj, args.repeat)
+    _time_warm_bake_parts(ext, obj, args.repeat)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -84,13 +100,12 @@ def main() -> int:
         action="store_true",
         help="first let the model preload as the sidebar does when it first draws, then time the first bake",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="expclip-bench-audio-"))
-    audio, audio_what = speech_audio(args.seconds, workdir)
-    wav = workdir / "speech.wav"
-    sf.write(wav, audio, RATE, subtype="PCM_16")
 
+def _set_up_scene(args: argparse.Namespace, wav: Path, audio_what: str) -> tuple[ModuleType, Any]:
+    """Import bpy and the extension, and make a scene with the face selected and the speech as a strip;
+    print what is being baked and how long starting took. Returns (the extension, the face object)."""
     t = time.perf_counter()
     import bpy
     from ext_loader import import_extension
@@ -109,49 +124,68 @@ def main() -> int:
     obj.select_set(True)
     strip = add_sound_strip(scene, wav, 1)
     scene.expclip.prompt = "happy"
-    bake = ext.operators.bake
-    report = bake.resolve_targets(bpy.context)[0][1]
+    report = ext.operators.bake.resolve_targets(bpy.context)[0][1]
     print(f"bpy {bpy.app.version_string}; {os.cpu_count()} CPUs; speech: {audio_what}")
     print(f"mesh: {mesh_what}: {len(obj.data.vertices):,} vertices; {report.summary()}")
     first_frame, last_frame = strip.frame_final_start, strip.frame_final_end - 1
     print(f"audio: {args.seconds:g} s strip, frames {first_frame}-{last_frame} at {args.fps} fps")
     since_start = time.perf_counter() - _START
     print(f"process start -> extension registered: {since_start:.2f} s (bpy + extension: {t_register:.2f} s)")
+    return ext, obj
 
-    def clear() -> None:
-        key = obj.data.shape_keys
-        if key.animation_data is not None:
-            key.animation_data_clear()
-        for action in list(bpy.data.actions):
-            bpy.data.actions.remove(action)
+
+def _clear_animation(obj: Any) -> None:
+    """Remove the baked keys, so that the next bake starts from the same state."""
+    import bpy
+
+    key = obj.data.shape_keys
+    if key.animation_data is not None:
+        key.animation_data_clear()
+    for action in list(bpy.data.actions):
+        bpy.data.actions.remove(action)
+
+
+def _time_first_bake(ext: ModuleType, preload: bool) -> None:
+    """Time the first bake (loading the model), after a background preload when ``preload``."""
+    import bpy
 
     cache = ext.operators.model_cache
-    if args.preload:
+    if preload:
         t = time.perf_counter()
         cache.preload(*cache.model_settings(bpy.context)).join()
         print(f"preload in the background (panel opened): {time.perf_counter() - t:.2f} s")
     t = time.perf_counter()
     assert bpy.ops.expclip.bake() == {"FINISHED"}
     first = time.perf_counter() - t
-    what = "after the preload" if args.preload else "fresh process, loads the model"
+    what = "after the preload" if preload else "fresh process, loads the model"
     print(f"first bake ({what}): {first:.2f} s   target <= 5 s")
 
+
+def _time_warm_bakes(obj: Any, repeat: int) -> None:
+    """Time ``repeat`` warm bakes (model cached) through the operator."""
+    import bpy
+
     warm = []
-    for _ in range(args.repeat):
-        clear()
+    for _ in range(repeat):
+        _clear_animation(obj)
         t = time.perf_counter()
         assert bpy.ops.expclip.bake() == {"FINISHED"}
         warm.append(time.perf_counter() - t)
     print(
         f"warm bake: median {statistics.median(warm):.3f} s  best {min(warm):.3f} s "
-        f"(of {args.repeat})   target <= 0.5 s"
+        f"(of {repeat})   target <= 0.5 s"
     )
 
-    # Where a warm bake's time goes.
-    model = cache.model_for(bpy.context)
-    parts = {"read audio + inputs": [], "model (animate)": [], "write keys": []}
-    for _ in range(args.repeat):
-        clear()
+
+def _time_warm_bake_parts(ext: ModuleType, obj: Any, repeat: int) -> None:
+    """Where a warm bake's time goes: reading the audio and inputs, the model, writing the keys."""
+    import bpy
+
+    bake = ext.operators.bake
+    model = ext.operators.model_cache.model_for(bpy.context)
+    parts: dict[str, list[float]] = {"read audio + inputs": [], "model (animate)": [], "write keys": []}
+    for _ in range(repeat):
+        _clear_animation(obj)
         t0 = time.perf_counter()
         plan = bake.plan_bake(bpy.context)
         t1 = time.perf_counter()
@@ -162,8 +196,6 @@ def main() -> int:
         for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             parts[name].append(dt)
     print("  " + ", ".join(f"{k} {statistics.median(v) * 1e3:.0f} ms" for k, v in parts.items()))
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":

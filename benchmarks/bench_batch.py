@@ -29,7 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -55,7 +57,52 @@ def single_bakes(seconds: float) -> tuple[float | None, float | None]:
     return (float(first[1]) if first else None), (float(warm[1]) if warm else None)
 
 
+@dataclass
+class _Shots:
+    """The batch's shots: one .blend each (copies of the first), and the jobs file that bakes them."""
+
+    ext: ModuleType  # the extension, registered
+    face_name: str
+    first_shot: Path
+    jobs: list[dict[str, str]]
+    jobs_file: Path
+
+
+@dataclass
+class _Batch:
+    """How the batch run went."""
+
+    seconds: float  # the whole run
+    load_s: float  # what the first job cost beyond the others: loading the model
+
+
+_PROMPTS = ["furious", "calm", "sad", "smug half smile", "scared"]
+
+
 def main() -> int:
+    args = _arguments()
+    workdir = Path(tempfile.mkdtemp(prefix="expclip-bench-batch-"))
+
+    first = warm60 = None
+    if not args.skip_single:
+        print(f"1. single bakes of {args.single_seconds:g} s (benchmarks/bench_bake.py, a fresh process):")
+        first, warm60 = single_bakes(args.single_seconds)
+
+    shots = _make_shots(args, workdir)
+    batch = _run_batch(shots)
+    if batch is None:
+        return 1
+    # Right after the batch: on a shared machine the load changes from minute to minute.
+    warm, io_s = _warm_single_bakes(shots, workdir, args.shot_seconds)
+    single_job = _warm_single_jobs(shots, workdir)
+    load = os.getloadavg()[1]  # the machine is shared: say how busy it was
+    print(f"   load average over the last 5 minutes: {load:.1f} on {os.cpu_count()} CPUs")
+    _print_figures(args, first, warm60, batch, warm, io_s, single_job)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -64,15 +111,12 @@ def main() -> int:
     parser.add_argument("--single-seconds", type=float, default=60.0)
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--skip-single", action="store_true", help="skip step 1 (bench_bake.py)")
-    args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="expclip-bench-batch-"))
+    return parser.parse_args()
 
-    first = warm60 = None
-    if not args.skip_single:
-        print(f"1. single bakes of {args.single_seconds:g} s (benchmarks/bench_bake.py, a fresh process):")
-        first, warm60 = single_bakes(args.single_seconds)
 
-    # --- 2. the batch, in this process (fresh: the model is loaded by the first job) ---------------------
+def _make_shots(args: argparse.Namespace, workdir: Path) -> _Shots:
+    """Step 2's set-up, in this process (fresh: the model is loaded by the first job): one shot .blend with
+    the face and a sound strip, copied ``--shots`` times, and a jobs file baking each with a prompt."""
     import soundfile as sf
 
     audio, audio_what = speech_audio(args.shot_seconds, workdir)
@@ -102,9 +146,13 @@ def main() -> int:
         paths.append(shots / f"shot{i:02d}.blend")
         shutil.copyfile(first_shot, paths[-1])
     size_mb = first_shot.stat().st_size / 1e6
-    prompts = ["furious", "calm", "sad", "smug half smile", "scared"]
     jobs = [
-        {"blend": str(p), "object": face_name, "prompt": prompts[i % len(prompts)], "output": f"out/{p.name}"}
+        {
+            "blend": str(p),
+            "object": face_name,
+            "prompt": _PROMPTS[i % len(_PROMPTS)],
+            "output": f"out/{p.name}",
+        }
         for i, p in enumerate(paths)
     ]
     jobs_file = workdir / "jobs.json"
@@ -113,8 +161,13 @@ def main() -> int:
         f"\n2. batch: {args.shots} shots of {args.shot_seconds:g} s ({audio_what}) on the {mesh_what} "
         f"({vertices:,} vertices; {size_mb:.1f} MB per .blend), {args.fps} fps"
     )
+    return _Shots(ext=ext, face_name=face_name, first_shot=first_shot, jobs=jobs, jobs_file=jobs_file)
 
-    # Count the model loads of the batch run: one, by the first job.
+
+def _run_batch(shots: _Shots) -> _Batch | None:
+    """Run the jobs file through the command's handler, counting the model loads (one, by the first job).
+    None (after printing its output) when a job failed."""
+    ext = shots.ext
     loads = []
     real_load = ext.expclip_blender.load
 
@@ -126,12 +179,12 @@ def main() -> int:
     batch = ext.operators.batch
     lines: list[str] = []
     t = time.perf_counter()
-    code = batch.run_jobs(batch.read_jobs(jobs_file), out=lines.append, err=lines.append)
+    code = batch.run_jobs(batch.read_jobs(shots.jobs_file), out=lines.append, err=lines.append)
     batch_s = time.perf_counter() - t
     ext.expclip_blender.load = real_load
     if code != 0:
         print("\n".join(lines))
-        return 1
+        return None
     job_times = [float(m[1]) for line in lines if (m := re.search(r"\(([\d.]+) s\)$", line))]
     job_median = statistics.median(job_times[1:])
     # ex.load() reads the weights; torch and the generator come with the first animate(). The model's load
@@ -142,19 +195,24 @@ def main() -> int:
         f"{job_median:.3f} s (last {job_times[-1]:.3f} s); the model loaded {len(loads)} time(s), "
         f"costing the first job {load_s:.2f} s"
     )
+    return _Batch(seconds=batch_s, load_s=load_s)
 
-    # --- warm single bakes of one such shot (model cached), and where a job's time goes ------------------
-    # Right after the batch, ten of them: on a shared machine the load changes from minute to minute.
+
+def _warm_single_bakes(shots: _Shots, workdir: Path, shot_seconds: float) -> tuple[float, float]:
+    """Ten warm single bakes of one shot (model cached) with the Bake operator, opening and saving the
+    .blend around each. Returns (median bake s, median open + median save s)."""
+    import bpy
+
     opened, baked, saved = [], [], []
     for i in range(10):
         t0 = time.perf_counter()
-        bpy.ops.wm.open_mainfile(filepath=str(first_shot), load_ui=True)
+        bpy.ops.wm.open_mainfile(filepath=str(shots.first_shot), load_ui=True)
         t1 = time.perf_counter()
-        face = bpy.data.objects[face_name]
+        face = bpy.data.objects[shots.face_name]
         for o in bpy.context.view_layer.objects:
             o.select_set(o == face)
         bpy.context.view_layer.objects.active = face
-        bpy.context.scene.expclip.prompt = prompts[i % len(prompts)]  # as the batch's jobs
+        bpy.context.scene.expclip.prompt = _PROMPTS[i % len(_PROMPTS)]  # as the batch's jobs
         assert bpy.ops.expclip.bake() == {"FINISHED"}
         t2 = time.perf_counter()
         bpy.ops.wm.save_as_mainfile(filepath=str(workdir / f"single{i}.blend"))
@@ -163,18 +221,25 @@ def main() -> int:
         baked.append(t2 - t1)
         saved.append(t3 - t2)
     warm = statistics.median(baked)
-    io_s = statistics.median(opened) + statistics.median(saved)
     print(
-        f"   warm single bake of one {args.shot_seconds:g} s shot (bpy.ops.expclip.bake, model cached): "
+        f"   warm single bake of one {shot_seconds:g} s shot (bpy.ops.expclip.bake, model cached): "
         f"median {warm:.3f} s (of 10); opening the .blend {statistics.median(opened):.3f} s, saving it "
         f"{statistics.median(saved):.3f} s"
     )
-    # The same shot through the command's handler as a one-job run (open, bake, save; model cached): what one
-    # `blender --background shot.blend --command expclip bake ...` costs once the model is loaded.
+    return warm, statistics.median(opened) + statistics.median(saved)
+
+
+def _warm_single_jobs(shots: _Shots, workdir: Path) -> float:
+    """The same shot through the command's handler as a one-job run (open, bake, save; model cached), ten
+    times: what one `blender --background shot.blend --command expclip bake ...` costs once the model is
+    loaded. Returns the median seconds."""
+    batch = shots.ext.operators.batch
     single_jobs = []
     for i in range(10):
         one = workdir / f"one{i}.json"
-        one.write_text(json.dumps([{**jobs[i % len(jobs)], "output": str(workdir / f"one{i}.blend")}]))
+        one.write_text(
+            json.dumps([{**shots.jobs[i % len(shots.jobs)], "output": str(workdir / f"one{i}.blend")}])
+        )
         entries = batch.read_jobs(one)
         t0 = time.perf_counter()
         assert batch.run_jobs(entries, out=lambda _line: None, err=print) == 0
@@ -184,9 +249,21 @@ def main() -> int:
         f"   warm single shot through the command's handler (a one-job run: open, bake, save): median "
         f"{single_job:.3f} s (of 10)"
     )
-    load = os.getloadavg()[1]  # the machine is shared: say how busy it was
-    print(f"   load average over the last 5 minutes: {load:.1f} on {os.cpu_count()} CPUs")
+    return single_job
 
+
+def _print_figures(
+    args: argparse.Namespace,
+    first: float | None,
+    warm60: float | None,
+    batch: _Batch,
+    warm: float,
+    io_s: float,
+    single_job: float,
+) -> None:
+    """The figures against the targets: the batch's time over the model's load plus 1.2 times the shots'
+    warm single bakes, counted three ways (see the module docstring)."""
+    batch_s, load_s = batch.seconds, batch.load_s
     budget = load_s + 1.2 * args.shots * warm
     budget_io = load_s + 1.2 * args.shots * (warm + io_s)
     print("\nFigures")
@@ -208,8 +285,6 @@ def main() -> int:
         f"  the same against single shots through the command ({single_job:.3f} s each, the same work as a "
         f"batch job): {budget_job:.2f} s -> ratio {batch_s / budget_job:.2f} (target <= 1)"
     )
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
 
 
 if __name__ == "__main__":

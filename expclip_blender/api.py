@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from .expclip import ExpClipHeads, load_heads
 from .lexicon import bundled_lexicon
 from .model_folder import EXPCLIP_FILE, GENERATOR_FILE, MODELS_DIR, model_path
 from .text_encoder import MAX_TOKENS, MiniLMEncoder
+
+if TYPE_CHECKING:  # the generator module imports torch, which expression() alone never needs
+    from .generator import SpeechToFace
 
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
 _BLINK = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
@@ -56,7 +60,8 @@ class ExpClip:
         self.text_encoder = text_encoder
         self.device = device
         self.generator_path = Path(generator_path) if generator_path else MODELS_DIR / GENERATOR_FILE
-        self._generator = None  # loaded on first use: torch is only imported when speech is animated
+        # Loaded on first use: torch is only imported when speech is animated.
+        self._generator: SpeechToFace | None = None
         self._styles: dict[tuple[str, float], np.ndarray] = {}  # prompts recur bake after bake
         self.lexicon = bundled_lexicon()
         self.phrase_finder = bundled_phrase_finder()  # over the same table; compiled once per process
@@ -65,7 +70,7 @@ class ExpClip:
         self.phrase_embeddings = bundled_phrase_embeddings() if self.phrase_finder is not None else {}
 
     @property
-    def generator(self):
+    def generator(self) -> SpeechToFace:
         """The speech-driven generator (:class:`.generator.SpeechToFace`), loaded on first use."""
         if self._generator is None:
             from .generator import load_generator
@@ -241,9 +246,9 @@ def style_mix(times: np.ndarray, cue_times: Sequence[float], transition_s: float
         else:
             take.append((times >= c).astype(np.float64))
     # Telescoping: style k holds take[k-1] - take[k] (with take[-1] = 1, take[K] = 0).
-    take = np.stack([np.ones_like(times), *take, np.zeros_like(times)], axis=1)
-    take = np.minimum.accumulate(take, axis=1)  # later cues never exceed earlier ones (overlapping fades)
-    return (take[:, :-1] - take[:, 1:]).astype(np.float32)
+    held = np.stack([np.ones_like(times), *take, np.zeros_like(times)], axis=1)
+    held = np.minimum.accumulate(held, axis=1)  # later cues never exceed earlier ones (overlapping fades)
+    return (held[:, :-1] - held[:, 1:]).astype(np.float32)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

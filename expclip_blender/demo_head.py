@@ -409,8 +409,96 @@ def _loop_strips(loops: list[np.ndarray], skin_faces: np.ndarray) -> np.ndarray:
     return quads
 
 
+@dataclass
+class _Grid:
+    """Where the skin grid's columns and rows lie, which of them the features snap to, and the row ids."""
+
+    n_half: int  # columns from the front to the back on one side (the grid has 2 * n_half columns)
+    n_lon: int  # columns all around
+    n_lat: int  # rows, poles excluded
+    half: np.ndarray  # (n_half + 1,) longitudes of columns 0..n_half (front to back on the +X side)
+    lam_col: np.ndarray  # (n_lon,) longitude of every column
+    phi_row: np.ndarray  # (n_lat,) latitude of every row before the warps, row 0 at the top
+    phi_mouth: float  # latitude of the mouth line
+    phi_eye: float  # latitude of the eye lines
+    j_m: int  # the mouth-line row
+    j_e: int  # the eye-line row
+    c_mouth: int  # the mouth-corner column
+    c_in: int  # the inner eye-corner column
+    c_out: int  # the outer eye-corner column
+    ring_id: np.ndarray  # (n_lat, n_lon) vertex ids of the rows
+    bottom: int  # vertex id of the bottom pole
+
+
+@dataclass
+class _SkinVertices:
+    """Per-vertex grid data of the skin (the lower twins of the cut rows last) and how the cuts are made."""
+
+    lam: np.ndarray  # longitude
+    phi: np.ndarray  # latitude before the warps
+    row: np.ndarray  # grid row (-1 the top pole, n_lat the bottom pole)
+    mirror: np.ndarray  # the X-mirrored vertex
+    mouth_up: np.ndarray  # bool: above the mouth line
+    eye_up: np.ndarray  # bool: above the eye lines
+    band_top: np.ndarray  # (n_lat, n_lon) ids of row j as the faces between rows j and j+1 see them
+    twin_of: np.ndarray  # the lower twin of each cut vertex (-1 elsewhere)
+    m_cols: np.ndarray  # columns of the mouth line between its corners
+    e_cols: dict[int, np.ndarray]  # side (+1/-1) -> columns of that eye line between its corners
+
+
+@dataclass
+class _Brow:
+    """The grid rows the eyebrow lies between, and the longitudes it spans."""
+
+    j_b: int  # the row along the brow's lower edge
+    k_b: int  # rows from its lower to its upper edge
+    lam_lo: float
+    lam_hi: float
+
+
+@dataclass
+class _Mouth:
+    """The mouth opening's vertices, as the rig needs them."""
+
+    upper_edge: np.ndarray  # upper lip-edge ids, corner to corner, corners excluded
+    lower_edge: np.ndarray  # their lower twins, same order
+    corners: tuple[int, int]  # (+X corner, -X corner)
+    corner_x: float  # |x| of the corners
+    seam_z: float  # height of the mouth line at the midline
+
+
 def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The rest mesh: rig info, flat face indices, face sizes, material per face, mirror map."""
+    grid = _grid(resolution)
+    sv = _skin_vertices(grid)
+    phi_w = _eye_warp(grid, sv.lam, sv.phi, sv.eye_up)
+    phi_w, lip_rows = _warp_lips(grid, sv, phi_w)
+    phi_w, brow = _warp_brow(grid, sv, phi_w)
+    dirs = _direction(sv.lam, phi_w)
+    skin = _ORIGIN + _ray_cast(dirs)[:, None] * dirs
+
+    mb = _MeshBuilder()
+    skin_quads = _add_skin(mb, grid, sv, skin)
+    _add_lid_margins(mb, grid, sv, skin, skin_quads)
+    mouth = _add_mouth_bag(mb, grid, sv, skin, skin_quads)
+    _add_eyeballs(mb, grid.n_half)
+    _add_tongue(mb, grid.n_half, mouth.seam_z)
+
+    rig, mirror = _rig(mb, grid, sv, mouth)
+    quads = np.concatenate(mb.quads)
+    tris = np.concatenate(mb.tris)
+    quad_mat = np.concatenate(mb.quad_mat)
+    tri_mat = np.concatenate(mb.tri_mat)
+    quad_mat[: len(skin_quads)] = _skin_materials(grid, len(skin_quads), lip_rows, brow)
+    face_indices = np.concatenate([quads.ravel(), tris.ravel()]).astype(np.int32)
+    face_sizes = np.concatenate([np.full(len(quads), 4), np.full(len(tris), 3)]).astype(np.int32)
+    materials = np.concatenate([quad_mat, tri_mat]).astype(np.int32)
+    return rig, face_indices, face_sizes, materials, mirror.astype(np.int32)
+
+
+def _grid(resolution: int) -> _Grid:
+    """Lay out the grid: columns and rows denser over the face, with the rows and columns that the mouth
+    line, the eye lines, the mouth corners and the eye corners fall on."""
     n_half = max(12, int(resolution) // 2)
     n_lon = 2 * n_half
     n_lat = max(18, round(n_half * 1.4))
@@ -426,35 +514,55 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
     lat = np.interp(
         lat, [-np.pi / 2, lat[jm], lat[je], np.pi / 2], [-np.pi / 2, phi_mouth, phi_eye, np.pi / 2]
     )
-    phi_row = lat[::-1]  # row 0 at the top
-    j_m, j_e = n_lat - 1 - jm, n_lat - 1 - je
+    c_in = _column_near(half, _EYE_INNER)
+    return _Grid(
+        n_half=n_half,
+        n_lon=n_lon,
+        n_lat=n_lat,
+        half=half,
+        lam_col=lam_col,
+        phi_row=lat[::-1],  # row 0 at the top
+        phi_mouth=phi_mouth,
+        phi_eye=phi_eye,
+        j_m=n_lat - 1 - jm,
+        j_e=n_lat - 1 - je,
+        c_mouth=max(2, int(np.abs(half - _mouth_corner_longitude(phi_mouth)).argmin())),
+        c_in=c_in,
+        c_out=max(_column_near(half, _EYE_OUTER), c_in + 3),
+        ring_id=1 + np.arange(n_lat * n_lon).reshape(n_lat, n_lon),
+        bottom=1 + n_lat * n_lon,
+    )
 
-    def col_near(p: np.ndarray) -> int:
-        return int(np.abs(half - _angles_of(p)[0]).argmin())
 
-    # The mouth-corner column: the longitude whose ray hits the mouth line at x = MOUTH_CORNER_X.
+def _column_near(half: np.ndarray, p: np.ndarray) -> int:
+    """The column (0..n_half) whose longitude is nearest that of point ``p``."""
+    return int(np.abs(half - _angles_of(p)[0]).argmin())
+
+
+def _mouth_corner_longitude(phi_mouth: float) -> float:
+    """The longitude whose ray hits the mouth line at x = MOUTH_CORNER_X (three secant steps)."""
     lam_corner = 0.25
     for _ in range(3):
         d = _direction(np.array([lam_corner]), np.array([phi_mouth]))
         x_hit = float((_ORIGIN + _ray_cast(d)[:, None] * d)[0, 0])
         lam_corner *= MOUTH_CORNER_X / x_hit
-    c_mouth = max(2, int(np.abs(half - lam_corner).argmin()))
-    c_in = col_near(_EYE_INNER)
-    c_out = max(col_near(_EYE_OUTER), c_in + 3)
+    return lam_corner
 
-    # Skin grid vertices: top pole, rows, bottom pole; then the lower twins of the cut rows.
-    ring_id = 1 + np.arange(n_lat * n_lon).reshape(n_lat, n_lon)
-    bottom = 1 + n_lat * n_lon
+
+def _skin_vertices(g: _Grid) -> _SkinVertices:
+    """The skin grid's vertices: top pole, rows, bottom pole; then the lower twins of the cut rows (the
+    mouth line and each eye line between their corners), which the faces below the cuts use instead."""
+    n_lat, n_lon, ring_id = g.n_lat, g.n_lon, g.ring_id
     row = np.concatenate([[-1], np.repeat(np.arange(n_lat), n_lon), [n_lat]])
-    lam = np.concatenate([[0.0], np.tile(lam_col, n_lat), [0.0]])
-    phi = np.concatenate([[np.pi / 2], np.repeat(phi_row, n_lon), [-np.pi / 2]])
-    mirror = np.concatenate([[0], ring_id[:, (n_lon - np.arange(n_lon)) % n_lon].ravel(), [bottom]])
-    mouth_up, eye_up = row <= j_m, row <= j_e
+    lam = np.concatenate([[0.0], np.tile(g.lam_col, n_lat), [0.0]])
+    phi = np.concatenate([[np.pi / 2], np.repeat(g.phi_row, n_lon), [-np.pi / 2]])
+    mirror = np.concatenate([[0], ring_id[:, (n_lon - np.arange(n_lon)) % n_lon].ravel(), [g.bottom]])
+    mouth_up, eye_up = row <= g.j_m, row <= g.j_e
 
-    band_top = ring_id.copy()  # ids of row j as the faces between rows j and j+1 see them
-    m_cols = np.arange(-c_mouth + 1, c_mouth) % n_lon
-    e_cols = {s: (s * np.arange(c_in + 1, c_out)) % n_lon for s in (1, -1)}
-    cuts = [(j_m, m_cols)] + [(j_e, e_cols[s]) for s in (1, -1)]
+    band_top = ring_id.copy()
+    m_cols = np.arange(-g.c_mouth + 1, g.c_mouth) % n_lon
+    e_cols = {s: (s * np.arange(g.c_in + 1, g.c_out)) % n_lon for s in (1, -1)}
+    cuts = [(g.j_m, m_cols)] + [(g.j_e, e_cols[s]) for s in (1, -1)]
     src = np.concatenate([ring_id[r, c] for r, c in cuts])
     twin = len(row) + np.arange(len(src))
     for (r, c), ids in zip(cuts, np.split(twin, np.cumsum([len(c) for _, c in cuts])[:-1]), strict=True):
@@ -466,38 +574,53 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
         np.concatenate([phi, phi[src]]),
         np.concatenate([row, row[src]]),
     )
-    mirror = np.concatenate([mirror, twin_of[mirror[src]]])
-    mouth_up = np.concatenate([mouth_up, mouth_up[src] & (row[src] != j_m)])
-    eye_up = np.concatenate([eye_up, eye_up[src] & (row[src] != j_e)])
+    return _SkinVertices(
+        lam=lam,
+        phi=phi,
+        row=row,
+        mirror=np.concatenate([mirror, twin_of[mirror[src]]]),
+        mouth_up=np.concatenate([mouth_up, mouth_up[src] & (row[src] != g.j_m)]),
+        eye_up=np.concatenate([eye_up, eye_up[src] & (row[src] != g.j_e)]),
+        band_top=band_top,
+        twin_of=twin_of,
+        m_cols=m_cols,
+        e_cols=e_cols,
+    )
 
-    # The grid rows are re-spaced (latitudes warped, monotonically, before the ray cast) so that grid rows
-    # follow the eye openings, the vermilion border of the lips and the outline of the eyebrows: those
-    # outlines are then clean at any resolution.
-    lam_in, lam_out = half[c_in], half[c_out]
 
-    def eye_warp(lm: np.ndarray, ph: np.ndarray, up: np.ndarray) -> np.ndarray:
-        """Open each eye line into an almond: upper side up, lower side down, fading over a few rows."""
-        t = (np.abs(lm) - 0.5 * (lam_in + lam_out)) / (0.5 * (lam_out - lam_in))
-        inside = np.abs(t) < 1.0
-        t_up = np.clip(t + 0.22 * (1.0 - t * t), -1.0, 1.0)  # the upper lid peaks toward the nose
-        t_lo = np.clip(t - 0.18 * (1.0 - t * t), -1.0, 1.0)  # the lower lid dips toward the ear
-        h_up = np.where(inside, 0.074 * np.clip(1.0 - t_up**2, 0, 1) ** 0.6, 0.0)
-        h_lo = np.where(inside, 0.050 * np.clip(1.0 - t_lo**2, 0, 1) ** 0.6, 0.0)
-        dp = ph - phi_eye
-        return ph + np.where(
-            up,
-            h_up * (1.0 - _smoothstep(0.0, 0.17, dp)) * (dp >= 0),
-            -h_lo * (1.0 - _smoothstep(0.0, 0.125, -dp)) * (dp <= 0),
-        )
+# The grid rows are re-spaced (latitudes warped, monotonically, before the ray cast) so that grid rows
+# follow the eye openings, the vermilion border of the lips and the outline of the eyebrows: those
+# outlines are then clean at any resolution.
 
-    phi_w = eye_warp(lam, phi, eye_up)
 
-    # Lips: the k-th row above (below) the mouth line follows the vermilion border, with a cupid's bow.
+def _eye_warp(g: _Grid, lm: np.ndarray, ph: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Open each eye line into an almond: upper side up, lower side down, fading over a few rows."""
+    lam_in, lam_out = g.half[g.c_in], g.half[g.c_out]
+    t = (np.abs(lm) - 0.5 * (lam_in + lam_out)) / (0.5 * (lam_out - lam_in))
+    inside = np.abs(t) < 1.0
+    t_up = np.clip(t + 0.22 * (1.0 - t * t), -1.0, 1.0)  # the upper lid peaks toward the nose
+    t_lo = np.clip(t - 0.18 * (1.0 - t * t), -1.0, 1.0)  # the lower lid dips toward the ear
+    h_up = np.where(inside, 0.074 * np.clip(1.0 - t_up**2, 0, 1) ** 0.6, 0.0)
+    h_lo = np.where(inside, 0.050 * np.clip(1.0 - t_lo**2, 0, 1) ** 0.6, 0.0)
+    dp = ph - g.phi_eye
+    return ph + np.where(
+        up,
+        h_up * (1.0 - _smoothstep(0.0, 0.17, dp)) * (dp >= 0),
+        -h_lo * (1.0 - _smoothstep(0.0, 0.125, -dp)) * (dp <= 0),
+    )
+
+
+def _warp_lips(g: _Grid, sv: _SkinVertices, phi_w: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Move the k-th row above (below) the mouth line onto the vermilion border, with a cupid's bow.
+
+    Returns the warped latitudes and (k above, k below): the lips are the rows in between.
+    """
+    lam, phi_row, j_m, phi_mouth = sv.lam, g.phi_row, g.j_m, g.phi_mouth
     rho = float(np.hypot(*(_SEAM_FRONT - _ORIGIN)[:2]))  # metres per radian of latitude near the lips
     spacing = phi_row[j_m - 1] - phi_row[j_m]
     k_u = max(2, round(0.0070 / rho / spacing))
     k_l = max(2, round(0.0086 / rho / spacing))
-    lam_c = half[c_mouth]
+    lam_c = g.half[g.c_mouth]
     xm = rho * np.sin(np.minimum(np.abs(lam), np.pi / 2))
     xr = np.clip(np.abs(lam) / lam_c, 0.0, 1.0)
     bow = 1.0 + 0.25 * np.exp(-(((xm - 0.0055) / 0.0035) ** 2)) - 0.14 * np.exp(-((xm / 0.0025) ** 2))
@@ -505,15 +628,19 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
     for side, k, height in ((1, k_u, 0.0070 * bow), (-1, k_l, 0.0086 * np.ones_like(lam))):
         edge = side * (phi_row[j_m - side * k] - phi_mouth)  # unwarped distance of the k-th row
         target = (0.3 + 0.7 * np.clip(1.0 - xr**2, 0.0, 1.0) ** 0.55) * height / rho
-        mine = mouth_up if side > 0 else ~mouth_up
+        mine = sv.mouth_up if side > 0 else ~sv.mouth_up
         zero = np.full_like(lam, phi_mouth)
         src = [zero, zero + side * edge, zero + side * 4 * edge]
         dst = [zero, zero + side * target, zero + side * 4 * edge]
         if side < 0:
             src, dst = src[::-1], dst[::-1]
         phi_w = np.where(mine, _remap(phi_w, src, dst, blend), phi_w)
+    return phi_w, (k_u, k_l)
 
-    # Eyebrows: two rows follow the lower and upper edge of an arched brow, thick inside, thin outside.
+
+def _warp_brow(g: _Grid, sv: _SkinVertices, phi_w: np.ndarray) -> tuple[np.ndarray, _Brow]:
+    """Move two rows onto the lower and upper edge of an arched brow, thick inside, thin outside."""
+    lam, phi_row, n_lat = sv.lam, g.phi_row, g.n_lat
     sb = np.linspace(0.0, 1.0, 64)
     bx, by = 0.012 + 0.040 * sb, -0.084 + 0.028 * sb**2
     bz = EYE_CENTRE[2] + 0.0155 + 0.0075 * np.sin(np.pi * (0.15 + 0.75 * sb)) + 0.003 * sb
@@ -525,51 +652,58 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
     half_t = np.interp(al, brow_lam, brow_half)
     blend = 1.0 - _smoothstep(0.0, 0.08, np.maximum(brow_lam[0] - al, al - brow_lam[-1]))
     # The brow's lower edge picks its row a third of the way along the brow, with the rows as warped so far.
-    row_phi_mid = eye_warp(np.full(n_lat, brow_lam[20]), phi_row, np.ones(n_lat, bool))
+    row_phi_mid = _eye_warp(g, np.full(n_lat, brow_lam[20]), phi_row, np.ones(n_lat, bool))
     j_b = int(np.abs(row_phi_mid - (brow_phi[20] - brow_half[20])).argmin())
     spacing_b = row_phi_mid[j_b - 1] - row_phi_mid[j_b]
     k_b = max(1, round(2 * brow_half.mean() / spacing_b))
     m_b = int(np.ceil(0.075 / spacing_b)) + 1
     rows_b = [j_b + m_b, j_b, j_b - k_b, j_b - k_b - m_b]
-    src = [eye_warp(lam, np.full_like(lam, phi_row[r]), np.ones(len(lam), bool)) for r in rows_b]
+    src = [_eye_warp(g, lam, np.full_like(lam, phi_row[r]), np.ones(len(lam), bool)) for r in rows_b]
     dst = [src[0], centre - half_t, centre + half_t, src[3]]
     dst[1] = np.clip(dst[1], src[0] + 0.3 * spacing_b, None)
     dst[2] = np.clip(dst[2], None, src[3] - 0.3 * spacing_b)
-    in_brow_rows = (row > rows_b[3]) & (row < rows_b[0])
+    in_brow_rows = (sv.row > rows_b[3]) & (sv.row < rows_b[0])
     phi_w = np.where(in_brow_rows, _remap(phi_w, src, dst, blend), phi_w)
-    dirs = _direction(lam, phi_w)
-    skin = _ORIGIN + _ray_cast(dirs)[:, None] * dirs
+    return phi_w, _Brow(j_b=j_b, k_b=k_b, lam_lo=brow_lam[0], lam_hi=brow_lam[-1])
 
-    mb = _MeshBuilder()
-    mb.add(skin, PART_SKIN, lam=lam, phi=phi, mouth_up=mouth_up, eye_up=eye_up, mirror=mirror)
 
+def _add_skin(mb: _MeshBuilder, g: _Grid, sv: _SkinVertices, skin: np.ndarray) -> np.ndarray:
+    """Add the skin vertices and faces (quads between rows, fans at the poles); returns the quads."""
+    ring_id, n_lon = g.ring_id, g.n_lon
+    mb.add(skin, PART_SKIN, lam=sv.lam, phi=sv.phi, mouth_up=sv.mouth_up, eye_up=sv.eye_up, mirror=sv.mirror)
     nxt = np.roll(np.arange(n_lon), -1)
     skin_quads = np.concatenate(
         [
-            np.stack([band_top[j], ring_id[j + 1], ring_id[j + 1, nxt], band_top[j, nxt]], axis=1)
-            for j in range(n_lat - 1)
+            np.stack([sv.band_top[j], ring_id[j + 1], ring_id[j + 1, nxt], sv.band_top[j, nxt]], axis=1)
+            for j in range(g.n_lat - 1)
         ]
     )
     skin_tris = np.concatenate(
         [
             np.stack([np.zeros(n_lon, int), ring_id[0], ring_id[0, nxt]], axis=1),
-            np.stack([np.full(n_lon, bottom), ring_id[-1, nxt], ring_id[-1]], axis=1),
+            np.stack([np.full(n_lon, g.bottom), ring_id[-1, nxt], ring_id[-1]], axis=1),
         ]
     )
-    mb.faces(skin_quads, -1)  # -1: painted below from the face positions
+    mb.faces(skin_quads, -1)  # -1: painted later from the face positions (_skin_materials)
     mb.faces(skin_tris, MAT["skin"])
+    return skin_quads
 
-    # Lid margins: each eye opening's edge loop (corner, upper edge, corner, lower edge) tucks in onto the
-    # eyeball. The +X and -X loops list mirror-image vertices in the same order.
+
+def _add_lid_margins(
+    mb: _MeshBuilder, g: _Grid, sv: _SkinVertices, skin: np.ndarray, skin_quads: np.ndarray
+) -> None:
+    """Add the lid margins: each eye opening's edge loop (corner, upper edge, corner, lower edge) tucks in
+    onto the eyeball. The +X and -X loops list mirror-image vertices in the same order."""
+    ring_id, n_lon, j_e = g.ring_id, g.n_lon, g.j_e
     margin = {}
     first = mb.n
     for s in (1, -1):
         loop = np.concatenate(
             [
-                [ring_id[j_e, (s * c_in) % n_lon]],
-                ring_id[j_e, e_cols[s]],
-                [ring_id[j_e, (s * c_out) % n_lon]],
-                twin_of[ring_id[j_e, e_cols[s]]][::-1],
+                [ring_id[j_e, (s * g.c_in) % n_lon]],
+                ring_id[j_e, sv.e_cols[s]],
+                [ring_id[j_e, (s * g.c_out) % n_lon]],
+                sv.twin_of[ring_id[j_e, sv.e_cols[s]]][::-1],
             ]
         )
         margin[s] = (loop, first + np.arange(len(loop)))
@@ -584,50 +718,46 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
             PART_LID_MARGIN,
             anchor=loop,
             mirror=margin[-s][1],
-            lam=lam[loop],
-            phi=phi[loop],
-            eye_up=eye_up[loop],
+            lam=sv.lam[loop],
+            phi=sv.phi[loop],
+            eye_up=sv.eye_up[loop],
             mouth_up=np.ones(len(loop), bool),
         )
         mb.faces(_loop_strips([loop, ids], skin_quads), MAT["lash"])
 
-    # Mouth bag: rings hanging back from the lip edges to a throat point, lining -> teeth -> dark.
-    m_up = ring_id[j_m, m_cols]
-    m_lo = twin_of[m_up]
-    c_neg, c_pos = ring_id[j_m, (-c_mouth) % n_lon], ring_id[j_m, c_mouth]
+
+# Ring profile of the mouth bag, (depth along the way to the throat, height above/below the mouth line) per
+# side: the inner lip goes up (down) behind the lip, the front of the teeth comes back down to just past the
+# mouth line (upper teeth overlap the lower ones a little), the biting edge goes back, then the cavity
+# opens up toward the throat. Both sides shrink to nothing at the mouth corners.
+_TEETH_PROFILE = {
+    1: [(0.030, 0.0055), (0.050, -0.0028), (0.11, 0.0010)],
+    -1: [(0.060, -0.0045), (0.080, -0.0006), (0.11, -0.0030)],
+}
+
+
+def _add_mouth_bag(
+    mb: _MeshBuilder, g: _Grid, sv: _SkinVertices, skin: np.ndarray, skin_quads: np.ndarray
+) -> _Mouth:
+    """Add the mouth bag: rings hanging back from the lip edges to a throat point, lining -> teeth -> dark."""
+    m_up = g.ring_id[g.j_m, sv.m_cols]
+    m_lo = sv.twin_of[m_up]
+    c_neg, c_pos = g.ring_id[g.j_m, (-g.c_mouth) % g.n_lon], g.ring_id[g.j_m, g.c_mouth]
     m_loop = np.concatenate([[c_neg], m_up, [c_pos], m_lo[::-1]])
     pos_in_loop = {int(vid): k for k, vid in enumerate(m_loop)}
-    loop_mirror = np.array([pos_in_loop[int(mirror[vid])] for vid in m_loop])
+    loop_mirror = np.array([pos_in_loop[int(sv.mirror[vid])] for vid in m_loop])
     sigma = np.concatenate([[0.0], np.ones(len(m_up)), [0.0], -np.ones(len(m_lo))])
     corner_x = float(skin[c_pos, 0])
     seam_z = float(skin[m_up[len(m_up) // 2], 2])
     p_back = np.array([0.0, -0.024, seam_z - 0.004])
     e = skin[m_loop]
     u = np.clip(e[:, 0] / corner_x, -1.0, 1.0)
-    # Ring profile, (depth along the way to the throat, height above/below the mouth line) per side:
-    # the inner lip goes up (down) behind the lip, the front of the teeth comes back down to just past the
-    # mouth line (upper teeth overlap the lower ones a little), the biting edge goes back, then the cavity
-    # opens up toward the throat. Both sides shrink to nothing at the mouth corners.
-    teeth_profile = {
-        1: [(0.030, 0.0055), (0.050, -0.0028), (0.11, 0.0010)],
-        -1: [(0.060, -0.0045), (0.080, -0.0006), (0.11, -0.0030)],
-    }
-    n_cavity = max(4, n_half // 9)
+    n_cavity = max(4, g.n_half // 9)
     cavity = np.linspace(0.11, 0.9, n_cavity + 1)[1:]
     shrink = (1.0 - u**2) ** 0.3
     rings = [m_loop]
     for k in range(3 + n_cavity):
-        if k < 3:
-            f_up, h_up = teeth_profile[1][k]
-            f_lo, h_lo = teeth_profile[-1][k]
-            f = np.where(sigma > 0, f_up, np.where(sigma < 0, f_lo, 0.5 * (f_up + f_lo)))
-            height = np.where(sigma > 0, h_up, np.where(sigma < 0, h_lo, 0.0)) * shrink
-        else:
-            fc = cavity[k - 3]
-            f = np.full(len(e), fc)
-            open_up = np.sin(np.pi * np.clip((fc - 0.06) / 0.94, 0.0, 1.0) ** 0.7)
-            height = sigma * np.where(sigma > 0, 0.0110, 0.0165) * open_up * shrink
-            height += np.where(sigma > 0, 0.0010, -0.0030) * (1.0 - open_up) * shrink
+        f, height = _mouth_ring_profile(k, sigma, shrink, cavity)
         p = e + f[:, None] * (p_back - e)
         p[:, 2] += height
         p[:, 0] += e[:, 0] * 0.55 * np.sin(np.pi * f)
@@ -639,29 +769,67 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
             depth=f,
             mirror=ids[loop_mirror],
             mouth_up=sigma >= 0,
-            lam=lam[m_loop],
-            phi=phi[m_loop],
+            lam=sv.lam[m_loop],
+            phi=sv.phi[m_loop],
         )
         rings.append(ids)
     strips = _loop_strips(rings, skin_quads)
-    n_seg_loop = len(m_loop)
-    ring_mat = np.full(len(strips), MAT["mouth"])
+    mb.faces(strips, _mouth_ring_materials(len(strips), len(m_loop), u))
+    _close_throat(mb, p_back, m_loop, rings[-1], strips)
+    return _Mouth(
+        upper_edge=m_up, lower_edge=m_lo, corners=(int(c_pos), int(c_neg)), corner_x=corner_x, seam_z=seam_z
+    )
+
+
+def _mouth_ring_profile(
+    k: int, sigma: np.ndarray, shrink: np.ndarray, cavity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ring ``k`` of the mouth bag, per loop vertex: depth toward the throat (0..1) and height offset.
+
+    ``sigma`` is +1 on the upper lip edge, -1 on the lower one, 0 at the corners; rings 0-2 follow the
+    teeth profile, the rest open into the cavity at the depths ``cavity``.
+    """
+    if k < 3:
+        f_up, h_up = _TEETH_PROFILE[1][k]
+        f_lo, h_lo = _TEETH_PROFILE[-1][k]
+        f = np.where(sigma > 0, f_up, np.where(sigma < 0, f_lo, 0.5 * (f_up + f_lo)))
+        height = np.where(sigma > 0, h_up, np.where(sigma < 0, h_lo, 0.0)) * shrink
+    else:
+        fc = cavity[k - 3]
+        f = np.full(len(sigma), fc)
+        open_up = np.sin(np.pi * np.clip((fc - 0.06) / 0.94, 0.0, 1.0) ** 0.7)
+        height = sigma * np.where(sigma > 0, 0.0110, 0.0165) * open_up * shrink
+        height += np.where(sigma > 0, 0.0010, -0.0030) * (1.0 - open_up) * shrink
+    return f, height
+
+
+def _mouth_ring_materials(n_strips: int, n_seg_loop: int, u: np.ndarray) -> np.ndarray:
+    """Materials of the mouth-bag strips: lips on the first ring, teeth on the next two (not into the
+    corners; ``u`` is each loop vertex's x over the corner's), mouth lining elsewhere."""
+    ring_mat = np.full(n_strips, MAT["mouth"])
     ring_mat[:n_seg_loop] = MAT["lips"]  # the inner side of the lips
-    front_teeth = np.flatnonzero(np.abs(np.roll(u, -1) + u) < 1.7)  # not into the corners
+    front_teeth = np.flatnonzero(np.abs(np.roll(u, -1) + u) < 1.7)
     ring_mat[n_seg_loop + front_teeth] = MAT["teeth"]
     ring_mat[2 * n_seg_loop + front_teeth] = MAT["teeth"]
-    mb.faces(strips, ring_mat)
+    return ring_mat
+
+
+def _close_throat(
+    mb: _MeshBuilder, p_back: np.ndarray, m_loop: np.ndarray, last: np.ndarray, strips: np.ndarray
+) -> None:
+    """Close the mouth bag's last ring with a fan to a throat point, wound like the strips."""
     throat = mb.add(
         p_back[None], PART_MOUTH, anchor=[m_loop[0]], depth=[1.0], mirror=[mb.n], mouth_up=[False]
     )
     cap = throat[0]
-    last = rings[-1]
     fan = np.stack([np.full(len(last), cap), np.roll(last, -1), last], axis=1)
     if _has_directed_edge(strips, last[1], last[0]) == _has_directed_edge(fan, last[1], last[0]):
         fan = fan[:, ::-1]
     mb.faces(fan, MAT["mouth"])
 
-    # Eyeballs (sclera, iris, pupil; rings sit on the colour borders so they stay crisp) and the tongue.
+
+def _add_eyeballs(mb: _MeshBuilder, n_half: int) -> None:
+    """Add the eyeballs (sclera, iris, pupil; rings sit on the colour borders so they stay crisp)."""
     n_seg = 2 * max(8, n_half // 4)
     polar = np.concatenate(
         [[0.12, 0.24, 0.35, 0.46, 0.56], np.linspace(0.56, np.pi, max(6, n_seg // 3))[1:-1]]
@@ -681,6 +849,9 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
         mb.faces(ids[tris], tri_mats)
         mb.faces(ids[quads], quad_mats)
 
+
+def _add_tongue(mb: _MeshBuilder, n_half: int, seam_z: float) -> None:
+    """Add the tongue: a flattened shell resting on the floor of the mouth."""
     t_seg = 2 * max(6, n_half // 6)
     unit, tris, quads, local_m = _uv_sphere(t_seg, np.linspace(0.0, np.pi, max(8, n_half // 5))[1:-1])
     tongue = unit * (0.0130, 0.0165, 0.0036)
@@ -691,7 +862,10 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
     mb.faces(ids[tris], MAT["tongue"])
     mb.faces(ids[quads], MAT["tongue"])
 
-    # Assemble.
+
+def _rig(mb: _MeshBuilder, g: _Grid, sv: _SkinVertices, mouth: _Mouth) -> tuple[_Rig, np.ndarray]:
+    """Gather the per-part vertex data into the rig (positions made exactly mirror-symmetric) and the
+    mirror map."""
     v = np.concatenate(mb.pos)
     nv = len(v)
 
@@ -702,47 +876,46 @@ def _build(resolution: int) -> tuple[_Rig, np.ndarray, np.ndarray, np.ndarray, n
                 out[m["ids"]] = m[name]
         return out
 
-    part = field("part", 0, np.int8)
-    mirror_all = field("mirror", -1, np.int64)
+    mirror = field("mirror", -1, np.int64)
     anchor = field("anchor", -1, np.int64)
-    anchor = np.where(anchor < 0, np.arange(nv), anchor)
     # Exact mirror symmetry (the construction is symmetric up to rounding; tests rely on exactness).
-    v = 0.5 * (v + _mirror_x(v[mirror_all]))
-
-    quads = np.concatenate(mb.quads)
-    tris = np.concatenate(mb.tris)
-    quad_mat = np.concatenate(mb.quad_mat)
-    tri_mat = np.concatenate(mb.tri_mat)
+    v = 0.5 * (v + _mirror_x(v[mirror]))
+    ring_id, j_e, n_lon = g.ring_id, g.j_e, g.n_lon
     rig = _Rig(
         v=v,
-        part=part,
+        part=field("part", 0, np.int8),
         lam=field("lam", 0.0, float),
         phi=field("phi", 0.0, float),
         mouth_up=field("mouth_up", False, bool),
         eye_up=field("eye_up", False, bool),
-        anchor=anchor,
+        anchor=np.where(anchor < 0, np.arange(nv), anchor),
         depth=field("depth", 0.0, float),
-        seam_z=seam_z,
-        corner_x=corner_x,
-        mouth_upper_edge=m_up,
-        mouth_lower_edge=m_lo,
-        mouth_corners=(int(c_pos), int(c_neg)),
-        eye_edges={s: (ring_id[j_e, e_cols[s]], twin_of[ring_id[j_e, e_cols[s]]]) for s in (1, -1)},
+        seam_z=mouth.seam_z,
+        corner_x=mouth.corner_x,
+        mouth_upper_edge=mouth.upper_edge,
+        mouth_lower_edge=mouth.lower_edge,
+        mouth_corners=mouth.corners,
+        eye_edges={s: (ring_id[j_e, sv.e_cols[s]], sv.twin_of[ring_id[j_e, sv.e_cols[s]]]) for s in (1, -1)},
         eye_corners={
-            s: (ring_id[j_e, (s * c_in) % n_lon], ring_id[j_e, (s * c_out) % n_lon]) for s in (1, -1)
+            s: (ring_id[j_e, (s * g.c_in) % n_lon], ring_id[j_e, (s * g.c_out) % n_lon]) for s in (1, -1)
         },
-        phi_eye=phi_eye,
+        phi_eye=g.phi_eye,
     )
-    band, col = np.divmod(np.arange(len(skin_quads)), n_lon)
-    signed_col = np.where(col >= n_half, col - n_lon, col)
-    lips = (band >= j_m - k_u) & (band < j_m + k_l) & (signed_col >= -c_mouth) & (signed_col < c_mouth)
-    al = np.abs(0.5 * (lam_col[col] + lam_col[(col + 1) % n_lon]))
-    brow = (band >= j_b - k_b) & (band < j_b) & (al > brow_lam[0]) & (al < brow_lam[-1])
-    quad_mat[: len(skin_quads)] = np.where(lips, MAT["lips"], np.where(brow, MAT["brow"], MAT["skin"]))
-    face_indices = np.concatenate([quads.ravel(), tris.ravel()]).astype(np.int32)
-    face_sizes = np.concatenate([np.full(len(quads), 4), np.full(len(tris), 3)]).astype(np.int32)
-    materials = np.concatenate([quad_mat, tri_mat]).astype(np.int32)
-    return rig, face_indices, face_sizes, materials, mirror_all.astype(np.int32)
+    return rig, mirror
+
+
+def _skin_materials(g: _Grid, n_quads: int, lip_rows: tuple[int, int], brow: _Brow) -> np.ndarray:
+    """Material of each skin quad: lips between the lip rows and the mouth corners, brow between the brow
+    rows over the brow's span, skin elsewhere."""
+    k_u, k_l = lip_rows
+    band, col = np.divmod(np.arange(n_quads), g.n_lon)
+    signed_col = np.where(col >= g.n_half, col - g.n_lon, col)
+    lips = (
+        (band >= g.j_m - k_u) & (band < g.j_m + k_l) & (signed_col >= -g.c_mouth) & (signed_col < g.c_mouth)
+    )
+    al = np.abs(0.5 * (g.lam_col[col] + g.lam_col[(col + 1) % g.n_lon]))
+    brow_quads = (band >= brow.j_b - brow.k_b) & (band < brow.j_b) & (al > brow.lam_lo) & (al < brow.lam_hi)
+    return np.where(lips, MAT["lips"], np.where(brow_quads, MAT["brow"], MAT["skin"]))
 
 
 # ----------------------------------------------------------------------------------------------------

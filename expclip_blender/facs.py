@@ -146,7 +146,7 @@ def _au_sort_key(code: str) -> tuple[int, str]:
     return (int(digits), code[: len(code) - len(digits)])
 
 
-def au_to_arkit(aus: Mapping[str | int, float]) -> np.ndarray:
+def au_to_arkit(aus: Mapping[str, float] | Mapping[int, float] | Mapping[str | int, float]) -> np.ndarray:
     """52 ARKit weights (float32, in [0, 1]) of a face made of the given action units.
 
     ``aus`` maps AU codes (``"12"``, ``"AU12"``, ``12``, ``"R12"`` for the right side only) to intensities in

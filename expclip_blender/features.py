@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 
 from .audio import resample
 from .frames import num_frames
@@ -49,7 +50,7 @@ _MEL_BREAK = _MEL_BREAK_HZ / _MEL_LINEAR_HZ
 _MEL_LOG_STEP = np.log(6.4) / 27.0
 
 
-def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def hz_to_mel(hz: npt.ArrayLike) -> np.ndarray:
     """Frequencies in Hz -> Slaney mels (as ``librosa.hz_to_mel(hz, htk=False)``)."""
     hz = np.asarray(hz, dtype=np.float64)
     log_part = _MEL_BREAK + np.log(np.maximum(hz, _MEL_BREAK_HZ) / _MEL_BREAK_HZ) / _MEL_LOG_STEP

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -128,7 +129,7 @@ class SpeechToFace(nn.Module):
     @property
     def receptive_field_frames(self) -> int:
         """Frames of input on *each* side of frame t that can change output frame t."""
-        return sum(b.reach for b in self.blocks)
+        return sum(cast(_Block, b).reach for b in self.blocks)  # ModuleList items are typed Module
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

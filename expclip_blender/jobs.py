@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from .presets import INTENSITY_RANGE, SMOOTHING_RANGE
 
@@ -307,10 +308,12 @@ def _csv_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting (the command runs inside Blender, which must not quit)."""
 
-    def error(self, message: str):
+    subparsers: dict[str, argparse.ArgumentParser]  # per action, for per-action help
+
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message}\n{self.format_usage().rstrip()}")
 
-    def exit(self, status: int = 0, message: str | None = None):
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise UsageError(message or f"exit {status}")
 
 
@@ -357,7 +360,7 @@ def _parser() -> _Parser:
     jobs = sub.add_parser("jobs", add_help=False, help="bake every shot of a JSON or CSV jobs file")
     jobs.add_argument("-h", "--help", action="store_true", help="show this help and exit")
     jobs.add_argument("file", nargs="?", metavar="FILE", help="the jobs file (.json or .csv)")
-    parser.subparsers = {"bake": bake, "jobs": jobs}  # for per-action help
+    parser.subparsers = {"bake": bake, "jobs": jobs}
     return parser
 
 

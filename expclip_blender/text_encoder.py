@@ -89,8 +89,16 @@ class MiniLMEncoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-        self.cls_id = self.tokenizer.token_to_id("[CLS]")
-        self.sep_id = self.tokenizer.token_to_id("[SEP]")
+        self.cls_id = self._special_id("[CLS]")
+        self.sep_id = self._special_id("[SEP]")
+
+    def _special_id(self, token: str) -> int:
+        """The id of a special token, which every BERT vocabulary has (a tokenizer file without it is not
+        this model's)."""
+        token_id = self.tokenizer.token_to_id(token)
+        if token_id is None:
+            raise ValueError(f"the tokenizer has no {token} token")
+        return token_id
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids with [CLS]/[SEP], cut to MAX_TOKENS with a warning when the prompt is longer."""

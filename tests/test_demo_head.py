@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from expclip_blender.arkit import ARKIT_NAMES
+from expclip_blender.arkit import ARKIT_INDEX, ARKIT_NAMES
 from expclip_blender.demo_head import (
     BENCHMARK_RESOLUTION,
     DEFAULT_RESOLUTION,
@@ -470,6 +473,59 @@ def test_build_is_deterministic(head):
     np.testing.assert_array_equal(again.vertices, head.vertices)
     np.testing.assert_array_equal(again.shape_deltas, head.shape_deltas)
     np.testing.assert_array_equal(again.face_indices, head.face_indices)
+
+
+# SHA-256 of everything the builder makes, per resolution. A change to these is a change to the head: make
+# it on purpose and say so in the commit. Zeros are hashed unsigned: numpy's AVX-512 and AVX2 code paths
+# give the same values but differ in the sign of a few zero offsets.
+BUILT_SHA256 = {
+    DEFAULT_RESOLUTION: "d5a379d1e9bd403e993d760b07ec2d7c473d78b5d5e2ea7d6716ff6a318d89d5",
+    40: "74824a7fcb7260fcaf127039e54ca2711e41a9f0bf44ce83e5f04971fbf24ca5",
+}
+
+
+def built_sha256(head: DemoHead) -> str:
+    digest = hashlib.sha256()
+    arrays = {
+        "vertices": head.vertices,
+        "face_indices": head.face_indices,
+        "face_sizes": head.face_sizes,
+        "material_index": head.material_index,
+        "vertex_part": head.vertex_part,
+        "mirror_index": head.mirror_index,
+        **{f"key {name}": head.delta(name) for name in ARKIT_NAMES},
+    }
+    for name, a in arrays.items():
+        if a.dtype.kind == "f":
+            a = a + a.dtype.type(0.0)  # -0.0 + 0.0 is +0.0; every other value stays as it is
+        digest.update(f"{name} {a.dtype} {a.shape}".encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    digest.update(json.dumps(head.landmarks, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def test_build_makes_the_same_head_as_before(head):
+    assert built_sha256(head) == BUILT_SHA256[DEFAULT_RESOLUTION]
+    assert built_sha256(build_demo_head(40)) == BUILT_SHA256[40]
+
+
+def test_the_digest_sees_every_array_and_key(head):
+    # Guards the check above: a digest that skipped a key or an array would pass through any change to it.
+    deltas = head.shape_deltas.copy()
+    deltas[ARKIT_INDEX["tongueOut"], 7, 2] += 1e-6
+    vertices = head.vertices.copy()
+    vertices[3, 0] += 1e-6
+    materials = head.material_index.copy()
+    materials[0] += 1
+    landmarks = {**head.landmarks, "chin": head.landmarks["chin"] + 1}
+    base = built_sha256(head)
+    for changed in (
+        replace(head, shape_deltas=deltas),
+        replace(head, vertices=vertices),
+        replace(head, material_index=materials),
+        replace(head, landmarks=landmarks),
+    ):
+        assert built_sha256(changed) != base
 
 
 def test_posed_is_the_linear_blend(head):

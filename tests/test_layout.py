@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from import_graph import ENTRY, ROOT, find_cycles, import_graph, package_graph
 
@@ -56,3 +58,39 @@ def test_importing_and_using_the_runtime_loads_no_workshop_module():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+MAX_FUNCTION_LINES = 80  # a runtime function longer than this is several steps: give each a name
+
+
+def long_functions(root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """'path:line name (N lines)' for every function or method under ``root`` spanning more than ``limit``
+    lines, from its ``def`` to its last line."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    found.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_runtime_function_is_longer_than_80_lines():
+    assert long_functions(ROOT / "expclip_blender") == []
+
+
+def test_long_functions_finds_long_functions(tmp_path):
+    # Guards the check above: a walker that found nothing would always pass it.
+    package = tmp_path / "package"
+    (package / "inner").mkdir(parents=True)
+    statements = [f"x{i} = {i}" for i in range(79)]
+    function = ["def long():", *(f"    {s}" for s in statements), "    return 0"]  # 81 lines
+    method = ["class C:", "    async def method(self):", *(f"        {s}" for s in statements)]  # 80 lines
+    short = ["def short():", "    return 1"]
+    (package / "inner" / "module.py").write_text("\n".join([*function, *method, *short]) + "\n")
+    assert long_functions(package) == ["package/inner/module.py:1 long (81 lines)"]
+    assert long_functions(package, limit=79) == [
+        "package/inner/module.py:1 long (81 lines)",
+        "package/inner/module.py:83 method (80 lines)",
+    ]
