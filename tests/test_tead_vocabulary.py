@@ -107,6 +107,18 @@ def _broken(tmp_path, name: str, old: str, new: str):
         ),
         ("physical.toml", '[units."1"]', '[units."3"]', "physical.toml: [units.3]: unknown action unit '3'"),
         ("physical.toml", "low = [", "lo = [", "physical.toml: [units.1]: unknown field(s) 'lo'"),
+        (
+            "physical.toml",
+            'low = ["chin slightly raised"]\n',
+            "",
+            "physical.toml: [units.17]: needs all of low",
+        ),
+        (
+            "physical.toml",
+            '[units."17"]\n',
+            '[units."17"]\nside = ["x"]\n',
+            "[units.17]: unknown field(s) 'side'",
+        ),
         ("manner.toml", "happiness = ", "happyness = ", "manner.toml: [happyness]: unknown expression label"),
         (
             "subjects.toml",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from expclip_blender.facs import AU_READ_INDEX, GRADES
+from expclip_blender.facs import AU_READ_INDEX, BILATERAL_READ_AUS, GRADES
 
 from ..expressions import RECIPES
 
@@ -177,13 +177,13 @@ def load(directory: Path = DIRECTORY) -> Vocabulary:
         someone=_subject(subjects, subjects.get(subjects.data, "someone", dict), "someone"),
         physical=_freeze(
             {
-                physical.unit(u, "units"): _levels(physical, v, f"[units.{u}]")
+                physical.unit(u, "units"): _levels(physical, v, f"[units.{u}]", u in BILATERAL_READ_AUS)
                 for u, v in physical.table("units").items()
             }
         ),
         physical_pairs=_freeze(
             {
-                _pair(physical, k): _levels(physical, v, f"[pairs.{k}]")
+                _pair(physical, k): _levels(physical, v, f"[pairs.{k}]", one_sided=False)
                 for k, v in physical.table("pairs").items()
             }
         ),
@@ -371,10 +371,16 @@ def _subject(f: _File, row, where: str) -> Subject:
     return Subject(*(row[n] for n in names))
 
 
-def _levels(f: _File, levels, where: str) -> PhysicalLevels:
+def _levels(f: _File, levels, where: str, one_sided: bool) -> PhysicalLevels:
+    """A unit's phrases by level; ``one_sided``: the unit is read on each side apart and may have ``side``."""
     if not isinstance(levels, dict):
         raise f.error(where, "must be a table of levels (low = [...], ...)")
-    f.keys(levels, where, LEVELS)
+    f.keys(levels, where, LEVELS if one_sided else LEVELS[:3])
+    # The annotator names any strength of a unit it describes by level, so a unit has all three or none.
+    if set(levels) - {"side"} not in (set(), {"low", "mid", "high"}) or not levels:
+        raise f.error(
+            where, "needs all of low, mid and high (a unit read on each side apart may have only side)"
+        )
     return _freeze({lvl: f.strings(levels, lvl, where, {"side"}) for lvl in levels})
 
 
