@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -12,7 +13,6 @@ import pytest
 from expclip_blender.facs import AU_READ_INDEX, BILATERAL_READ_AUS, COMPOUNDS, GRADES, arkit_to_au_array
 from expclip_train import data as data_cli
 from expclip_train.tead import build_tead, load_tead
-from expclip_train.tead import vocabulary as V
 from expclip_train.tead.annotator import ACTIVE_THRESHOLD, DIMINISHERS, MAXIMISERS, Annotator
 from expclip_train.tead.build import (
     DEFAULT_GOEMOTIONS_DIR,
@@ -23,7 +23,9 @@ from expclip_train.tead.build import (
 )
 from expclip_train.tead.expressions import BLEND_COMPONENTS, CATEGORIES, RECIPES, ExpressionConfig
 from expclip_train.tead.goemotions import is_goemotions_dir, load_goemotions, single_emotion
+from expclip_train.tead.vocabulary import load as load_vocabulary
 
+VOCAB = load_vocabulary()
 SMALL = ExpressionConfig(individuals=6, per_grade=1, mirrored_per_grade=1, neutral=4, blends_per_pair=1)
 ASKED_FOR = (  # the states the issue names (awe is the compound "awed", shy is "embarrassed")
     "calm", "bored", "tired", "sleepy", "skeptical", "smug", "confused", "concentrating", "in pain",
@@ -154,23 +156,21 @@ def test_second_pass_keeps_the_first_and_widens_it():
 def test_v2_vocabulary_is_new_and_clear_of_v1_heldout_words():
     """The wider vocabulary repeats no v1 entry and shares no word stem with a v1 held-out word (no
     "snootily" next to a held-out "snooty"), so the v1 held-out words stay as unseen as they were."""
-    v1 = {e for table in (V.WORDS, V.NOUNS) for entries in table.values() for e in entries}
-    v1_text = {e.split(":")[0] for e in v1}
+    v1_text = {e.text for table in (VOCAB.words, VOCAB.nouns) for es in table["v1"].values() for e in es}
     held = Annotator().heldout_vocabulary()
     held_words = [w for k, ws in held.items() if k.startswith(("words:", "nouns:")) for w in ws]
     stems = [w[:5] for w in held_words if " " not in w]
     phrases = [w for w in held_words if " " in w]
-    for label, entries in (*V.MORE_WORDS.items(), *V.MORE_NOUNS.items()):
+    for label, entries in (*VOCAB.words["v2"].items(), *VOCAB.nouns["v2"].items()):
         for entry in entries:
-            text = entry.split(":")[0]
-            assert text not in v1_text, (label, text)
-            tokens = re.split(r"[ -]", text)
-            assert not any(tok.startswith(stem) for tok in tokens for stem in stems), text
-            assert not PhraseFinder(phrases).search(text), text
-    more_situations = [s.split("|")[-1] for v in V.MORE_SITUATIONS.values() for s in v]
-    assert len(set(more_situations)) == len(more_situations)
-    v1_situations = {s.split("|")[-1] for v in V.SITUATIONS.values() for s in v}
-    assert not set(more_situations) & v1_situations
+            assert entry.text not in v1_text, (label, entry.text)
+            tokens = re.split(r"[ -]", entry.text)
+            assert not any(tok.startswith(stem) for tok in tokens for stem in stems), entry.text
+            assert not PhraseFinder(phrases).search(entry.text), entry.text
+    v2_situations = [s.text for v in VOCAB.situations["v2"].values() for s in v]
+    assert len(set(v2_situations)) == len(v2_situations)
+    v1_situations = {s.text for v in VOCAB.situations["v1"].values() for s in v}
+    assert not set(v2_situations) & v1_situations
 
 
 def test_intensity_words_agree_with_grades(tead):
@@ -243,6 +243,26 @@ def test_helpers(tead):
     assert len(texts) == sum(p.split == "train" and p.kind == "physical" for p in tead.pairs)
     assert len(tead.goemotions_dev()[0]) == 0
     assert len(tead.emotions) == len(tead.meta)
+
+
+# SHA-256 of the seed-0 build without GoEmotions (pairs.jsonl, meta.jsonl, info.json less its build time).
+# Any change to the vocabulary files, the annotator or the build that changes the dataset changes these.
+REFERENCE_SHA256 = {
+    "pairs.jsonl": "9e3234f76e79b68c447c959b03a47fa6f2bcbb8f9f0c3fb5fad04887b4de4884",
+    "meta.jsonl": "5cc716028692fef28c5b7d544aafcd24b03c7b40605843e79306aff4b007d474",
+    "info.json": "2fa7e77a1d1592ea5eacad7d41880737301e1b6d7556e4cee68d020085dc2911",
+}
+
+
+def test_seed_0_builds_the_reference_dataset(tead, tmp_path):
+    out = tead.save(tmp_path / "tead")
+    info = {k: v for k, v in tead.info.items() if k != "build_seconds"}
+    found = {
+        "pairs.jsonl": hashlib.sha256((out / "pairs.jsonl").read_bytes()).hexdigest(),
+        "meta.jsonl": hashlib.sha256((out / "meta.jsonl").read_bytes()).hexdigest(),
+        "info.json": hashlib.sha256(json.dumps(info, indent=2, sort_keys=True).encode()).hexdigest(),
+    }
+    assert found == REFERENCE_SHA256
 
 
 def test_deterministic_from_seed():

@@ -34,10 +34,11 @@ import torch
 from expclip_blender.api import load
 from expclip_blender.model_folder import MODELS_DIR
 from expclip_train.evaluation.expclip_report import emotion_accuracy
-from expclip_train.tead import vocabulary as V
-from expclip_train.tead.annotator import Annotator, _parse_word
+from expclip_train.tead.annotator import Annotator
 from expclip_train.tead.build import Pair, PhraseFinder, build_tead
 from expclip_train.tead.expressions import RECIPES
+from expclip_train.tead.vocabulary import SETS
+from expclip_train.tead.vocabulary import load as load_vocabulary
 from expclip_train.tead.wordnet import WordNet
 from expclip_train.training.expclip import (
     TextStageConfig,
@@ -66,13 +67,13 @@ def harvest(wordnet: WordNet, min_support: int = 1) -> dict[str, list[str]]:
         for w in items
     }
     vocabulary, trained = set(), []
-    for pos, tables in (("a", (V.WORDS, V.MORE_WORDS)), ("n", (V.NOUNS, V.MORE_NOUNS))):
-        for table in tables:
-            for label, specs in table.items():
-                for spec in specs:
-                    entry = _parse_word(spec)
+    words = load_vocabulary()
+    for pos, by_set in (("a", words.words), ("n", words.nouns)):
+        for s in SETS:
+            for label, entries in by_set[s].items():
+                for entry in entries:
                     vocabulary.add(entry.text)
-                    if entry.text not in held and "{" not in entry.text and not entry.verb:
+                    if entry.text not in held and "{" not in entry.text and not entry.ing:
                         trained.append((entry.text, emotion_of.get(label), pos))
     reached: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
     for word, emotion, pos in trained:

@@ -14,8 +14,8 @@ fixed generator, the same for every seed) is marked held out; every description 
 out, so the held-out split tests unseen phrasings, not unseen faces.
 
 Two passes (build.py): ``Annotator()`` describes each face exactly as TEAD v1 did; ``Annotator(wide=True)``
-adds the v2 vocabulary (vocabulary.MORE_*: more synonyms, idioms, situations, intensity words, frames)
-and writes further descriptions (``EXTRA_COUNTS``) from v1 and v2 lists together.
+adds the vocabulary's ``v2`` set (more synonyms, idioms, situations, intensity words, frames) and writes
+further descriptions (``EXTRA_COUNTS``) from the v1 and v2 lists together.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ import functools
 import random
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from expclip_blender.facs import AU_READ_INDEX, BILATERAL_READ_AUS, GRADES, arkit_to_au_array
 
-from . import vocabulary as V
 from .expressions import ExpressionMeta
+from .vocabulary import SETS, Situation, Vocabulary, Word, load
 
 KINDS: tuple[str, ...] = ("emotion_word", "physical", "situation", "mixture", "goemotions")
 
@@ -40,9 +40,10 @@ KINDS: tuple[str, ...] = ("emotion_word", "physical", "situation", "mixture", "g
 ACTIVE_THRESHOLD = 0.15
 _LOW, _HIGH = 0.35, 0.7  # physical phrase levels: low < 0.35 <= mid < 0.7 <= high
 
+V: Vocabulary = load()  # the vocabulary files (vocabulary/*.toml, docs/tead-vocabulary.md)
+_ALL_ADVERBS = {g: (*V.adverbs["v1"][g], *V.adverbs["v2"][g]) for g in GRADES}
+_ALL_NOUN_MODIFIERS = {g: (*V.noun_modifiers["v1"][g], *V.noun_modifiers["v2"][g]) for g in GRADES}
 #: Intensity words that only ever appear at grades A/B, and those only at grade E (for checks).
-_ALL_ADVERBS = {g: (*V.ADVERBS[g], *V.MORE_ADVERBS[g]) for g in V.ADVERBS}
-_ALL_NOUN_MODIFIERS = {g: (*V.NOUN_MODIFIERS[g], *V.MORE_NOUN_MODIFIERS[g]) for g in V.NOUN_MODIFIERS}
 DIMINISHERS: tuple[str, ...] = tuple(
     sorted({w for g in "AB" for w in (*_ALL_ADVERBS[g], *_ALL_NOUN_MODIFIERS[g]) if w}, key=len, reverse=True)
 )
@@ -79,10 +80,11 @@ PHRASING_COUNTS: dict[str, dict[str, int]] = {
     "neutral": {"emotion_word": 2, "situation": 2},
     "prototype": {"emotion_word": 2, "situation": 2},
 }
-# Adverbs of the wide vocabulary that read badly before a noun ("a kind of annoyed face").
-_MORE_NOT_ATTRIBUTIVE = frozenset(
-    {"kind of", "sort of", "a touch", "a wee bit", "a smidge", "the tiniest bit"}
-)
+# Each list's held-out share is drawn by a generator seeded with the list's key (prefix + list name), so
+# these strings are part of the dataset's definition. A v1 list keeps at least two training entries, a
+# v2 list at least one (its first).
+_HOLDOUT_PREFIX = {"v1": "", "v2": "more-"}
+_HOLDOUT_KEEP = {"v1": 2, "v2": 0}
 
 
 @dataclass(frozen=True)
@@ -111,20 +113,12 @@ class Description:
     aus: tuple[str, ...] = ()  # physical: the action units the text mentions (as read, "L2" = left only)
 
 
-def _parse_word(spec: str) -> Entry:
-    parts = spec.split(":")
-    lo, hi = (int(x) for x in parts[1].split("-")) if len(parts) > 1 else (1, 5)
-    flags = parts[2] if len(parts) > 2 else ""
-    verb = "v" in flags
-    return Entry(parts[0], lo, hi, "p" in flags or verb, "n" in flags or verb, verb)
+def _word_entry(word: Word) -> Entry:
+    return Entry(word.text, word.lo, word.hi, word.after_verb, word.own_intensity, word.ing)
 
 
-def _parse_situation(spec: str) -> Entry:
-    if "|" in spec:
-        rng, text = spec.split("|", 1)
-        lo, hi = (int(x) for x in rng.split("-"))
-        return Entry(text, lo, hi)
-    return Entry(spec)
+def _situation_entry(situation: Situation) -> Entry:
+    return Entry(situation.text, situation.lo, situation.hi)
 
 
 def _hold_out(key: str, entries: list[Entry], rate: float, keep: int = 2) -> list[Entry]:
@@ -157,9 +151,9 @@ class Annotator:
 
     ``holdout_rate``: share of each synonym / noun / situation list held out. ``physical_holdout``: share
     of the physical phrase lists (of 3 or more phrases) that lose one phrase to the held-out split.
-    ``wide``: add the v2 vocabulary (vocabulary.MORE_*); each v2 list is held out apart, keyed by its own
-    name, so the v1 lists keep exactly their v1 held-out entries. ``phrasing``: write in the sentence
-    frames of the second held-out split only (vocabulary.PHRASING_*), with training vocabulary only.
+    ``wide``: add the vocabulary's v2 set; each v2 list is held out apart, keyed by its own name, so the
+    v1 lists keep exactly their v1 held-out entries. ``phrasing``: write in the ``heldout_phrasing``
+    frames of the second held-out split only, with training vocabulary only.
     """
 
     def __init__(
@@ -174,54 +168,56 @@ class Annotator:
         self.wide, self.phrasing = wide, phrasing
         self.counts = counts or (PHRASING_COUNTS if phrasing else EXTRA_COUNTS if wide else DEFAULT_COUNTS)
         r = holdout_rate
+        sets = SETS if wide else ("v1",)
 
-        def table(prefix: str, v1: dict, v2: dict, parse) -> dict[str, list[Entry]]:
-            out = {k: _hold_out(f"{prefix}:{k}", [parse(s) for s in v], r) for k, v in v1.items()}
-            if wide:
-                for k, v in v2.items():
-                    out[k] = out.get(k, []) + _hold_out(
-                        f"more-{prefix}:{k}", [parse(s) for s in v], r, keep=0
-                    )
+        def table(prefix: str, by_set: Mapping[str, Mapping[str, tuple]], make) -> dict[str, list[Entry]]:
+            out: dict[str, list[Entry]] = {}
+            for s in sets:
+                for label, items in by_set[s].items():
+                    entries = [make(item) for item in items]
+                    key = f"{_HOLDOUT_PREFIX[s]}{prefix}:{label}"
+                    out[label] = out.get(label, []) + _hold_out(key, entries, r, keep=_HOLDOUT_KEEP[s])
             return out
 
-        self.words = table("w", V.WORDS, V.MORE_WORDS, _parse_word)
-        self.nouns = table("n", V.NOUNS, V.MORE_NOUNS, _parse_word)
-        self.situations = table("s", V.SITUATIONS, V.MORE_SITUATIONS, _parse_situation)
-        self.neutral_phrases = _hold_out("neutral-phrases", [Entry(t) for t in V.NEUTRAL_PHRASES], r)
-        if wide:
-            more = _hold_out("more-neutral-phrases", [Entry(t) for t in V.MORE_NEUTRAL_PHRASES], r, keep=0)
-            self.neutral_phrases = self.neutral_phrases + more
+        self.words = table("w", V.words, _word_entry)
+        self.nouns = table("n", V.nouns, _word_entry)
+        self.situations = table("s", V.situations, _situation_entry)
+        self.neutral_phrases = [
+            e
+            for s in sets
+            for e in _hold_out(
+                f"{_HOLDOUT_PREFIX[s]}neutral-phrases",
+                [Entry(t) for t in V.neutral_phrases[s]],
+                r,
+                keep=_HOLDOUT_KEEP[s],
+            )
+        ]
         self._hold_out_whole_words()
-        # Intensity words and frames: v1's, plus v2's in the wide pass.
-        self.adverbs = _ALL_ADVERBS if wide else V.ADVERBS
-        self.noun_modifiers = _ALL_NOUN_MODIFIERS if wide else V.NOUN_MODIFIERS
-        self.not_attributive = V.NOT_ATTRIBUTIVE | _MORE_NOT_ATTRIBUTIVE if wide else V.NOT_ATTRIBUTIVE
-        self.adj_frames = (*V.ADJ_FRAMES, *V.MORE_ADJ_FRAMES) if wide else V.ADJ_FRAMES
-        noun_frames = (*V.NOUN_FRAMES, *V.MORE_NOUN_FRAMES) if wide else V.NOUN_FRAMES
-        self.situation_frames = (
-            (*V.SITUATION_FRAMES, *V.MORE_SITUATION_FRAMES) if wide else V.SITUATION_FRAMES
-        )
-        if phrasing:
-            self.adj_frames, noun_frames = V.PHRASING_ADJ_FRAMES, V.PHRASING_NOUN_FRAMES
-            self.situation_frames = V.PHRASING_SITUATION_FRAMES
+        # Intensity words and frames: v1's, plus v2's in the wide pass; the phrasing split's own frames.
+        self.adverbs = _ALL_ADVERBS if wide else V.adverbs["v1"]
+        self.noun_modifiers = _ALL_NOUN_MODIFIERS if wide else V.noun_modifiers["v1"]
+        self.not_attributive = frozenset().union(*(V.not_attributive[s] for s in sets))
+        frame_sets = ("heldout_phrasing",) if phrasing else sets
+        self.adj_frames = tuple(f for s in frame_sets for f in V.adjective_frames[s])
+        noun_frames = tuple(f for s in frame_sets for f in V.noun_frames[s])
+        self.situation_frames = tuple(f for s in frame_sets for f in V.situation_frames[s])
         # Frames that fit a word, by (pred_only, verb); noun frames by whether the modifier is adjectival.
         self.adj_frames_for = {
             (pred, verb): tuple(
-                (f, use)
-                for f, use in self.adj_frames
-                if use == "any" or (use == "pred" and not verb) or not pred
+                f for f in self.adj_frames if f.use == "any" or (f.use == "pred" and not verb) or not pred
             )
             for pred in (False, True)
             for verb in (False, True)
         }
         self.noun_frames_for = {
-            adj: tuple(f for f, needs_adj in noun_frames if adj or not needs_adj) for adj in (False, True)
+            adj: tuple(f.frame for f in noun_frames if adj or not f.needs_adjective_modifier)
+            for adj in (False, True)
         }
         self.physical: dict[str, dict[str, list[Entry]]] = {}
         pick = random.Random(20240101)  # fixed: the held-out phrases are the same for every build seed
         for unit, levels in (
-            *V.PHYSICAL.items(),
-            *((f"{a}+{b}", v) for (a, b), v in V.PHYSICAL_PAIRS.items()),
+            *V.physical.items(),
+            *((f"{a}+{b}", v) for (a, b), v in V.physical_pairs.items()),
         ):
             self.physical[unit] = {}
             for lvl, texts in levels.items():
@@ -230,8 +226,8 @@ class Annotator:
                     k = pick.randrange(len(entries))
                     entries[k] = Entry(entries[k].text, heldout=True)
                 self.physical[unit][lvl] = entries
-        self.resting = [Entry(t) for t in V.RESTING_PHRASES]
-        self.faint = [Entry(t) for t in V.FAINT_PHRASES]
+        self.resting = [Entry(t) for t in V.resting_phrases]
+        self.faint = [Entry(t) for t in V.faint_phrases]
 
     def _hold_out_whole_words(self) -> None:
         """Hold out every word or noun of a label that contains a held-out one ("lost" -> "completely
@@ -268,7 +264,7 @@ class Annotator:
         # One-word entries the body vocabulary also uses ("down", "tense") would be found inside physical
         # descriptions ("mouth corners pulled down"), where they are not the prompt's emotion.
         physical = {
-            w for levels in (*V.PHYSICAL.values(), *V.PHYSICAL_PAIRS.values()) for texts in levels.values()
+            w for levels in (*V.physical.values(), *V.physical_pairs.values()) for texts in levels.values()
             for text in texts for w in re.findall(r"[a-z][a-z'-]*", text.lower())
         }  # fmt: skip
         phrases = {
@@ -279,7 +275,7 @@ class Annotator:
 
     def display(self, text: str) -> str:
         """A vocabulary entry with its pronoun slots filled (for reading)."""
-        return self._fill(text.replace("{side}", "left"), V.SUBJECTS[0])
+        return V.subjects[0].fill(text.replace("{side}", "left"))
 
     def describe(
         self,
@@ -371,29 +367,22 @@ class Annotator:
         mod = _choice(rng, self.noun_modifiers[GRADES[g - 1]])
         return f"{mod} {noun.text}" if mod else noun.text
 
-    @staticmethod
-    def _fill(text: str, subj: tuple[str, ...]) -> str:
-        s, pos, obj, refl, is_, has, was, looks = subj
-        return text.format(
-            S=s, pos=pos, obj=obj, refl=refl, looks=looks, **{"is": is_, "has": has, "was": was}
-        )
-
     def emotion_word(self, label: str, g: int, rng: random.Random) -> Description | None:
         """An emotion word or noun for ``label`` at grade g, in a short prompt-like frame."""
         words, nouns = self._words(label, g), self._nouns(label, g)
         if not words and not nouns:
             return None
-        subj = _choice(rng, V.SUBJECTS)
+        subj = _choice(rng, V.subjects)
         if nouns and (not words or rng.random() < 0.25):
             noun = _choice(rng, nouns)
             frame = _choice(rng, self.noun_frames_for[g >= 3])
             text = frame.replace("{np}", self._noun_phrase(noun, g, rng))
-            return Description(_clean(self._fill(text, subj)), "emotion_word", noun.heldout)
+            return Description(_clean(subj.fill(text)), "emotion_word", noun.heldout)
         word = _choice(rng, words)
-        frame, use = _choice(rng, self.adj_frames_for[(word.pred_only, word.verb)])
-        phrase = self._adjective(word, g, rng, attributive=use == "attr")
-        text = frame.replace("{an}", _article(phrase)).replace("{a}", phrase)
-        return Description(_clean(self._fill(text, subj)), "emotion_word", word.heldout)
+        frame = _choice(rng, self.adj_frames_for[(word.pred_only, word.verb)])
+        phrase = self._adjective(word, g, rng, attributive=frame.use == "attr")
+        text = frame.frame.replace("{an}", _article(phrase)).replace("{a}", phrase)
+        return Description(_clean(subj.fill(text)), "emotion_word", word.heldout)
 
     def neutral(self, rng: random.Random) -> Description:
         """A description of a neutral face (no intensity words: neutral has no grade)."""
@@ -401,9 +390,9 @@ class Annotator:
             e = _choice(rng, self.neutral_phrases)
             return Description(e.text, "emotion_word", e.heldout)
         word = _choice(rng, self.words["neutral"])
-        frame, _use = _choice(rng, self.adj_frames)
+        frame = _choice(rng, self.adj_frames).frame
         text = frame.replace("{an}", _article(word.text)).replace("{a}", word.text)
-        return Description(_clean(self._fill(text, _choice(rng, V.SUBJECTS))), "emotion_word", word.heldout)
+        return Description(_clean(_choice(rng, V.subjects).fill(text)), "emotion_word", word.heldout)
 
     # ----------------------------------------------------------------------------------------------
     def situation(self, label: str, g: int, rng: random.Random) -> Description | None:
@@ -412,12 +401,10 @@ class Annotator:
         if not options:
             return None
         sit = _choice(rng, options)
-        subj = _choice(rng, V.SUBJECTS)
+        subj = _choice(rng, V.subjects)
         frame = _choice(rng, self.situation_frames)
-        text = frame.replace("{vp}", self._fill(sit.text, subj)).replace(
-            "{vp_someone}", self._fill(sit.text, V.SOMEONE)
-        )
-        return Description(_clean(self._fill(text, subj)), "situation", sit.heldout)
+        text = frame.replace("{vp}", subj.fill(sit.text)).replace("{vp_someone}", V.someone.fill(sit.text))
+        return Description(_clean(subj.fill(text)), "situation", sit.heldout)
 
     # ----------------------------------------------------------------------------------------------
     # Mixtures.
@@ -428,13 +415,13 @@ class Annotator:
             return None
         plain_a, plain_b = self._words(a, g, "plain"), self._words(b, g, "plain")
         nouns_a, nouns_b = self._nouns(a, g), self._nouns(b, g)
-        frames = [f for f in V.MIX_FRAMES if (nouns_a and nouns_b) or "{n" not in f.lower()]
+        frames = [f for f in V.mixture_frames if (nouns_a and nouns_b) or "{n" not in f.lower()]
         if g >= 3 and plain_a and plain_b:
-            frames += [f for f in V.MIX_FRAMES_PLAIN if "{m}" not in f or a in V.MANNER]
+            frames += [f for f in V.plain_mixture_frames if "{m}" not in f or a in V.manner]
         frame = _choice(rng, frames)
         text, used = frame, []
         if "{m}" in text:  # Du et al.'s naming: "happily surprised"
-            text = text.replace("{m}", _choice(rng, V.MANNER[a]))
+            text = text.replace("{m}", _choice(rng, V.manner[a]))
         for key, pool in (("{a}", plain_a), ("{b}", plain_b)):
             if key in text:
                 e = _choice(rng, pool)
@@ -444,7 +431,7 @@ class Annotator:
                 e = _choice(rng, pool)
                 text, used = text.replace(key, self._adjective(e, g, rng)), [*used, e]
         if "{mix}" in text:
-            mix = _choice(rng, V.MIX_MODIFIERS[GRADES[g - 1]])
+            mix = _choice(rng, V.mix_modifiers[GRADES[g - 1]])
             text = text.replace("{mix}", f"{mix} {_choice(rng, ('mix', 'blend', 'combination'))}")
         for key, pool, modified in (
             ("{NA}", nouns_a, True),
@@ -457,7 +444,7 @@ class Annotator:
                     text.replace(key, self._noun_phrase(e, g, rng) if modified else e.text),
                     [*used, e],
                 )
-        text = _clean(self._fill(text, _choice(rng, V.SUBJECTS)))
+        text = _clean(_choice(rng, V.subjects).fill(text))
         return Description(text, "mixture", any(e.heldout for e in used))
 
     def blend(self, a: str, ga: int, b: str, gb: int, rng: random.Random) -> Description | None:
@@ -469,7 +456,7 @@ class Annotator:
         nouns_a, nouns_b = self._nouns(a, ga), self._nouns(b, gb)
         frames = [
             f
-            for f in V.BLEND_FRAMES
+            for f in V.blend_frames
             if ("{a}" not in f or plain_a) and ("{NA}" not in f or nouns_a) and ("{nb}" not in f or nouns_b)
         ]
         frame = _choice(rng, frames)
@@ -489,7 +476,7 @@ class Annotator:
         if "{nb}" in text:
             e = _choice(rng, nouns_b)
             text, used = text.replace("{nb}", self._noun_phrase(e, gb, rng)), [*used, e]
-        text = _clean(self._fill(text, _choice(rng, V.SUBJECTS)))
+        text = _clean(_choice(rng, V.subjects).fill(text))
         return Description(text, "mixture", any(e.heldout for e in used))
 
     # ----------------------------------------------------------------------------------------------
@@ -505,7 +492,7 @@ class Annotator:
         """
         au = (arkit_to_au_array(face) if read else face).tolist()  # plain floats: much faster to index
         items: list[tuple[float, tuple[str, ...], str, str]] = []
-        for unit, phrases in V.PHYSICAL.items():
+        for unit, phrases in V.physical.items():
             if unit in BILATERAL_READ_AUS:
                 left, right = au[AU_READ_INDEX["L" + unit]], au[AU_READ_INDEX["R" + unit]]
                 strong = max(left, right)
@@ -522,7 +509,7 @@ class Annotator:
                 if v >= ACTIVE_THRESHOLD:
                     items.append((v, (unit,), _level(v), ""))
         # Two units that read as one movement ("eyebrows raised" for 1+2).
-        for a, b in V.PHYSICAL_PAIRS:
+        for a, b in V.physical_pairs:
             ia = next((it for it in items if it[1] == (a,)), None)
             ib = next((it for it in items if it[1] == (b,)), None)
             if ia and ib:
@@ -567,13 +554,13 @@ class Annotator:
                 body = ", ".join(phrases[:-1]) + " and " + phrases[-1]
             else:
                 body = style.join(phrases)
-        text = _choice(rng, V.PHYSICAL_FRAMES).replace("{list}", body)
+        text = _choice(rng, V.physical_frames).replace("{list}", body)
         return Description(_clean(text), "physical", held, tuple(codes))
 
 
-_ORDER = {u: i for i, u in enumerate(V.PHYSICAL)}
+_ORDER = {u: i for i, u in enumerate(V.physical)}
 # Reading columns of the units that show expression (not gaze): what "too faint to name" looks at.
-_EXPRESSIVE = tuple(AU_READ_INDEX[u] for u in V.PHYSICAL if u not in ("61", "62", "63", "64"))
+_EXPRESSIVE = tuple(AU_READ_INDEX[u] for u in V.physical if u not in ("61", "62", "63", "64"))
 
 
 def _level(v: float) -> str:

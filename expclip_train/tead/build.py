@@ -31,10 +31,10 @@ import numpy as np
 from expclip_blender.arkit import NUM_ARKIT
 from expclip_blender.facs import EMOTIONS, GRADES, arkit_to_au_array, read_emotions
 
-from . import vocabulary as V
 from .annotator import KINDS, Annotator
 from .expressions import CATEGORIES, ExpressionConfig, ExpressionMeta, generate_expressions
 from .goemotions import is_goemotions_dir, load_goemotions
+from .vocabulary import load as load_vocabulary
 
 VERSION = "2"
 SPLITS: tuple[str, ...] = ("train", "heldout", "heldout_phrasing", "goemotions_dev")
@@ -260,15 +260,13 @@ def heldout_forms(vocabulary: dict[str, list[str]]) -> dict[str, str]:
     """``{form: entry}`` for every held-out word, noun, situation and phrase of ``vocabulary``
     (annotator.heldout_vocabulary()): entries with slots are expanded for every subject and side
     ("{pos} soup" -> her/his/their/my/your soup), each form pointing back at its entry (lower case)."""
+    words = load_vocabulary()
     forms: dict[str, str] = {}
     for items in vocabulary.values():
         for text in items:
             for side in ("left", "right"):
-                for s, pos, obj, refl, is_, has, was, looks in (*V.SUBJECTS, V.SOMEONE):
-                    slots = {"is": is_, "has": has, "was": was}
-                    form = text.replace("{side}", side).format(
-                        S=s, pos=pos, obj=obj, refl=refl, looks=looks, **slots
-                    )
+                for subject in (*words.subjects, words.someone):
+                    form = subject.fill(text.replace("{side}", side))
                     forms.setdefault(form.lower(), text.lower())
     return forms
 

@@ -384,14 +384,9 @@ def perturbed_text(text: str, rng: np.random.Generator, fillers: list[str]) -> s
 
 def intensity_words() -> set[str]:
     """Every word of TEAD's intensity modifiers ("slightly", "absolutely", "a hint of"...)."""
-    from ..tead import vocabulary as V
+    from ..tead.vocabulary import load
 
-    out: set[str] = set()
-    for table in (V.ADVERBS, V.NOUN_MODIFIERS, V.MORE_ADVERBS, V.MORE_NOUN_MODIFIERS, V.MIX_MODIFIERS):
-        for phrases in table.values():
-            for phrase in phrases:
-                out.update(_WORD.findall(phrase.lower()))
-    return out
+    return {word for phrase in load().intensity_words() for word in _WORD.findall(phrase.lower())}
 
 
 _WORD = re.compile(r"[a-z']+")
