@@ -297,7 +297,7 @@ def names_a_side(kind: str, text: str) -> bool:
 def pair_weights(tead, emotion_weight: float, mirrored_weight: float = 1.0) -> np.ndarray:
     """Sampling probabilities of ``tead``'s training pairs (in ``train_pairs()`` order): annotator
     descriptions of faces that have an emotion class weigh ``emotion_weight``, all others 1; mirrored faces
-    with a description that names no side are multiplied by ``mirrored_weight`` (see TextStageConfig)."""
+    with a description that names no side are multiplied by ``mirrored_weight`` (see the stage-2 recipe)."""
     train = [p for p in tead.pairs if p.split == "train"]
     weights = np.array(
         [

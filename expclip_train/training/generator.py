@@ -1,7 +1,8 @@
 """Train the speech-driven generator with Expression Prompt Augmentation (EPA).
 
     python -m expclip_train.training.generator --corpus build/corpus [--work build/generator-train]
-        [--recipe expclip_train/recipes/generator.toml] [--steps 2400] [--out models/generator.safetensors]
+        [--recipe expclip_train/recipes/generator.toml] [--steps 2400]
+        [--out expclip_blender/models/generator.safetensors]
 
 The hyperparameters come from the recipe file (default: the shipped one); ``--seed``, ``--steps``,
 ``--lr`` and a few more override single fields.
@@ -15,10 +16,10 @@ The hyperparameters come from the recipe file (default: the shipped one); ``--se
    generate_expressions`) at a random intensity, or none (neutral); the expression is blended into the
    targets (:func:`..epa.blend_expression`: the lips keep speaking, the rest of the face carries the
    expression) and the generator is conditioned on its ExpCLIP embedding (the expression encoder of
-   ``models/expclip.safetensors``; at inference the prompt reaches the same space through the text
-   encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: cross-entropy on the weights, heavier
-   on the mouth, plus L1 on their frame-to-frame change (motion, not only poses) and on the mouth aperture
-   (closed lips weighted x5). Clips timed by phone recognition (not forced alignment) weigh half.
+   ``expclip_blender/models/expclip.safetensors``; at inference the prompt reaches the same space through
+   the text encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: cross-entropy on the weights,
+   heavier on the mouth, plus L1 on their frame-to-frame change (motion, not only poses) and on the mouth
+   aperture (closed lips weighted x5). Clips timed by phone recognition (not forced alignment) weigh less.
 3. Checkpoints (safetensors: model and optimiser moments) every ``--checkpoint-every`` steps in WORK;
    a rerun resumes from the last one. Batches are drawn from ``(seed, step)``, so a resumed run trains on
    the same batches as an uninterrupted one. The final weights go to ``--out`` with a training log.
