@@ -89,3 +89,19 @@ def test_generator_card_follows_its_log(tmp_path):
     assert "`python -m expclip_train.training.generator --steps 1200 --viseme-block -1`" in card
     assert "the last hidden layer" in card and "1,200 steps" in card
     assert "differs from the recipe file in: crop_s = 3.0" in card
+
+
+def test_cards_command_checks_and_rewrites(tmp_path, capsys):
+    from expclip_train.cards.__main__ import main
+
+    for name in ("expclip", "generator"):
+        _copy_models(tmp_path, _shipped(name).stem)
+    assert main(["--models", str(tmp_path), "--check"]) == 1  # no cards there yet
+    assert not (tmp_path / "expclip.md").exists()
+    assert main(["--models", str(tmp_path)]) == 0
+    assert main(["--models", str(tmp_path), "--check"]) == 0
+    card = tmp_path / "generator.md"
+    card.write_text(card.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--models", str(tmp_path), "--check"]) == 1
+    assert f"differs: {card}" in capsys.readouterr().out
