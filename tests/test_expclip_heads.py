@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from expclip_blender.expclip import ModelFileError, load_heads  # noqa: E402
-from expclip_train.training.expclip import ExpClipTorch, TrainConfig, save_model  # noqa: E402
+from expclip_train.training.expclip import ExpClipTorch, save_model, shipped_recipe  # noqa: E402
 
 
 @pytest.fixture
 def random_model(tmp_path):
     torch.manual_seed(0)
-    cfg = TrainConfig(style_dim=32, hidden=64)
+    cfg = replace(shipped_recipe(1), style_dim=32, hidden=64)
     model = ExpClipTorch(cfg).eval()
     path = tmp_path / "heads.safetensors"
     save_model(model, cfg, path)
@@ -61,7 +63,7 @@ def test_weights_that_do_not_fit_are_named(tmp_path):
     from safetensors.numpy import save_file
 
     torch.manual_seed(0)
-    cfg = TrainConfig(style_dim=16, hidden=32)
+    cfg = replace(shipped_recipe(1), style_dim=16, hidden=32)
     tensors = {k: v.numpy() for k, v in ExpClipTorch(cfg).state_dict().items()}
     tensors["expr_enc.0.weight"] = np.zeros((32, 40), np.float32)  # takes 40 inputs, not 52
     bad = tmp_path / "bad.safetensors"
@@ -98,34 +100,33 @@ def test_shipped_expression_side_is_the_one_the_generator_was_trained_on():
     assert GENERATOR_EXPRESSION_SHA256 in path.with_suffix(".md").read_text(encoding="utf-8")
 
 
-def test_card_reproduce_command_names_the_shipped_stage_2_recipe():
-    """The card's command, run again, must train what ships: every stage-2 option off its default in the
-    file's header appears in it with its value (and none that is at its default); the README shows it too."""
+def test_card_rebuild_command_trains_the_shipped_stage_2():
+    """The card's stage-2 command, run again, must train what ships: its options turn the recipe file into
+    the configuration in the weights' header, value for value (none when they are equal, which
+    tests/test_recipes.py checks); README shows the same command."""
     import json
     import re
-    from dataclasses import asdict
 
     from expclip_blender.model_files import read_safetensors
     from expclip_blender.model_folder import MODELS_DIR
-    from expclip_train.training.expclip import TextStageConfig
 
     path = MODELS_DIR / "expclip.safetensors"
     if not path.is_file():
         pytest.skip("models/expclip.safetensors is not trained yet")
     _, metadata = read_safetensors(path, "ExpCLIP")
     shipped = json.loads(metadata["text_stage"])
+    recipe = asdict(shipped_recipe(2))
     card = path.with_suffix(".md").read_text(encoding="utf-8")
-    command = re.search(r"`python -m expclip_train\.training\.expclip --text-only [^`]*`", card).group(0)
-    defaults = asdict(TextStageConfig())
+    command = re.search(r"`python -m expclip_train\.training\.expclip --stage 2[^`]*`", card).group(0)
     for name in ("word_balance", "emotion_weight", "side_named_weight", "mirrored_weight", "class_weight"):
         flag = "--" + name.replace("_", "-")
-        if shipped[name] != defaults[name]:
+        if shipped[name] != recipe[name]:
             assert re.search(rf"{flag} {shipped[name]}(?![\d.])", command), (flag, shipped[name], command)
         else:
             assert flag not in command, (flag, command)
-    assert ("--side-choice" in command) == shipped["side_choice"]
-    readme = (MODELS_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
-    assert command.strip("`").replace("STAGE1.safetensors", "") in readme.replace("STAGE1.safetensors", "")
+    assert ("side-choice" in command) == (shipped["side_choice"] != recipe["side_choice"])
+    readme = (MODELS_DIR.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert command.strip("`") + " " in readme
 
 
 def test_expression_digest_sees_the_expression_side_only(random_model):
@@ -224,11 +225,12 @@ def test_mirrored_faces_are_drawn_less_unless_the_description_names_a_side():
 
 
 @pytest.mark.parametrize(
-    "options", [{}, {"side_choice": True, "side_named_weight": 4.0}], ids=["default", "side-choice"]
+    "options",
+    [{"side_choice": False, "side_named_weight": 1.0}, {"side_choice": True, "side_named_weight": 4.0}],
+    ids=["plain", "side-choice"],
 )
 def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, tmp_path, options):
     from expclip_train.training.expclip import (
-        TextStageConfig,
         load_model,
         model_expression_sha256,
         train_text_projection,
@@ -243,7 +245,7 @@ def test_text_only_training_moves_the_text_side_and_nothing_else(random_model, t
     base, _cfg, _meta = load_model(path)
     frozen = {k: v.clone() for k, v in base.state_dict().items()}
     digest = model_expression_sha256(base)
-    cfg = TextStageConfig(epochs=2, batch_size=32, lr=1e-2, **options)
+    cfg = replace(shipped_recipe(2), epochs=2, batch_size=32, lr=1e-2, word_balance=0.0, **options)
     trained, run = train_text_projection(tead, base, cfg, cache, log=lambda _: None)
     after = trained.state_dict()
     for name, tensor in frozen.items():
@@ -275,12 +277,17 @@ def test_mirror_order_swaps_left_and_right():
     assert mirrored["jawOpen"] == "jawOpen" and mirrored["browInnerUp"] == "browInnerUp"
 
 
-def test_text_only_needs_the_weights_to_keep(capsys):
+def test_stage_2_needs_the_weights_to_keep(capsys, tmp_path):
     from expclip_train.training.expclip import main
 
+    missing = tmp_path / "missing.safetensors"
+    for argv in (["--text-only", "--init", str(missing)], ["--stage", "2", "--init", str(missing)]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert f"'{missing}' does not exist; pass --init WEIGHTS" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["--text-only"])
-    assert "--text-only needs --init" in capsys.readouterr().err
+        main(["--stage", "1", "--init", str(missing)])
+    assert "--init is only used by stage 2" in capsys.readouterr().err
 
 
 def test_frame_words_are_the_evenly_spread_ones():

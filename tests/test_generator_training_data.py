@@ -6,6 +6,8 @@ loudness) and where the targets open the mouth can be compared frame by frame.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -104,7 +106,7 @@ def test_training_runs_resumes_and_keeps_the_viseme_head_out_of_the_model(tmp_pa
     from expclip_blender.generator import load_generator
     from expclip_blender.model_files import read_safetensors
     from expclip_train.speech.phones import save_phones
-    from expclip_train.training.generator import TrainConfig, train
+    from expclip_train.training.generator import shipped_recipe, train
 
     corpus = tmp_path / "corpus"
     (corpus / "clips").mkdir(parents=True)
@@ -117,7 +119,7 @@ def test_training_runs_resumes_and_keeps_the_viseme_head_out_of_the_model(tmp_pa
         entries.append({"id": cid, "source": "synth", "split": split})
     (corpus / "manifest.json").write_text(json.dumps({"format": 1, "clips": entries}))
     work, out = tmp_path / "work", tmp_path / "generator.safetensors"
-    cfg = TrainConfig(steps=2, batch_size=2, crop_s=2.0, warmup=1, viseme_weight=0.5)
+    cfg = replace(shipped_recipe(), steps=2, batch_size=2, crop_s=2.0, warmup=1, viseme_weight=0.5)
     train(corpus, work, out, cfg, checkpoint_every=2)
     tensors, meta = read_safetensors(work / "checkpoint.safetensors", "Checkpoint", framework="pt")
     assert meta["step"] == "2" and any(k.startswith("aux.") for k in tensors)

@@ -30,7 +30,7 @@ from expclip_blender.facs import emotion_strength, read_emotions
 BASIC = ("happiness", "sadness", "surprise", "fear", "anger", "disgust")
 GOEMOTIONS_CLASSES = ("neutral", *BASIC)
 
-# (slight, plain, strong) prompts per basic emotion: the ladder the issue asks for. Trained words only (a
+# (slight, plain, strong) prompts per basic emotion, whose strengths must rise. Trained words only (a
 # test checks): a held-out word reads weakly or as another emotion, and would order a ladder for free.
 INTENSITY_LADDERS: dict[str, tuple[str, str, str]] = {
     "sadness": ("slightly sad", "sad", "devastated"),

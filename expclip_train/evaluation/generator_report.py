@@ -56,7 +56,7 @@ EMOTION_PROMPTS: dict[str, str] = {
     "disgusted": "disgust",
     "shocked": "surprise",
 }
-#: The issue's lip-sync figures (keys of pooled_metrics / THRESHOLDS) and their labels.
+#: The lip-sync figures with a target (keys of pooled_metrics / THRESHOLDS) and their labels.
 FIGURES: dict[str, str] = {
     "bilabial_closure_rate": "bilabial closure rate",
     "open_bilabial_auc": "open vowel / bilabial AUC",
@@ -80,7 +80,7 @@ def _finite(x: float | None) -> bool:
 
 
 def figures(pooled: dict[str, float], subframe_lag: float = math.nan) -> dict[str, float]:
-    """The issue's figures from :func:`pooled_metrics`: the sync lag is the pooled one; ``subframe_lag``
+    """The lip-sync figures from :func:`pooled_metrics`: the sync lag is the pooled one; ``subframe_lag``
     (:func:`subframe_sync_lag`) is kept beside it as ``sync_lag_subframe``."""
     out = {k: pooled.get(k, math.nan) for k in FIGURES}
     out["sync_lag"] = pooled.get("sync_lag_pooled", math.nan)

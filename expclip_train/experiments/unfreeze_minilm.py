@@ -1,22 +1,22 @@
 """Experiment, not shipped: what unfreezing MiniLM's top layers would buy on the held-out splits.
 
-The issue prescribes a frozen all-MiniLM-L6-v2 with a trained projection. The strict held-out split
-(unseen words and situations) stays far below its targets with it, and the model card used to name
-fine-tuning MiniLM's top layers as the way on. This script measures that claim: it starts from the
-shipped heads, trains MiniLM's top ``--layers`` transformer layers together with the text projection on
-TEAD's training pairs with stage 2's loss and draw (InfoNCE against the frozen expression embeddings,
-20 x reconstruction through the frozen decoder, emotion weight 4, mirrored weight 0.25, word balance 0.5),
-and prints the emotion read off the decoded face on both held-out splits after every epoch, beside the
-same path with the frozen encoder. The path is the WordNet backoff, the encoder, the projection and the
-decoder: the API's emotion-phrase reading is left out on both sides, so its figures sit a little under
-the evaluation report's.
+The design keeps all-MiniLM-L6-v2 frozen and trains a projection on it. The strict held-out split
+(unseen words and situations) stays far below its targets with it; fine-tuning MiniLM's top layers is the
+obvious way on, and this script measures what it buys. It starts from the heads in ``--models``, trains
+MiniLM's top ``--layers`` transformer layers together with the text projection on TEAD's training pairs
+with stage 2's loss (InfoNCE against the frozen expression embeddings, 20 x reconstruction through the
+frozen decoder) and a draw of its own (emotion weight 4, mirrored weight 0.25, word balance 0.5, no side
+choice), and prints the emotion read off the decoded face on both held-out splits after every epoch,
+beside the same path with the frozen encoder. The path is the WordNet backoff, the encoder, the
+projection and the decoder: the API's emotion-phrase reading is left out on both sides, so its figures
+sit a little under the evaluation report's.
 
 The lower layers are run once and their token states kept in memory (float16, about 1 GB for TEAD v2),
 so an epoch costs only the top layers: about 9 minutes for one layer on the 2-core development machine.
 
     .venv/bin/python -m expclip_train.experiments.unfreeze_minilm --layers 1 --epochs 3
 
-Session 9's figures are in docs/experiments.md (session 9).
+What it measured is in docs/experiments.md.
 """
 
 from __future__ import annotations

