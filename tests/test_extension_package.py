@@ -114,7 +114,7 @@ INSTALL_SCRIPT = textwrap.dedent(
     obj = bpy.context.active_object
     out["demo_head_keys"] = len(obj.data.shape_keys.key_blocks)
     repo = next(r for r in prefs.extensions.repos if r.module == "user_default")
-    out["installed_dir"] = os.path.isdir(os.path.join(repo.directory, "expclip", "models"))
+    out["installed_dir"] = os.path.isdir(os.path.join(repo.directory, "expclip", "expclip_blender", "models"))
     bpy.ops.preferences.addon_disable(module=module)
     out["after_disable_enabled"] = module in prefs.addons
     out["after_disable_types"] = sorted(n for n in dir(bpy.types) if n.startswith("EXPCLIP_"))
