@@ -109,7 +109,7 @@ def main() -> int:
     obj.select_set(True)
     strip = add_sound_strip(scene, wav, 1)
     scene.expclip.prompt = "happy"
-    bake = ext.operators.bake
+    bake = ext.operators.services.baking
     report = bake.resolve_targets(bpy.context)[0][1]
     print(f"bpy {bpy.app.version_string}; {os.cpu_count()} CPUs; speech: {audio_what}")
     print(f"mesh: {mesh_what}: {len(obj.data.vertices):,} vertices; {report.summary()}")
@@ -125,7 +125,7 @@ def main() -> int:
         for action in list(bpy.data.actions):
             bpy.data.actions.remove(action)
 
-    cache = ext.operators.model_cache
+    cache = ext.operators.services.model_cache
     if args.preload:
         t = time.perf_counter()
         cache.preload(*cache.model_settings(bpy.context)).join()

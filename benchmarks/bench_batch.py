@@ -123,7 +123,7 @@ def main() -> int:
         return real_load(*a, **kw)
 
     ext.expclip_blender.load = counting_load
-    batch = ext.operators.batch
+    batch = ext.operators.services.batch
     lines: list[str] = []
     t = time.perf_counter()
     code = batch.run_jobs(batch.read_jobs(jobs_file), out=lines.append, err=lines.append)

@@ -1,9 +1,9 @@
 """The ``expclip`` command (blender --background ... --command expclip) on real Blender, with the model.
 
 There is no Blender executable here: bpy is Blender, so the tests call the registered command's handler
-(``operators.batch.run_command``) with the argument list Blender would pass it. The shots are real .blend
-files: the demo head named "Face" and a sound strip of a generated WAV (the PyPI bpy 4.2 wheel has no
-Audaspace, so strip shots skip there and the audio-file jobs cover 4.2).
+(``operators.services.batch.run_command``) with the argument list Blender would pass it. The shots are
+real .blend files: the demo head named "Face" and a sound strip of a generated WAV (the PyPI bpy 4.2 wheel
+has no Audaspace, so strip shots skip there and the audio-file jobs cover 4.2).
 """
 
 from __future__ import annotations
