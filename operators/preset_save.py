@@ -6,7 +6,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from ..expclip_blender.presets import USER, PresetError, name_key
-from .services.presets import preset_from_settings, preset_library
+from .services.presets import cached_listing, preset_from_settings, preset_library
 from .services.scene_settings import NOT_REGISTERED, settings_of
 
 
@@ -51,7 +51,7 @@ class EXPCLIP_OT_preset_save(bpy.types.Operator):
             layout.prop(self, "include_mapping")
         layout.prop(self, "overwrite")
         try:
-            listing = preset_library(context).listing()
+            listing = cached_listing(preset_library(context).folders)
         except Exception:  # a dialog must draw whatever the folders hold
             return
         same = [e for e in listing.files if e.ok and e.key == name_key(self.name)]

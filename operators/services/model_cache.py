@@ -3,8 +3,8 @@
 Loading takes seconds (the text encoder, the generator), a bake a fraction of that, so the model is
 loaded on first use and kept. The key is ``(device, models_dir)`` from the add-on preferences; when they
 change, the next use loads anew and the old model is dropped (one model in memory at a time).
-:func:`clear_model_cache` drops it explicitly (the preferences call it when the device or the weights
-folder changes).
+:func:`clear_model_cache` drops it explicitly; :func:`model_settings_changed` does too when the device
+or the weights folder changes in the preferences.
 
 :func:`preload` loads and warms the model up in a background thread: the sidebar asks for it the first
 time it draws, so by the time the animator clicks Bake the first bake costs what a warm one does.

@@ -18,7 +18,7 @@ ADDON_PACKAGE = __package__.rsplit(".", 2)[0]
 weights_checks: dict[str, WeightsCheck] = {}
 
 
-def addon_preferences(context: bpy.types.Context | None = None):
+def addon_preferences(context: bpy.types.Context | None = None) -> bpy.types.AddonPreferences | None:
     """The extension's preferences, or None when it is not enabled as an add-on (e.g. run from source)."""
     context = context if context is not None else bpy.context
     addon = context.preferences.addons.get(ADDON_PACKAGE)
