@@ -124,7 +124,7 @@ def _set_up_scene(args: argparse.Namespace, wav: Path, audio_what: str) -> tuple
     obj.select_set(True)
     strip = add_sound_strip(scene, wav, 1)
     scene.expclip.prompt = "happy"
-    report = ext.operators.bake.resolve_targets(bpy.context)[0][1]
+    report = ext.operators.services.baking.resolve_targets(bpy.context)[0][1]
     print(f"bpy {bpy.app.version_string}; {os.cpu_count()} CPUs; speech: {audio_what}")
     print(f"mesh: {mesh_what}: {len(obj.data.vertices):,} vertices; {report.summary()}")
     first_frame, last_frame = strip.frame_final_start, strip.frame_final_end - 1
@@ -149,7 +149,7 @@ def _time_first_bake(ext: ModuleType, preload: bool) -> None:
     """Time the first bake (loading the model), after a background preload when ``preload``."""
     import bpy
 
-    cache = ext.operators.model_cache
+    cache = ext.operators.services.model_cache
     if preload:
         t = time.perf_counter()
         cache.preload(*cache.model_settings(bpy.context)).join()
@@ -181,8 +181,8 @@ def _time_warm_bake_parts(ext: ModuleType, obj: Any, repeat: int) -> None:
     """Where a warm bake's time goes: reading the audio and inputs, the model, writing the keys."""
     import bpy
 
-    bake = ext.operators.bake
-    model = ext.operators.model_cache.model_for(bpy.context)
+    bake = ext.operators.services.baking
+    model = ext.operators.services.model_cache.model_for(bpy.context)
     parts: dict[str, list[float]] = {"read audio + inputs": [], "model (animate)": [], "write keys": []}
     for _ in range(repeat):
         _clear_animation(obj)

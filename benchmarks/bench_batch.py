@@ -176,7 +176,7 @@ def _run_batch(shots: _Shots) -> _Batch | None:
         return real_load(*a, **kw)
 
     ext.expclip_blender.load = counting_load
-    batch = ext.operators.batch
+    batch = ext.operators.services.batch
     lines: list[str] = []
     t = time.perf_counter()
     code = batch.run_jobs(batch.read_jobs(shots.jobs_file), out=lines.append, err=lines.append)

@@ -37,7 +37,7 @@ def main() -> int:
     import bpy
 
     import_extension()
-    from expclip_ext.operators.shape_key_writer import write_shape_key_action
+    from expclip_ext.operators.services.shape_key_writer import write_shape_key_action
     from production_mesh import production_face_object
 
     bpy.ops.wm.read_factory_settings(use_empty=True)

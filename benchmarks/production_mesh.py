@@ -45,7 +45,7 @@ def production_face_object():
     obj = ict_face_object()
     if obj is not None:
         return obj, "ICT FaceKit head from ../shared/data/ict_face"
-    from expclip_ext.operators.demo_head import create_demo_head_object
+    from expclip_ext.operators.services.demo_head import create_demo_head_object
 
     obj = create_demo_head_object(resolution=DEMO_RESOLUTION)
     return obj, "demo head at production resolution"

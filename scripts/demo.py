@@ -127,8 +127,8 @@ def frame_camera(scene, obj) -> None:
 def build_scene(wav: Path, switch_s: float):
     """The demo scene: head, sound strip, markers. Returns (head, first frame, end frame, switch frame)."""
     import bpy
-    from expclip_ext.operators.demo_head import create_demo_head_object
-    from expclip_ext.operators.timeline import marker_name
+    from expclip_ext.expclip_blender.timeline import marker_name
+    from expclip_ext.operators.services.demo_head import create_demo_head_object
 
     scene = bpy.context.scene
     scene.name = "ExpCLIP Demo"
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     frames = sample_frames(jaw, first, switch, args.tiles)
     labels = [f"{(f - first) / FPS:.1f} s  {CALM if f < switch else ANGRY}" for f in frames]
 
-    from expclip_ext.operators.render_sheet import render_contact_sheet
+    from expclip_ext.operators.services.render_sheet import render_contact_sheet
 
     t = time.perf_counter()
     sheet = out / "demo_sheet.png"

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import_extension()
     from expclip_ext.expclip_blender.api import load
     from expclip_ext.expclip_blender.facs import read_emotion
-    from expclip_ext.operators.render_sheet import render_contact_sheet
+    from expclip_ext.operators.services.render_sheet import render_contact_sheet
 
     prompts = args.prompt or list(DEFAULT_PROMPTS)
     model = load()

@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     # The extension is only importable once import_extension() has put it in sys.modules.
     from expclip_ext.expclip_blender.arkit import ARKIT_NAMES
     from expclip_ext.expclip_blender.demo_head import DEFAULT_RESOLUTION
-    from expclip_ext.operators.demo_head import create_demo_head_object
-    from expclip_ext.operators.render_sheet import render_contact_sheet
+    from expclip_ext.operators.services.demo_head import create_demo_head_object
+    from expclip_ext.operators.services.render_sheet import render_contact_sheet
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     mixes = {"neutral": {}} | {n: {n: 1.0} for n in ARKIT_NAMES} if args.all_keys else EXPRESSIONS

@@ -1,5 +1,5 @@
-"""The Blender-side loader (``operators.audio_aud``): decoding with ``aud``, agreement with the core loader,
-and the same clear errors, raised as the extension's own AudioError.
+"""The Blender-side loader (``operators.services.audio_aud``): decoding with ``aud``, agreement with the
+core loader, and the same clear errors, raised as the extension's own AudioError.
 
 The bpy 4.2 wheel on PyPI is built without audaspace (``bpy.app.build_options.audaspace`` is False, no
 ``aud`` module), so there the loader falls back to the core decoder; the tests that need ``aud`` itself
@@ -51,7 +51,7 @@ def aligned(a: np.ndarray, b: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.
 
 @pytest.fixture(scope="module")
 def audio_aud(ext):
-    from expclip_ext.operators import audio_aud
+    from expclip_ext.operators.services import audio_aud
 
     return audio_aud
 

@@ -208,7 +208,7 @@ def test_a_failed_write_leaves_every_mesh_as_it_was(head, speech_wav, ext, monke
     from bake_helpers import file_state
     from blender_helpers import make_keyed_mesh
 
-    bake = ext.operators.bake
+    bake = ext.operators.services.baking
     teeth = make_keyed_mesh("Teeth", ["jawOpen"])
     teeth.select_set(True)
     head.select_set(True)
@@ -289,7 +289,7 @@ def test_a_malformed_marker_says_which_and_changes_nothing(head, speech_wav):
 def test_preview_expression_sets_the_shape_key_values(head, ext):
     import bpy
 
-    model = ext.operators.model_cache.model_for(bpy.context)
+    model = ext.operators.services.model_cache.model_for(bpy.context)
     settings = _settings(bpy)
     settings.prompt, settings.intensity = "furious", 0.8
     window = bpy.context.window_manager.windows[0]
@@ -421,9 +421,9 @@ def test_silent_audio_bakes_a_resting_face_with_a_note(head, tmp_path, ext, capf
     from bake_helpers import RATE, write_wav
 
     _use_file(bpy, write_wav(tmp_path / "silence.wav", np.zeros(2 * RATE, np.float32)))
-    plan = ext.operators.bake.plan_bake(bpy.context)
+    plan = ext.operators.services.baking.plan_bake(bpy.context)
     assert plan.silent
-    assert "The audio is silent: baked a resting face" in ext.operators.bake.bake_message(plan, [])
+    assert "The audio is silent: baked a resting face" in ext.operators.services.baking.bake_message(plan, [])
     capfd.readouterr()
     assert _bake(bpy) == {"FINISHED"}
     assert "The audio is silent: baked a resting face" in capfd.readouterr().out  # the INFO report
@@ -447,7 +447,7 @@ def test_a_long_clip_works_and_reports_progress(head, tmp_path, ext):
     import bpy
     from bake_helpers import speech_like, write_wav
 
-    bake = ext.operators.bake
+    bake = ext.operators.services.baking
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = 24, 1.0
     _use_file(bpy, write_wav(tmp_path / "long.wav", speech_like(150.0, seed=3)))
@@ -459,7 +459,7 @@ def test_a_long_clip_works_and_reports_progress(head, tmp_path, ext):
             fractions.append(fraction)
             return super()._progress(fraction)
 
-    job = Recording(plan, *ext.operators.model_cache.model_settings(bpy.context)).start()
+    job = Recording(plan, *ext.operators.services.model_cache.model_settings(bpy.context)).start()
     assert job.wait(300)
     assert job.error is None and not job.cancelled
     assert len(fractions) >= 3 and fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
@@ -472,10 +472,12 @@ def test_cancel_stops_the_bake_and_changes_nothing(head, speech_wav, ext):
     import bpy
     from bake_helpers import file_state
 
-    bake = ext.operators.bake
+    bake = ext.operators.services.baking
     _use_file(bpy, speech_wav)
     before = file_state()
-    job = bake.BakeJob(bake.plan_bake(bpy.context), *ext.operators.model_cache.model_settings(bpy.context))
+    job = bake.BakeJob(
+        bake.plan_bake(bpy.context), *ext.operators.services.model_cache.model_settings(bpy.context)
+    )
     job.cancel()  # Esc pressed as the bake starts
     job.start()
     assert job.wait(60)

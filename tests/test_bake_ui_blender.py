@@ -67,23 +67,23 @@ def test_panel_channel_counts_follow_the_mapping_preset(registered, tmp_path, ex
     from blender_helpers import make_keyed_mesh
 
     bpy = registered
-    sidebar = ext.ui.sidebar
+    targets = ext.operators.services.targets
     assert bpy.ops.expclip.add_demo_head() == {"FINISHED"}
     head = bpy.context.view_layer.objects.active
     rig = make_keyed_mesh("Rig", ["Blink_L", "JawDrop", "mouthSmileLeft"])
     rig.select_set(True)
     bpy.context.view_layer.objects.active = rig
     head.select_set(True)
-    assert dict(sidebar.channel_counts(bpy.context)) == {
+    assert dict(targets.channel_counts(bpy.context)) == {
         "Rig": "1/52 channels",
         "ExpCLIP Demo Head": "52/52 channels",
     }
     preset = tmp_path / "rig.json"
     preset.write_text('{"channels": {"Blink_L": "eyeBlinkLeft", "JawDrop": "jawOpen"}}', encoding="utf-8")
-    counts = dict(sidebar.channel_counts(bpy.context, str(preset)))
+    counts = dict(targets.channel_counts(bpy.context, str(preset)))
     assert counts == {"Rig": "3/52 channels", "ExpCLIP Demo Head": "52/52 channels"}
     preset.write_text("{not json", encoding="utf-8")  # a broken preset never breaks the panel
-    assert dict(sidebar.channel_counts(bpy.context, str(preset)))["Rig"] == "1/52 channels"
+    assert dict(targets.channel_counts(bpy.context, str(preset)))["Rig"] == "1/52 channels"
 
 
 def test_panel_shows_the_strip_frame_range(registered, tmp_path, ext):
@@ -95,12 +95,12 @@ def test_panel_shows_the_strip_frame_range(registered, tmp_path, ext):
     scene.render.fps, scene.render.fps_base = 24, 1.0
     strip = add_sound_strip(scene, write_wav(tmp_path / "v.wav", np.full(48000, 0.1)), 10)
     strip.frame_offset_end = 24
-    text = ext.operators.sound_source.frame_range_text(scene, strip)
+    text = ext.operators.services.sound_source.frame_range_text(scene, strip)
     assert text == "frames 10-57 (48 frames, 2.00 s)"
 
 
 def test_model_cache_reuses_and_drops_the_model(ext, monkeypatch):
-    cache = ext.operators.model_cache
+    cache = ext.operators.services.model_cache
     loads = []
 
     def fake_load(device="auto", models_dir=None):
@@ -120,20 +120,6 @@ def test_model_cache_reuses_and_drops_the_model(ext, monkeypatch):
     cache.clear_model_cache()
 
 
-def test_panel_shows_how_unseen_prompt_words_are_read(ext):
-    reading = ext.ui.sidebar.prompt_reading
-    assert "grumpy" in reading("feeling  crabby")
-    assert reading("furious") is None and reading("") is None and reading("très en colère") is None
-
-
-def test_panel_shows_the_emotion_phrase_read_on_its_own(ext):
-    phrase = ext.ui.sidebar.prompt_phrase
-    assert phrase("honestly,  she is a tiny bit judgy") == "a tiny bit judgy"
-    assert phrase("furious") is None  # the prompt is its own phrase
-    assert phrase("absolutely livid") is None  # its grade variants are read, not shown
-    assert phrase("happy but a little surprised") is None and phrase("") is None
-
-
 def test_panel_icons_exist(bpy_module, ext):
     """An unknown icon name makes the panel fail to draw: every icon the sidebar names must exist."""
     import inspect
@@ -149,7 +135,7 @@ def test_panel_icons_exist(bpy_module, ext):
 
 
 def test_preload_loads_once_in_the_background(ext, monkeypatch):
-    cache = ext.operators.model_cache
+    cache = ext.operators.services.model_cache
     loads, warmed = [], []
 
     def fake_load(device="auto", models_dir=None):
@@ -174,3 +160,79 @@ def test_preload_loads_once_in_the_background(ext, monkeypatch):
     assert cache.preload("cpu", "/broken") is None  # a failed preload is not retried on every redraw
     assert loads.count(("cpu", "/broken")) == 1
     cache.clear_model_cache()
+
+
+class _Layout:
+    """Stands in for a UILayout when the panel's draw is called outside a window: every call is taken
+    and returns another layout, so the draw runs through all of its reads."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: _Layout()
+
+
+def _draw_panel(ext, bpy) -> None:
+    import functools
+    import types
+
+    cls = ext.ui.sidebar.EXPCLIP_PT_main
+    panel = types.SimpleNamespace(layout=_Layout())
+    for name in ("_draw_audio", "_draw_style", "_draw_timeline", "_draw_targets"):
+        setattr(panel, name, functools.partial(getattr(cls, name), panel))
+    cls.draw(panel, bpy.context)
+
+
+def test_panel_redraws_read_the_mapping_preset_once_per_version(registered, tmp_path, ext, monkeypatch):
+    bpy = registered
+    cache = ext.operators.services.mapping_presets
+    monkeypatch.setattr(ext.ui.sidebar, "preload", lambda *args: None)  # no model load in this test
+    reads = []
+    real = cache.load_mapping_preset
+
+    def counting(path):
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(cache, "load_mapping_preset", counting)
+    cache.clear_mapping_cache()
+    assert bpy.ops.expclip.add_demo_head() == {"FINISHED"}
+    preset = tmp_path / "rig.json"
+    preset.write_text('{"channels": {"JawDrop": "jawOpen"}}', encoding="utf-8")
+    bpy.context.scene.expclip.mapping_preset = str(preset)
+    _draw_panel(ext, bpy)
+    _draw_panel(ext, bpy)
+    assert len(reads) == 1  # the mapping line and the channel counts share one parse, kept across draws
+    preset.write_text('{"channels": {"JawDrop": "jawOpen", "Blink_L": "eyeBlinkLeft"}}', encoding="utf-8")
+    _draw_panel(ext, bpy)
+    assert len(reads) == 2
+    loaded = cache.cached_mapping_preset(str(preset))
+    assert {ch.shape_key for ch in loaded.channels} == {"JawDrop", "Blink_L"}
+    preset.write_text("{not json", encoding="utf-8")  # a broken file is reported, and read once too
+    _draw_panel(ext, bpy)
+    _draw_panel(ext, bpy)
+    assert len(reads) == 3
+    with pytest.raises(ext.expclip_blender.mapping.MappingError, match="not valid JSON"):
+        cache.cached_mapping_preset(str(preset))
+    cache.clear_mapping_cache()
+
+
+def test_preset_listing_is_read_again_only_when_a_folder_changes(registered, ext, monkeypatch):
+    presets = ext.operators.services.presets
+    reads = []
+    real = presets.list_presets
+
+    def counting(folders):
+        reads.append(folders)
+        return real(folders)
+
+    monkeypatch.setattr(presets, "list_presets", counting)
+    menu_rows = ext.ui.preset_menu.preset_menu_rows
+    first = menu_rows(registered.context)
+    assert menu_rows(registered.context) == first and len(reads) == 1
+    user_dir = presets.user_presets_dir()
+    user_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        (user_dir / "quiet.json").write_text('{"name": "Quiet", "prompt": "quietly sad"}', encoding="utf-8")
+        rows = menu_rows(registered.context)
+        assert len(reads) == 2 and "Quiet" in [r.text for r in rows]
+    finally:
+        (user_dir / "quiet.json").unlink(missing_ok=True)

@@ -1,9 +1,9 @@
 """The ``expclip`` command (blender --background ... --command expclip) on real Blender, with the model.
 
 There is no Blender executable here: bpy is Blender, so the tests call the registered command's handler
-(``operators.batch.run_command``) with the argument list Blender would pass it. The shots are real .blend
-files: the demo head named "Face" and a sound strip of a generated WAV (the PyPI bpy 4.2 wheel has no
-Audaspace, so strip shots skip there and the audio-file jobs cover 4.2).
+(``operators.services.batch.run_command``) with the argument list Blender would pass it. The shots are
+real .blend files: the demo head named "Face" and a sound strip of a generated WAV (the PyPI bpy 4.2 wheel
+has no Audaspace, so strip shots skip there and the audio-file jobs cover 4.2).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def speech_wav(tmp_path_factory) -> Path:
 
 def _head(ext, name: str = "Face"):
     import bpy
-    from expclip_ext.operators.demo_head import create_demo_head_object
+    from expclip_ext.operators.services.demo_head import create_demo_head_object
 
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = FPS, 1.0
@@ -101,7 +101,7 @@ def _baked(path: Path, name: str = "Face") -> tuple[str, np.ndarray, np.ndarray]
 
 
 def _run(ext, argv: list[str]) -> int:
-    return ext.operators.batch.run_command(argv)
+    return ext.operators.services.batch.run_command(argv)
 
 
 # --- registration ----------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def test_csv_jobs_from_sound_strips_load_the_model_once(strip_shot, ext, tmp_pat
         "shots/shot3.blend,Face,music,sad,out/c.blend\n",
         encoding="utf-8",
     )
-    model_cache = ext.operators.model_cache
+    model_cache = ext.operators.services.model_cache
     model_cache.clear_model_cache()
     real_load, loads = ext.expclip_blender.load, []
 

@@ -14,7 +14,7 @@ RESOLUTION = 48  # small and quick; the mesh code path is the same at any resolu
 def modules(ext):
     from expclip_ext.expclip_blender import demo_head as core
     from expclip_ext.expclip_blender.arkit import ARKIT_NAMES
-    from expclip_ext.operators import demo_head as blender_side
+    from expclip_ext.operators.services import demo_head as blender_side
 
     return core, blender_side, ARKIT_NAMES
 
@@ -110,7 +110,7 @@ def test_links_into_the_given_collection(bpy_module, empty_scene, modules):
 
 def test_contact_sheet_renders_and_cleans_up(bpy_module, empty_scene, modules, session_tmp):
     _, blender_side, names = modules
-    from expclip_ext.operators.render_sheet import render_contact_sheet
+    from expclip_ext.operators.services.render_sheet import render_contact_sheet
 
     obj = blender_side.create_demo_head_object(resolution=RESOLUTION)
     blocks = obj.data.shape_keys.key_blocks

@@ -41,7 +41,7 @@ def test_zip_holds_the_extension_and_nothing_of_development(built_zip):
         "__init__.py",
         "expclip_blender/__init__.py",
         "operators/__init__.py",
-        "operators/shape_key_writer.py",
+        "operators/services/shape_key_writer.py",
         "ui/sidebar.py",
         "ui/preferences.py",
         "expclip_blender/models/README.md",

@@ -29,19 +29,21 @@ def registered(ext, empty_scene, bpy_module):
         ext.unregister()
         pytest.skip("the scene settings (ui/properties.py) are not registered by the extension")
     addon = bpy.context.preferences.addons.new()
-    addon.module = ext.ui.preferences.ADDON_PACKAGE
-    user_dir = ext.operators.presets.user_presets_dir()
+    addon.module = ext.operators.services.preferences.ADDON_PACKAGE
+    user_dir = ext.operators.services.presets.user_presets_dir()
     shutil.rmtree(user_dir, ignore_errors=True)
     yield bpy
     shutil.rmtree(user_dir, ignore_errors=True)
-    addon = bpy.context.preferences.addons.get(ext.ui.preferences.ADDON_PACKAGE)  # a test may remake it
+    addon = bpy.context.preferences.addons.get(
+        ext.operators.services.preferences.ADDON_PACKAGE
+    )  # a test may remake it
     if addon is not None:
         bpy.context.preferences.addons.remove(addon)
     ext.unregister()
 
 
 def _prefs(ext, bpy):
-    prefs = ext.ui.preferences.addon_preferences(bpy.context)
+    prefs = ext.operators.services.preferences.addon_preferences(bpy.context)
     assert prefs is not None
     return prefs
 
@@ -88,7 +90,7 @@ def test_save_then_apply_gives_the_same_settings(registered, ext, tmp_path):
     saved = _settings_tuple(settings)
 
     assert bpy.ops.expclip.preset_save(name="Quiet Rage", notes="for the standoff") == {"FINISHED"}
-    path = ext.operators.presets.user_presets_dir() / "quiet-rage.json"
+    path = ext.operators.services.presets.user_presets_dir() / "quiet-rage.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["prompt"] == "seething, quiet rage" and data["blinks"] is False
     assert data["intensity"] == 0.7 and data["smoothing"] == 0.35  # exact decimals, not float32 noise
@@ -160,7 +162,7 @@ def test_save_asks_for_overwrite_before_replacing(registered, ext):
     settings.prompt = "second"
     with pytest.raises(RuntimeError, match=r"already exists .* tick Overwrite"):
         bpy.ops.expclip.preset_save(name="take")
-    library = ext.operators.presets.preset_library(bpy.context)
+    library = ext.operators.services.presets.preset_library(bpy.context)
     assert library.get("Take").preset.prompt == "first"
     assert bpy.ops.expclip.preset_save(name="take", overwrite=True) == {"FINISHED"}
     assert library.get("Take").preset.prompt == "second"
@@ -180,7 +182,7 @@ def test_studio_and_builtin_presets_are_read_only(registered, ext, tmp_path):
         bpy.ops.expclip.preset_delete(name="Happy")
     bpy.context.scene.expclip.prompt = "my angry"
     assert bpy.ops.expclip.preset_save(name="House Angry") == {"FINISHED"}  # a user copy hides it
-    library = ext.operators.presets.preset_library(bpy.context)
+    library = ext.operators.services.presets.preset_library(bpy.context)
     assert library.get("House Angry").source == "user"
     assert bpy.ops.expclip.preset_delete(name="House Angry") == {"FINISHED"}  # deletes the user copy
     assert library.get("House Angry").source == "studio"
@@ -198,7 +200,7 @@ def test_import_and_export_through_the_operators(registered, ext, tmp_path):
     exported["name"], exported["intensity"] = "Studio Furious", 1.6
     out.write_text(json.dumps(exported), encoding="utf-8")
     assert bpy.ops.expclip.preset_import(filepath=str(out)) == {"FINISHED"}
-    user_dir = ext.operators.presets.user_presets_dir()
+    user_dir = ext.operators.services.presets.user_presets_dir()
     assert [p.name for p in user_dir.iterdir()] == ["studio-furious.json"]
     assert bpy.ops.expclip.preset_apply(name="Studio Furious") == {"FINISHED"}
     assert bpy.context.scene.expclip.intensity == pytest.approx(1.6)
@@ -227,7 +229,7 @@ def test_menu_lists_sections_and_broken_files_greyed_with_their_reason(registere
     studio = _studio(ext, bpy, tmp_path / "studio")
     (studio / "typo.json").write_text(json.dumps({"prompt": "x", "intensity": "loud"}))
     (studio / "happy.json").write_text(json.dumps({"name": "Happy", "prompt": "studio happy"}))
-    user_dir = ext.operators.presets.user_presets_dir()
+    user_dir = ext.operators.services.presets.user_presets_dir()
     user_dir.mkdir(parents=True)
     (user_dir / "junk.json").write_bytes(b"\x00\xff garbage")
     rows = _rows(ext, bpy)
@@ -282,7 +284,7 @@ def test_apply_tooltip_says_what_the_preset_holds_or_why_it_is_broken(registered
     bpy = registered
     studio = _studio(ext, bpy, tmp_path / "studio")
     (studio / "bad.json").write_text(json.dumps({"prompt": "x", "smoothing": 7}))
-    op = ext.operators.presets.EXPCLIP_OT_preset_apply
+    op = ext.operators.preset_apply.EXPCLIP_OT_preset_apply
     props = bpy.context.window_manager.operator_properties_last("expclip.preset_apply")
     props.name = "Happy"
     assert op.description(bpy.context, props).startswith('"happy, warm genuine smile')
@@ -302,17 +304,17 @@ def test_preferences_defaults_and_addon_preferences(registered, ext):
         "CPU",
         "CUDA",
     }
-    addon = bpy.context.preferences.addons[ext.ui.preferences.ADDON_PACKAGE]
+    addon = bpy.context.preferences.addons[ext.operators.services.preferences.ADDON_PACKAGE]
     bpy.context.preferences.addons.remove(addon)
     try:
-        assert ext.ui.preferences.addon_preferences(bpy.context) is None
+        assert ext.operators.services.preferences.addon_preferences(bpy.context) is None
     finally:
-        bpy.context.preferences.addons.new().module = ext.ui.preferences.ADDON_PACKAGE
+        bpy.context.preferences.addons.new().module = ext.operators.services.preferences.ADDON_PACKAGE
 
 
 def test_changing_device_or_weights_folder_drops_the_loaded_model(registered, ext, tmp_path):
     bpy = registered
-    cache = ext.operators.model_cache
+    cache = ext.operators.services.model_cache
     prefs = _prefs(ext, bpy)
     for change in (
         lambda: setattr(prefs, "device", "CPU"),
@@ -325,10 +327,10 @@ def test_changing_device_or_weights_folder_drops_the_loaded_model(registered, ex
 
 
 def test_cuda_detection_is_cached(registered, ext):
-    preferences = ext.ui.preferences
-    preferences._cuda_status = None
-    first = preferences.cuda_status()
-    assert preferences.cuda_status() is first
+    device = ext.expclip_blender.device  # the module the preferences draw from
+    device._cuda_status = None
+    first = device.cuda_status()
+    assert device.cuda_status() is first
     usable, text = first
     assert isinstance(usable, bool) and text
     try:
@@ -379,19 +381,19 @@ def test_custom_weights_check_explains_what_does_not_fit(registered, ext, tmp_pa
     prefs.custom_models_dir = str(wrong)
     with pytest.raises(RuntimeError, match="do not fit: expr_enc takes 50 inputs, not 52"):
         check()
-    lines = ext.ui.preferences._weights_checks[str(wrong)].lines  # what the preferences show
+    lines = ext.operators.services.preferences.weights_checks[str(wrong)].lines  # what the preferences show
     assert "generator.safetensors: not in the folder, the bundled one is used." in lines
 
     good = tmp_path / "good"
     good.mkdir()
     shutil.copy(MODELS_DIR / "expclip.safetensors", good / "expclip.safetensors")
     assert check(folder=str(good)) == {"FINISHED"}
-    assert ext.ui.preferences._weights_checks[str(good)].ok
+    assert ext.operators.services.preferences.weights_checks[str(good)].ok
 
 
 def test_custom_generator_weights_are_checked(registered, ext, tmp_path):
     pytest.importorskip("torch")
-    check_models_dir = ext.ui.preferences.check_models_dir
+    check_models_dir = ext.expclip_blender.model_folder.check_models_dir
     folder = tmp_path / "gen"
     _save_tensors(
         folder / "generator.safetensors",

@@ -22,7 +22,7 @@ KEYS = [
 
 @pytest.fixture
 def writer(ext):
-    from expclip_ext.operators import shape_key_writer
+    from expclip_ext.operators.services import shape_key_writer
 
     return shape_key_writer
 

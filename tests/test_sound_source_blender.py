@@ -1,4 +1,4 @@
-"""Reading a sound strip the way Blender plays it (operators/sound_source.py), on real bpy.
+"""Reading a sound strip the way Blender plays it (operators/services/sound_source.py), on real bpy.
 
 The test audio is a float32 ramp, so each sample says which time of the file it is: a window read from a
 strip can be checked sample for sample against the start frame, trims, sound offset and frame rate.
@@ -33,7 +33,7 @@ def _sound_time(window: np.ndarray) -> np.ndarray:
 def test_strip_start_frame_sets_the_first_frame(ext, empty_scene, ramp_wav):
     from bake_helpers import RATE, add_sound_strip
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     scene.render.fps, scene.render.fps_base = 24, 1.0
     strip = add_sound_strip(scene, ramp_wav, 10)
@@ -48,7 +48,7 @@ def test_strip_start_frame_sets_the_first_frame(ext, empty_scene, ramp_wav):
 def test_trims_are_honoured(ext, empty_scene, ramp_wav):
     from bake_helpers import RATE, add_sound_strip
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     scene.render.fps, scene.render.fps_base = 25, 1.0
     strip = add_sound_strip(scene, ramp_wav, 5)
@@ -66,7 +66,7 @@ def test_trims_are_honoured(ext, empty_scene, ramp_wav):
 def test_fps_base_is_honoured(ext, empty_scene, ramp_wav):
     from bake_helpers import RATE, add_sound_strip
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     scene.render.fps, scene.render.fps_base = 30, 1.001  # 29.97 fps
     strip = add_sound_strip(scene, ramp_wav, 1)
@@ -83,7 +83,7 @@ def test_fps_base_is_honoured(ext, empty_scene, ramp_wav):
 def test_sound_offset_delays_the_sound(ext, empty_scene, ramp_wav):
     from bake_helpers import RATE, add_sound_strip
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     scene.render.fps, scene.render.fps_base = 24, 1.0
     strip = add_sound_strip(scene, ramp_wav, 1)
@@ -99,7 +99,7 @@ def test_sound_offset_delays_the_sound(ext, empty_scene, ramp_wav):
 def test_default_strip_is_the_selected_else_the_first(ext, empty_scene, ramp_wav):
     from bake_helpers import add_sound_strip
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     late = add_sound_strip(scene, ramp_wav, 200, channel=1, name="late")
     early = add_sound_strip(scene, ramp_wav, 1, channel=2, name="early")
@@ -113,7 +113,7 @@ def test_default_strip_is_the_selected_else_the_first(ext, empty_scene, ramp_wav
 
 
 def test_no_sound_strip_says_what_to_do(ext, empty_scene):
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     assert ss.default_sound_strip(empty_scene) is None
     with pytest.raises(ss.SoundSourceError, match="no sound strip: add one"):
         ss.chosen_strip(empty_scene, "")
@@ -122,7 +122,7 @@ def test_no_sound_strip_says_what_to_do(ext, empty_scene):
 def test_named_strip_errors_say_what_to_do(ext, empty_scene, ramp_wav):
     from bake_helpers import add_sound_strip
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     add_sound_strip(scene, ramp_wav, 1)
     with pytest.raises(ss.SoundSourceError, match="no strip named 'nope'"):
@@ -132,7 +132,7 @@ def test_named_strip_errors_say_what_to_do(ext, empty_scene, ramp_wav):
 def test_relative_and_packed_sounds_are_read(ext, empty_scene, tmp_path, bpy_module):
     from bake_helpers import RATE, add_sound_strip, write_wav
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     bpy = bpy_module
     scene = empty_scene
     wav = write_wav(tmp_path / "voice.wav", np.full(RATE, 0.25))
@@ -149,7 +149,7 @@ def test_relative_and_packed_sounds_are_read(ext, empty_scene, tmp_path, bpy_mod
 def test_missing_and_corrupt_strip_files_name_the_strip(ext, empty_scene, tmp_path):
     from bake_helpers import RATE, add_sound_strip, write_wav
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     wav = write_wav(tmp_path / "voice.wav", np.full(RATE, 0.25))
     strip = add_sound_strip(scene, wav, 1)
@@ -164,7 +164,7 @@ def test_missing_and_corrupt_strip_files_name_the_strip(ext, empty_scene, tmp_pa
 def test_audio_file_source_starts_on_the_scene_start(ext, empty_scene, tmp_path):
     from bake_helpers import RATE, write_wav
 
-    ss = ext.operators.sound_source
+    ss = ext.operators.services.sound_source
     scene = empty_scene
     scene.frame_start = 7
     scene.render.fps, scene.render.fps_base = 24, 1.0

@@ -1,4 +1,7 @@
-"""The emotion timeline: markers named 'expclip: <prompt> [@intensity]' -> style cues (real bpy)."""
+"""The emotion timeline on real bpy: the scene's markers read as cues, and the Add Emotion Marker operator.
+
+What a marker name means is tested without Blender in test_timeline.py.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +10,8 @@ import pytest
 pytestmark = [pytest.mark.blender, pytest.mark.blender42]
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("expclip: furious", ("furious", 1.0)),
-        ("ExpCLIP:furious", ("furious", 1.0)),
-        ("expclip:  on the verge   of tears ", ("on the verge of tears", 1.0)),
-        ("expclip: smug half smile @0.7", ("smug half smile", 0.7)),
-        ("expclip: sad@1.5", ("sad", 1.5)),
-        ("expclip: angry @ 2", ("angry", 2.0)),
-        ("expclip:", ("", 1.0)),
-        ("F_12", None),
-        ("note: expclip: furious", None),
-    ],
-)
-def test_marker_names(ext, name, expected):
-    assert ext.operators.timeline.parse_marker_name(name) == expected
-
-
-@pytest.mark.parametrize("name", ["expclip: angry @9", "expclip: angry @", "expclip: angry @loud"])
-def test_bad_intensity_names_the_marker_and_the_fix(ext, name):
-    tl = ext.operators.timeline
-    with pytest.raises(tl.TimelineError, match=r"intensity after '@' must be a number from 0 to 2.*Rename"):
-        tl.parse_marker_name(name)
-
-
 def test_markers_become_cues_relative_to_the_first_baked_frame(ext, empty_scene):
-    tl = ext.operators.timeline
+    tl = ext.expclip_blender.timeline
     scene = empty_scene
     for frame, name in [
         (40, "expclip: furious @0.5"),
@@ -42,7 +20,7 @@ def test_markers_become_cues_relative_to_the_first_baked_frame(ext, empty_scene)
         (300, "expclip: sad"),
     ]:
         scene.timeline_markers.new(name, frame=frame)
-    cues = tl.marker_cues(scene)
+    cues = ext.operators.services.timeline.marker_cues(scene)
     assert [(c.frame, c.prompt, c.intensity) for c in cues] == [
         (5, "calm", 1.0),
         (40, "furious", 0.5),
@@ -69,7 +47,7 @@ def test_add_emotion_marker_writes_a_name_that_reads_back(ext, empty_scene, bpy_
         assert bpy.ops.expclip.add_emotion_marker() == {"FINISHED"}
         (marker,) = scene.timeline_markers
         assert (marker.name, marker.frame) == ("expclip: on the verge of tears @0.6", 33)
-        cue = ext.operators.timeline.marker_cues(scene)[0]
+        cue = ext.operators.services.timeline.marker_cues(scene)[0]
         assert (cue.frame, cue.prompt, cue.intensity) == (33, "on the verge of tears", pytest.approx(0.6))
     finally:
         ext.unregister()

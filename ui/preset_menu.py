@@ -2,7 +2,8 @@
 
 The menu is described as rows first (:func:`preset_menu_rows`), then drawn; the rows never raise, so a
 broken preset file or an offline studio folder shows as a greyed line with its reason and the panel keeps
-working. Hovering a greyed preset shows the full reason.
+working. Hovering a greyed preset shows the full reason. The listing is read again only when the preset
+folders change (``services.presets.cached_listing``), not on every redraw.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import bpy
 
 from ..expclip_blender.presets import SOURCE_LABELS, SOURCES, STUDIO, USER, PresetLibrary, PresetListing
-from ..operators.presets import preset_library
+from ..operators.services.presets import cached_listing, preset_library
 
 APPLY = "expclip.preset_apply"
 SAVE = "expclip.preset_save"
@@ -37,7 +38,7 @@ class MenuRow:
 def _listing(context) -> tuple[PresetLibrary | None, PresetListing | None, str]:
     try:
         library = preset_library(context)
-        return library, library.listing(), ""
+        return library, cached_listing(library.folders), ""
     except Exception as exc:  # listing itself never raises; this guards the folders' set-up
         return None, None, f"Presets cannot be listed: {exc}"
 

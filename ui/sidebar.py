@@ -1,61 +1,24 @@
 """The sidebar panel (3D Viewport > N panel > ExpCLIP).
 
 Drawing never raises: anything that cannot be read (a broken mapping preset, a malformed marker) is shown
-as a line saying what is wrong, and the buttons' tooltips say why they are disabled.
+as a line saying what is wrong, and the buttons' tooltips say why they are disabled. What the lines say
+comes from the services and the core; a mapping preset is parsed once per version of its file.
 """
 
 from __future__ import annotations
 
 import bpy
 
-from ..expclip_blender.emotion_phrase import bundled_phrase_finder
-from ..expclip_blender.lexicon import bundled_lexicon
-from ..expclip_blender.mapping import MappingError, auto_match, load_mapping_preset
-from ..operators.model_cache import model_settings, preload
-from ..operators.sound_source import SoundSourceError, chosen_strip, frame_range_text
-from ..operators.targets import target_meshes
-from ..operators.timeline import TimelineError, describe_cue, marker_cues
+from ..expclip_blender.mapping import MappingError
+from ..expclip_blender.prompt_reading import prompt_phrase, prompt_reading
+from ..expclip_blender.timeline import TimelineError, describe_cue
+from ..operators.services.mapping_presets import cached_mapping_preset
+from ..operators.services.model_cache import model_settings, preload
+from ..operators.services.sound_source import SoundSourceError, chosen_strip, frame_range_text
+from ..operators.services.targets import channel_counts
+from ..operators.services.timeline import marker_cues
 
 PRESET_MENU = "EXPCLIP_MT_presets"  # drawn when the presets module has registered it
-
-
-def channel_counts(context: bpy.types.Context, mapping_preset: str = "") -> list[tuple[str, str]]:
-    """(mesh name, 'N/52 channels') for each target mesh, through the mapping preset where it applies."""
-    preset = None
-    if mapping_preset.strip():
-        try:
-            preset = load_mapping_preset(bpy.path.abspath(mapping_preset))
-        except MappingError:
-            preset = None  # the mapping line of the panel shows the error
-    rows = []
-    for obj in target_meshes(context):
-        names = [kb.name for kb in obj.data.shape_keys.key_blocks[1:]]
-        try:
-            if preset is not None and any(ch.shape_key in names for ch in preset.channels):
-                report = preset.resolve(names)
-            else:
-                report = auto_match(names)
-            rows.append((obj.name, f"{len(report.driven_arkit)}/52 channels"))
-        except MappingError:
-            rows.append((obj.name, "mapping does not fit"))
-    return rows
-
-
-def prompt_reading(prompt: str) -> str | None:
-    """How the text encoder reads a prompt whose words training never saw ("feeling crabby (cross,
-    grouchy, grumpy)"), or None when it reads the prompt as typed."""
-    lexicon = bundled_lexicon()
-    text = " ".join(prompt.split())
-    expanded = lexicon.expand(text) if lexicon is not None and text else text
-    return expanded if expanded != text else None
-
-
-def prompt_phrase(prompt: str) -> str | None:
-    """The emotion phrase the model also reads on its own in a longer prompt ("a tiny bit judgy" in
-    "honestly, she is a tiny bit judgy"), or None when the prompt is read whole."""
-    finder = bundled_phrase_finder()
-    found = finder.read_apart(" ".join(prompt.split()), variants=False) if finder is not None else []
-    return ", ".join(found) or None
 
 
 def _message(layout, text: str, icon: str = "ERROR") -> None:
@@ -141,7 +104,7 @@ class EXPCLIP_PT_main(bpy.types.Panel):
         box.prop(settings, "mapping_preset", text="Mapping")
         if settings.mapping_preset.strip():
             try:
-                preset = load_mapping_preset(bpy.path.abspath(settings.mapping_preset))
+                preset = cached_mapping_preset(bpy.path.abspath(settings.mapping_preset))
                 box.label(text=f"Mapping '{preset.name}': {len(preset.channels)} keys", icon="CHECKMARK")
             except MappingError as err:
                 _message(box, str(err))

@@ -20,7 +20,7 @@ import os
 import bpy  # noqa: F401  (with bpy as a Python module, aud is importable only once bpy is loaded)
 import numpy as np
 
-from ..expclip_blender.audio import (
+from ...expclip_blender.audio import (
     ONE_FRAME,
     AudioError,
     check_audio_file,

@@ -20,7 +20,7 @@ class EXPCLIP_OT_add_demo_head(bpy.types.Operator):
         return True
 
     def execute(self, context):
-        from .demo_head import create_demo_head_object
+        from .services.demo_head import create_demo_head_object
 
         for other in context.selected_objects:
             other.select_set(False)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from ..expclip_blender.keyframes import keyframe_coords, reduce_keys_many
-from ..expclip_blender.mapping import Channel, MatchReport, apply_mapping, auto_match
+from ...expclip_blender.keyframes import keyframe_coords, reduce_keys_many
+from ...expclip_blender.mapping import Channel, MatchReport, apply_mapping, auto_match
 
 STASH_TRACK_NAME = "[Action Stash]"
 _INTERPOLATION = {"CONSTANT": 0, "LINEAR": 1, "BEZIER": 2}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from ..expclip_blender.arkit import ARKIT_NAMES
-from ..expclip_blender.demo_head import DEFAULT_RESOLUTION, MATERIAL_NAMES, DemoHead, build_demo_head
+from ...expclip_blender.arkit import ARKIT_NAMES
+from ...expclip_blender.demo_head import DEFAULT_RESOLUTION, MATERIAL_NAMES, DemoHead, build_demo_head
 
 # Viewport/Workbench colour (linear RGBA) and roughness per material slot.
 _MATERIAL_LOOK: dict[str, tuple[tuple[float, float, float, float], float]] = {

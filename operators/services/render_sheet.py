@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from ..expclip_blender.arkit import ARKIT_NAMES, NUM_ARKIT
+from ...expclip_blender.arkit import ARKIT_NAMES, NUM_ARKIT
 
 _BACKGROUND = (0.16, 0.17, 0.19)  # linear world colour behind the head
 _LABEL_COLOR = (0.95, 0.95, 0.95, 1.0)

@@ -12,8 +12,8 @@ import bpy
 from bpy.props import FloatProperty, IntProperty, StringProperty
 
 from ..expclip_blender.weights_io import WeightsFileError, load_weights
-from .shape_key_writer import ShapeKeyWriteError, check_target, write_shape_key_action
-from .targets import scene_fps, target_meshes
+from .services.shape_key_writer import ShapeKeyWriteError, check_target, write_shape_key_action
+from .services.targets import scene_fps, target_meshes
 
 
 class EXPCLIP_OT_import_weights(bpy.types.Operator):

@@ -25,7 +25,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..expclip_blender.audio import AudioError
+from ...expclip_blender.audio import AudioError
 from .audio_aud import load_audio_with_aud
 from .targets import scene_fps
 

@@ -3,8 +3,8 @@
 Loading takes seconds (the text encoder, the generator), a bake a fraction of that, so the model is
 loaded on first use and kept. The key is ``(device, models_dir)`` from the add-on preferences; when they
 change, the next use loads anew and the old model is dropped (one model in memory at a time).
-:func:`clear_model_cache` drops it explicitly (the preferences call it when the device or the weights
-folder changes).
+:func:`clear_model_cache` drops it explicitly; :func:`model_settings_changed` does too when the device
+or the weights folder changes in the preferences.
 
 :func:`preload` loads and warms the model up in a background thread: the sidebar asks for it the first
 time it draws, so by the time the animator clicks Bake the first bake costs what a warm one does.
@@ -18,7 +18,8 @@ import threading
 import bpy
 import numpy as np
 
-from .. import expclip_blender as ex
+from ... import expclip_blender as ex
+from .preferences import abspath, addon_preferences, weights_checks
 
 _DEVICES = {"AUTO": "auto", "CPU": "cpu", "CUDA": "cuda"}
 _lock = threading.Lock()  # bakes may load from a worker thread
@@ -29,16 +30,14 @@ _preload_tried: set[tuple[str, str | None]] = set()  # a failed preload is not r
 def model_settings(context: bpy.types.Context | None = None) -> tuple[str, str | None]:
     """``(device, models_dir)`` from the add-on preferences; ``("auto", None)`` where there are none."""
     try:
-        from ..ui.preferences import addon_preferences  # lands with the preferences; may be absent
-
         prefs = addon_preferences(context or bpy.context)
-    except (ImportError, AttributeError):
+    except AttributeError:  # a context without preferences (some handlers' restricted context)
         prefs = None
     if prefs is None:
         return "auto", None
     device = _DEVICES.get(getattr(prefs, "device", "AUTO"), "auto")
-    folder = (getattr(prefs, "custom_models_dir", "") or "").strip()
-    return device, (bpy.path.abspath(folder) if folder else None)
+    folder = abspath(getattr(prefs, "custom_models_dir", "") or "")
+    return device, (folder or None)
 
 
 def get_model(device: str = "auto", models_dir: str | None = None):
@@ -71,6 +70,12 @@ def clear_model_cache() -> None:
     with _lock:
         _cached = None
         _preload_tried.clear()
+
+
+def model_settings_changed() -> None:
+    """The device or the weights folder changed: drop the model and the Check results shown for it."""
+    weights_checks.clear()
+    clear_model_cache()
 
 
 def warm_up(model) -> None:

@@ -8,14 +8,28 @@ neutral. The prefix is case-insensitive and spaces around ``:`` and ``@`` are op
 
 A marker on or before the first baked frame sets the style the shot starts with (the panel's prompt
 applies before the first marker otherwise); markers after the last baked frame have no effect.
+
+Markers are read here as ``(frame, name)`` pairs, so this module needs no Blender; the extension reads
+them off ``scene.timeline_markers``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-import bpy
+__all__ = [
+    "MAX_INTENSITY",
+    "PREFIX",
+    "MarkerCue",
+    "TimelineError",
+    "cues_from_markers",
+    "describe_cue",
+    "marker_name",
+    "parse_marker_name",
+    "resolve_cues",
+]
 
 PREFIX = "expclip:"
 MAX_INTENSITY = 2.0
@@ -62,13 +76,13 @@ def parse_marker_name(name: str) -> tuple[str, float] | None:
     return " ".join(body.split()), intensity
 
 
-def marker_cues(scene: bpy.types.Scene) -> list[MarkerCue]:
-    """The scene's ExpCLIP markers in frame order (TimelineError for a malformed one)."""
+def cues_from_markers(markers: Iterable[tuple[int, str]]) -> list[MarkerCue]:
+    """The ExpCLIP cues among ``(frame, name)`` markers in frame order (TimelineError for a bad one)."""
     cues = []
-    for marker in scene.timeline_markers:
-        parsed = parse_marker_name(marker.name)
+    for frame, name in markers:
+        parsed = parse_marker_name(name)
         if parsed is not None:
-            cues.append(MarkerCue(marker.frame, parsed[0], parsed[1], marker.name))
+            cues.append(MarkerCue(int(frame), parsed[0], parsed[1], name))
     return sorted(cues, key=lambda c: c.frame)
 
 
@@ -100,27 +114,3 @@ def marker_name(prompt: str, intensity: float = 1.0) -> str:
     """The marker name that :func:`parse_marker_name` reads back as ``(prompt, intensity)``."""
     prompt = " ".join(prompt.split())
     return f"{PREFIX} {prompt}" + (f" @{intensity:g}" if intensity != 1.0 else "")
-
-
-class EXPCLIP_OT_add_emotion_marker(bpy.types.Operator):
-    """Add a timeline marker at the current frame that switches to the panel's prompt from there on"""
-
-    bl_idname = "expclip.add_emotion_marker"
-    bl_label = "Add Emotion Marker"
-    bl_options = {"REGISTER", "UNDO"}
-
-    def execute(self, context):
-        scene = context.scene
-        settings = getattr(scene, "expclip", None)
-        if settings is None:
-            self.report({"ERROR"}, "The ExpCLIP extension is not registered: enable it in the preferences.")
-            return {"CANCELLED"}
-        name = marker_name(settings.prompt, round(settings.intensity, 2))
-        marker = scene.timeline_markers.new(name, frame=scene.frame_current)
-        for other in scene.timeline_markers:
-            other.select = other == marker
-        self.report({"INFO"}, f"Marker '{name}' on frame {scene.frame_current}")
-        return {"FINISHED"}
-
-
-CLASSES = (EXPCLIP_OT_add_emotion_marker,)
