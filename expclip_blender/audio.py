@@ -2,7 +2,7 @@
 
 soundfile (libsndfile 1.2, bundled in its wheels) decodes WAV, FLAC, OGG/Vorbis, OGG/Opus, MP3, AIFF and
 more. Formats libsndfile does not know (AAC/M4A, WMA...) go through audioread, which needs FFmpeg or
-GStreamer on the system. Inside Blender, ``operators.audio_aud`` decodes with Blender's own ``aud``
+GStreamer on the system. Inside Blender, ``operators.services.audio_aud`` decodes with Blender's own ``aud``
 instead and shares the checks below, so both loaders fail the same way with the same messages.
 
 This module never imports bpy or aud, and imports soundfile only when :func:`load_audio` runs: the extension
