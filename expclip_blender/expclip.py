@@ -6,8 +6,9 @@ Three small MLPs on top of the frozen sentence encoder (see ``text_encoder``):
 * ``expr_enc``   52 (ARKit weights) -> D style embedding, L2-normalised
 * ``expr_dec``   D -> 52 ARKit weights in [0, 1] (sigmoid)
 
-Weights live in ``expclip_blender/models/expclip.safetensors`` (trained by ``expclip_train.training.expclip``, which
-defines the same layers in torch under the same names). Loading never executes code.
+Weights live in ``expclip_blender/models/expclip.safetensors`` (trained by the workshop's
+``expclip_train.training.expclip``, which defines the same layers in torch under the same names).
+Loading never executes code.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Batch baking without Blender: the ``expclip`` command line and jobs files, read and checked.
 
 Blender runs the command (``blender --background shot.blend --command expclip ...``, see
-``operators/services/batch.py`` and docs/batch.md); everything that can be checked without Blender is checked here,
-so a typo is reported with the row and field it is in before any file is opened.
+``operators/services/batch.py`` and docs/batch.md); everything that can be checked without Blender is
+checked here, so a typo is reported with the row and field it is in before any file is opened.
 
 A job is one shot: a .blend, the object(s) to animate, the audio (a sound strip of the shot or a file),
 the prompt or a preset, the intensity and where to save. What a job leaves out comes from the shot's own
