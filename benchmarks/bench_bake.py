@@ -10,7 +10,7 @@ Face: the ICT FaceKit head from ../shared/data/ict_face when present, else the d
 vertices (benchmarks/production_mesh.py). Speech: real read speech from ../shared/data/speech
 (LibriSpeech clips joined) when present, else espeak-ng, else a speech-like synthetic signal.
 ``--preload`` first lets the model load in the background as the sidebar does when it first draws.
-Targets (issue 6): warm bake <= 0.5 s, first bake <= 5 s, on the 2-core development machine.
+Targets: warm bake <= 0.5 s, first bake <= 5 s, on the 2-core development machine.
 """
 
 from __future__ import annotations

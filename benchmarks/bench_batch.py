@@ -1,4 +1,4 @@
-"""Benchmark: batch baking end to end in bpy, against the single-bake figures (issue 6's targets).
+"""Benchmark: batch baking end to end in bpy, against the single-bake figures and targets.
 
     .venv/bin/python benchmarks/bench_batch.py [--shots 20] [--shot-seconds 10] [--single-seconds 60]
 

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_expclip.py [--repeat 50]
 
 load() is timed in fresh Python processes (import of the package included), so nothing is warm but the
-operating system's file cache. Targets (issue 3): load() at most 3 s, one expression() at most 20 ms.
+operating system's file cache. Targets: load() at most 3 s, one expression() at most 20 ms.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main() -> int:
 
     cold = new_prompts()
     stored, model.phrase_embeddings = model.phrase_embeddings, {}
-    live = new_prompts()  # the peer: session 5's reading, every new phrase encoded with its prompt
+    live = new_prompts()  # the peer: every new phrase encoded with its prompt
     model.phrase_embeddings = stored
     for name, t in (("new prompt (no phrase style kept)", cold), ("  same, phrases encoded live", live)):
         print(

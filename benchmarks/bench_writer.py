@@ -4,7 +4,7 @@
 
 Prints the median and best wall time of the shape-key writer (dense, and with keyframe reduction), on the
 ICT head from ../shared/data/ict_face when present, else the demo head at ~25,000 vertices.
-Target (issue 2): at most 50 ms for the dense write on the 2-core development machine.
+Target: at most 50 ms for the dense write on the 2-core development machine.
 """
 
 from __future__ import annotations
