@@ -81,7 +81,8 @@ class EXPCLIP_OT_bake(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
-        job = self._job
+        job, plan = self._job, self._plan
+        assert job is not None and plan is not None  # invoke() sets both before it adds the handler
         if event.type == "ESC" and event.value == "PRESS":
             job.cancel()
             self._status(context, job.fraction, cancelling=True)
@@ -97,13 +98,14 @@ class EXPCLIP_OT_bake(bpy.types.Operator):
         if job.error is not None:
             return report_bake_error(self, job.error)
         try:
-            lines = write_bake(self._plan, job.weights)
+            assert job.weights is not None  # a job done without error or cancel has its weights
+            lines = write_bake(plan, job.weights)
         except ReferenceError:
             self.report({"ERROR"}, "A target mesh was removed during the bake: nothing changed. Bake again.")
             return {"CANCELLED"}
         except Exception as err:
             return report_bake_error(self, err)
-        self.report({"INFO"}, bake_message(self._plan, lines))
+        self.report({"INFO"}, bake_message(plan, lines))
         return {"FINISHED"}
 
     def cancel(self, context):  # Blender ends the modal (window closed, file loaded): stop the worker

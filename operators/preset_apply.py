@@ -37,6 +37,7 @@ class EXPCLIP_OT_preset_apply(bpy.types.Operator):
         except PresetError as exc:
             return str(exc)
         p = entry.preset
+        assert p is not None  # get() returns a usable file or raises
         blinks = "on" if p.blinks else "off"
         lines = [f'"{p.prompt}": intensity {p.intensity:g}, smoothing {p.smoothing:g}, blinks {blinks}']
         if p.mapping:
@@ -64,7 +65,9 @@ class EXPCLIP_OT_preset_apply(bpy.types.Operator):
                 f"not exist. Fix the 'mapping' field of '{entry.path}', or put the mapping file there.",
             )
             return {"CANCELLED"}
-        apply_to_settings(settings, entry.preset, mapping)
+        preset = entry.preset
+        assert preset is not None  # get() returns a usable file or raises
+        apply_to_settings(settings, preset, mapping)
         self.report({"INFO"}, f"Applied the {entry.source_label.lower()} preset '{entry.name}'")
         return {"FINISHED"}
 

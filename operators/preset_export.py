@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper
@@ -16,6 +18,9 @@ class EXPCLIP_OT_preset_export(bpy.types.Operator, ExportHelper):
     bl_idname = "expclip.preset_export"
     bl_label = "Export Preset"
     bl_options = {"REGISTER"}
+
+    if TYPE_CHECKING:
+        filepath: str  # ExportHelper declares the property at runtime; its stubs do not
 
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})

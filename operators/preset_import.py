@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import bpy
 from bpy.props import BoolProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
@@ -10,12 +12,16 @@ from ..expclip_blender.presets import PresetError
 from .services.presets import preset_library
 
 
-class EXPCLIP_OT_preset_import(bpy.types.Operator, ImportHelper):
+# ImportHelper's stubbed invoke() returns set[str], Operator's a set of literals; the runtime one is fine.
+class EXPCLIP_OT_preset_import(bpy.types.Operator, ImportHelper):  # type: ignore[misc]
     """Copy a preset file (.json) into your user presets, after checking it"""
 
     bl_idname = "expclip.preset_import"
     bl_label = "Import Preset"
     bl_options = {"REGISTER"}
+
+    if TYPE_CHECKING:
+        filepath: str  # ImportHelper declares the property at runtime; its stubs do not
 
     filename_ext = ".json"
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})

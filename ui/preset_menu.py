@@ -9,18 +9,22 @@ folders change (``services.presets.cached_listing``), not on every redraw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import bpy
 
 from ..expclip_blender.presets import SOURCE_LABELS, SOURCES, STUDIO, USER, PresetLibrary, PresetListing
 from ..operators.services.presets import cached_listing, preset_library
 
+if TYPE_CHECKING:  # the icon names UILayout accepts, as fake-bpy-module lists them
+    from bpy.stub_internal.rna_enums import IconItems
+
 APPLY = "expclip.preset_apply"
 SAVE = "expclip.preset_save"
 DELETE = "expclip.preset_delete"
 IMPORT = "expclip.preset_import"
 EXPORT = "expclip.preset_export"
-_SECTION_ICONS = {"builtin": "PRESET", "studio": "COMMUNITY", "user": "USER"}
+_SECTION_ICONS: dict[str, IconItems] = {"builtin": "PRESET", "studio": "COMMUNITY", "user": "USER"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class MenuRow:
 
     kind: str  # "label", "operator", "menu" or "separator"
     text: str = ""
-    icon: str = "NONE"
+    icon: IconItems = "NONE"
     enabled: bool = True
     operator: str = ""  # operator idname (kind "operator") or menu idname (kind "menu")
     name: str = ""  # the preset the operator acts on
@@ -140,7 +144,7 @@ class EXPCLIP_MT_presets(bpy.types.Menu):
     bl_label = "Presets"
 
     def draw(self, context):
-        draw_rows(self.layout, preset_menu_rows(context))
+        draw_rows(self.layout, preset_menu_rows(context))  # type: ignore[arg-type]  # set while Blender draws
 
 
 class EXPCLIP_MT_preset_delete(bpy.types.Menu):
@@ -150,7 +154,7 @@ class EXPCLIP_MT_preset_delete(bpy.types.Menu):
     bl_label = "Delete User Preset"
 
     def draw(self, context):
-        draw_rows(self.layout, delete_menu_rows(context))
+        draw_rows(self.layout, delete_menu_rows(context))  # type: ignore[arg-type]  # set while Blender draws
 
 
 class EXPCLIP_MT_preset_export(bpy.types.Menu):
@@ -160,7 +164,7 @@ class EXPCLIP_MT_preset_export(bpy.types.Menu):
     bl_label = "Export Preset"
 
     def draw(self, context):
-        draw_rows(self.layout, export_menu_rows(context))
+        draw_rows(self.layout, export_menu_rows(context))  # type: ignore[arg-type]  # set while Blender draws
 
 
 CLASSES = (EXPCLIP_MT_preset_delete, EXPCLIP_MT_preset_export, EXPCLIP_MT_presets)

@@ -81,7 +81,8 @@ CLASSES = (EXPCLIP_PG_settings,)
 
 def attach() -> None:
     """Add ``Scene.expclip`` (the PropertyGroup class must be registered first)."""
-    bpy.types.Scene.expclip = PointerProperty(type=EXPCLIP_PG_settings)
+    # Scene.expclip is created here, at register time: the stubs cannot declare it.
+    bpy.types.Scene.expclip = PointerProperty(type=EXPCLIP_PG_settings)  # type: ignore[attr-defined]
 
 
 def detach() -> None:

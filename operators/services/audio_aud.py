@@ -33,7 +33,7 @@ from ...expclip_blender.audio import (
 try:
     import aud
 except ImportError:  # Blender built without audaspace (the bpy 4.2 wheel on PyPI): fall back to soundfile
-    aud = None
+    aud = None  # type: ignore[assignment]  # HAS_AUD guards every use
 
 HAS_AUD: bool = aud is not None
 
@@ -52,12 +52,13 @@ def load_audio_with_aud(
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     p = check_audio_file(path)
     try:
-        sound = aud.Sound(str(p))  # lazy: opens nothing yet
+        # Lazy: opens nothing yet. Sound(filename) is in aud's documentation; its stubs lack the constructor.
+        sound = aud.Sound(str(p))  # type: ignore[call-arg]
         # Ask for specs before data(): specs raises aud.error on a file no reader can open, while data()
         # on such a file throws a C++ exception that aborts Blender (checked in 5.0.1).
         rate = sound.specs[0]
         data = sound.data()  # (frames, channels) float32 at the file's own rate
-    except aud.error as err:
+    except aud.error as err:  # type: ignore[misc]  # an Exception subclass; the stubs declare a bare class
         # aud says only "The file couldn't be read with any installed file reader." for every bad file.
         raise AudioError(
             path,

@@ -95,10 +95,10 @@ class BakePlan:
 
 def plan_bake(context: bpy.types.Context) -> BakePlan:
     """Read and check every input of a bake (raises one of INPUT_ERRORS or BakeInputError)."""
-    settings = settings_of(context)
-    if settings is None:
+    scene, settings = context.scene, settings_of(context)
+    if scene is None or settings is None:  # no scene, no settings: one message for both
         raise BakeInputError(NOT_ENABLED_MESSAGE)
-    return plan_for(context.scene, settings, resolve_targets(context, settings.mapping_preset))
+    return plan_for(scene, settings, resolve_targets(context, settings.mapping_preset))
 
 
 def plan_for(
@@ -110,7 +110,8 @@ def plan_for(
         raise BakeInputError(NO_AUDIO_MESSAGE)
     audio = bake_audio(scene, settings)
     fps = scene_fps(scene)
-    prompt, intensity, cues = " ".join(settings.prompt.split()), float(settings.intensity), []
+    prompt, intensity = " ".join(settings.prompt.split()), float(settings.intensity)
+    cues: list[tuple[float, str, float]] = []
     if settings.use_timeline:
         prompt, intensity, cues = resolve_cues(
             marker_cues(scene), prompt, intensity, audio.start_frame, audio.frame_count, fps
@@ -215,7 +216,7 @@ class _KeyAnimState:
     key: bpy.types.Key
     had_animation_data: bool
     action: bpy.types.Action | None
-    slot: object
+    slot: bpy.types.ActionSlot | None  # None where actions have no slots (before Blender 4.4)
     track_count: int
     fake_user: bool
 
@@ -301,7 +302,8 @@ def preview_expression(targets: list[tuple[bpy.types.Object, MatchReport]], face
             updates.append((block, float(np.clip(value, block.slider_min, block.slider_max))))
     for block, value in updates:
         block.value = value
-    return [obj.name for obj, _ in targets if _has_action(obj.data.shape_keys)]
+    # The targets were checked to have shape keys; Object.data.shape_keys is typed Optional.
+    return [obj.name for obj, _ in targets if _has_action(obj.data.shape_keys)]  # type: ignore[arg-type]
 
 
 def _has_action(key: bpy.types.Key) -> bool:

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import bpy
 
@@ -97,7 +98,7 @@ def job_settings(scene: bpy.types.Scene, job: Job, context: bpy.types.Context | 
             blinks=preset.blinks,
             mapping_preset=mapping if mapping is not None else settings.mapping_preset,
         )
-    overrides = {
+    overrides: dict[str, Any] = {  # BatchSettings field -> a value of that field's type
         name: value
         for name, value in (
             ("prompt", job.prompt),
@@ -116,7 +117,7 @@ def job_settings(scene: bpy.types.Scene, job: Job, context: bpy.types.Context | 
 
 
 def _objects(names: Sequence[str]) -> list[bpy.types.Object]:
-    found = []
+    found: list[bpy.types.Object] = []
     for name in names:
         obj = bpy.data.objects.get(name)
         if obj is None:
@@ -178,6 +179,7 @@ def bake_job(
             "(blender --background shot.blend --command expclip bake ...), or pass --blend or --output."
         )
     scene = bpy.context.scene
+    assert scene is not None  # the open .blend file has one; bpy.context.scene is typed Optional
     settings = job_settings(scene, job, context)
     targets = baking.match_targets(_objects(job.objects), settings.mapping_preset)
     plan = baking.plan_for(scene, settings, targets)
@@ -258,8 +260,10 @@ def run_command(argv: Sequence[str]) -> int:
             print(command.text, end="", flush=True)
             return EXIT_OK
         if command.action == "jobs":
+            assert command.jobs_file is not None  # parse_command sets it for "jobs"
             entries = read_jobs(command.jobs_file)
         else:
+            assert command.job is not None  # and the job for "bake"
             entries = [JobEntry(command.job.label, command.job)]
     except (UsageError, JobsFileError) as error:
         print(f"expclip: {error}", file=sys.stderr, flush=True)

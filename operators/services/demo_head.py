@@ -32,7 +32,7 @@ def _material(name: str) -> bpy.types.Material:
         return mat
     color, rough = _MATERIAL_LOOK[name]
     mat = bpy.data.materials.new(full)
-    mat.diffuse_color = color  # what Workbench and the solid viewport show
+    mat.diffuse_color = color  # type: ignore[assignment]  # Workbench's colour; RNA arrays take any sequence
     mat.roughness = rough
     # Cycles/EEVEE: a Principled BSDF with the same colour. Node trees are always on in Blender 5;
     # before that they have to be switched on.
@@ -42,8 +42,9 @@ def _material(name: str) -> bpy.types.Material:
     if tree is not None:
         bsdf = next((n for n in tree.nodes if n.type == "BSDF_PRINCIPLED"), None)
         if bsdf is not None:
-            bsdf.inputs["Base Color"].default_value = color
-            bsdf.inputs["Roughness"].default_value = rough
+            # default_value is declared on each socket subclass; inputs[] is typed as the base NodeSocket.
+            bsdf.inputs["Base Color"].default_value = color  # type: ignore[attr-defined]
+            bsdf.inputs["Roughness"].default_value = rough  # type: ignore[attr-defined]
     return mat
 
 

@@ -6,6 +6,8 @@ through :func:`addon_preferences` here, so nothing outside ``ui`` imports ``ui``
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import bpy
 
 from ...expclip_blender.model_folder import WeightsCheck
@@ -18,7 +20,15 @@ ADDON_PACKAGE = __package__.rsplit(".", 2)[0]
 weights_checks: dict[str, WeightsCheck] = {}
 
 
-def addon_preferences(context: bpy.types.Context | None = None) -> bpy.types.AddonPreferences | None:
+class ExtensionPreferences(Protocol):
+    """The preference values the extension reads (``ui.preferences`` declares them as properties)."""
+
+    device: str  # AUTO, CPU or CUDA
+    studio_presets_dir: str
+    custom_models_dir: str
+
+
+def addon_preferences(context: bpy.types.Context | None = None) -> ExtensionPreferences | None:
     """The extension's preferences, or None when it is not enabled as an add-on (e.g. run from source)."""
     context = context if context is not None else bpy.context
     addon = context.preferences.addons.get(ADDON_PACKAGE)

@@ -11,6 +11,7 @@ import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 import bpy
 import numpy as np
@@ -33,9 +34,9 @@ def _face_frame(obj: bpy.types.Object) -> tuple[Vector, float]:
     return target, max(1.1 * size.x, 0.76 * size.z)
 
 
-def _make_scene(obj: bpy.types.Object, size: int, engine: str) -> tuple[bpy.types.Scene, list]:
+def _make_scene(obj: bpy.types.Object, size: int, engine: str) -> tuple[bpy.types.Scene, list[bpy.types.ID]]:
     scene = bpy.data.scenes.new("ExpCLIP Contact Sheet")
-    created: list = []
+    created: list[bpy.types.ID] = []
     scene.collection.objects.link(obj)
     world = bpy.data.worlds.new("ExpCLIP Contact Sheet World")
     world.color = _BACKGROUND
@@ -43,7 +44,7 @@ def _make_scene(obj: bpy.types.Object, size: int, engine: str) -> tuple[bpy.type
     created.append(world)
 
     render = scene.render
-    render.engine = engine
+    render.engine = engine  # type: ignore[assignment]  # engines register at runtime; the stubs list one
     render.resolution_x = render.resolution_y = size
     render.resolution_percentage = 100
     render.image_settings.file_format = "PNG"
@@ -58,8 +59,9 @@ def _make_scene(obj: bpy.types.Object, size: int, engine: str) -> tuple[bpy.type
         shading.cavity_type = "WORLD"
         scene.display.render_aa = "8"
     elif engine == "CYCLES":
-        scene.cycles.samples = 16
-        scene.cycles.device = "CPU"
+        cycles = scene.cycles  # type: ignore[attr-defined]  # added by the Cycles add-on when it registers
+        cycles.samples = 16
+        cycles.device = "CPU"
 
     # Camera: a portrait lens, from the front and a little above, framing the face.
     target, width = _face_frame(obj)
@@ -79,7 +81,8 @@ def _make_scene(obj: bpy.types.Object, size: int, engine: str) -> tuple[bpy.type
     created += [cam, cam_data]
 
     if engine != "BLENDER_WORKBENCH":  # Workbench lights itself; the others need a lamp
-        lamp_data = bpy.data.lights.new("ExpCLIP Contact Sheet Key", "SUN")
+        # lights.new() is typed as the base Light; a "SUN" light is a SunLight, which has the energy.
+        lamp_data = cast("bpy.types.SunLight", bpy.data.lights.new("ExpCLIP Contact Sheet Key", "SUN"))
         lamp_data.energy = 3.0
         lamp = bpy.data.objects.new("ExpCLIP Contact Sheet Key", lamp_data)
         lamp.rotation_euler = (math.radians(60.0), math.radians(15.0), math.radians(-25.0))
@@ -88,14 +91,15 @@ def _make_scene(obj: bpy.types.Object, size: int, engine: str) -> tuple[bpy.type
     return scene, created
 
 
-def _make_label(scene: bpy.types.Scene, created: list) -> bpy.types.Object:
+def _make_label(scene: bpy.types.Scene, created: list[bpy.types.ID]) -> bpy.types.Object:
     """A text object pinned to the bottom of the camera view."""
     cam = scene.camera
-    curve = bpy.data.curves.new("ExpCLIP Contact Sheet Label", "FONT")
+    # curves.new() is typed as the base Curve; a "FONT" curve is a TextCurve, which has the text fields.
+    curve = cast("bpy.types.TextCurve", bpy.data.curves.new("ExpCLIP Contact Sheet Label", "FONT"))
     curve.align_x = "CENTER"
     curve.align_y = "BOTTOM"
     mat = bpy.data.materials.new("ExpCLIP Contact Sheet Label")
-    mat.diffuse_color = _LABEL_COLOR
+    mat.diffuse_color = _LABEL_COLOR  # type: ignore[assignment]  # RNA arrays take any sequence
     curve.materials.append(mat)
     label = bpy.data.objects.new("ExpCLIP Contact Sheet Label", curve)
     label.parent = cam
@@ -113,7 +117,7 @@ def _read_png(path: Path) -> np.ndarray:
     """(H, W, 4) float32 pixels of a PNG, top row first."""
     image = bpy.data.images.load(str(path), check_existing=False)
     try:
-        w, h = image.size
+        w, h = cast("tuple[int, int]", image.size)  # the stubs' RNA arrays have no items or __iter__
         px = np.empty(w * h * 4, dtype=np.float32)
         image.pixels.foreach_get(px)
     finally:
@@ -126,7 +130,8 @@ def _write_png(pixels: np.ndarray, path: Path) -> None:
     h, w = pixels.shape[:2]
     image = bpy.data.images.new("ExpCLIP Contact Sheet", w, h, alpha=True)
     try:
-        image.pixels.foreach_set(np.ascontiguousarray(pixels[::-1], dtype=np.float32).ravel())
+        flat = np.ascontiguousarray(pixels[::-1], dtype=np.float32).ravel()
+        image.pixels.foreach_set(flat)  # type: ignore[arg-type]  # any buffer will do; the stubs say Sequence
         image.filepath_raw = str(path)
         image.file_format = "PNG"
         image.save()
@@ -156,7 +161,7 @@ def render_contact_sheet(
     weights = [np.asarray(w, dtype=np.float32).reshape(NUM_ARKIT) for w in weights_list]
     out_path = Path(out_path)
     own_head = obj is None
-    if own_head:
+    if obj is None:
         from .demo_head import create_demo_head_object
 
         # Built in the scratch scene below, not in the user's scene.
@@ -189,11 +194,12 @@ def render_contact_sheet(
         for datablock in created:
             _remove(datablock)
         if own_head:
-            mesh, tmp_collection = obj.data, obj.users_collection
+            # The demo head is a mesh; Object.data is typed as the union of every object data type.
+            mesh, tmp_collection = cast("bpy.types.Mesh", obj.data), obj.users_collection
             bpy.data.objects.remove(obj)
             bpy.data.meshes.remove(mesh)
-            for c in tmp_collection:
-                bpy.data.collections.remove(c)
+            for collection in tmp_collection:
+                bpy.data.collections.remove(collection)
 
     cols = columns or math.ceil(math.sqrt(len(tiles)))
     rows = math.ceil(len(tiles) / cols)
@@ -210,8 +216,14 @@ def render_contact_sheet(
     return sheet
 
 
-def _remove(datablock) -> None:
-    collections = {
+class _BlendDataCollection(Protocol):
+    """A ``bpy.data`` collection (objects, cameras, ...): each one removes its own kind of datablock."""
+
+    def remove(self, datablock: Any, /) -> None: ...
+
+
+def _remove(datablock: bpy.types.ID) -> None:
+    collections: dict[type[bpy.types.ID], _BlendDataCollection] = {
         bpy.types.Object: bpy.data.objects,
         bpy.types.Camera: bpy.data.cameras,
         bpy.types.Light: bpy.data.lights,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import bpy
 import numpy as np
@@ -157,7 +158,7 @@ def write_shape_key_action(
             written += len(co) // 2
         anim = key.animation_data or key.animation_data_create()
         if previous is not None:
-            stash_track = _stash(anim, previous, previous_slot)
+            stash_track = _stash(anim, previous, previous_slot)  # type: ignore[arg-type]  # created: not None
         anim.action = action
         if uses_layered_actions():
             anim.action_slot = action.slots[0]
@@ -180,14 +181,23 @@ def _escape(name: str) -> str:
     return name.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _new_action_channels(action: bpy.types.Action, key: bpy.types.Key):
+class _LegacyAction(Protocol):
+    """An Action before slots and layers (Blender 4.2): the 5.x stubs have neither of these members."""
+
+    id_root: str
+    fcurves: bpy.types.ActionChannelbagFCurves  # 4.2's ActionFCurves: the same new()
+
+
+def _new_action_channels(action: bpy.types.Action, key: bpy.types.Key) -> bpy.types.ActionChannelbagFCurves:
     """The fcurve collection to fill: a channelbag for a new KEY slot (layered) or ``action.fcurves``."""
     if uses_layered_actions():
         slot = action.slots.new(id_type="KEY", name=key.name)
         strip = action.layers.new("Layer").strips.new(type="KEYFRAME")
-        return strip.channelbag(slot, ensure=True).fcurves
-    action.id_root = "KEY"
-    return action.fcurves
+        # A KEYFRAME strip is an ActionKeyframeStrip; the stubs type strips.new() as the base class.
+        return cast("bpy.types.ActionKeyframeStrip", strip).channelbag(slot, ensure=True).fcurves
+    legacy = cast("_LegacyAction", action)  # uses_layered_actions() is False: the 4.2 API is there
+    legacy.id_root = "KEY"
+    return legacy.fcurves
 
 
 def _stash(anim: bpy.types.AnimData, action: bpy.types.Action, slot) -> bpy.types.NlaTrack:
