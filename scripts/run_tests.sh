@@ -10,7 +10,8 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== mypy"
-.venv/bin/mypy && scripts/mypy_extension.sh  # the core (pyproject.toml's files), then operators/ and ui/
+.venv/bin/mypy  # the runtime core: the files pyproject.toml names
+scripts/mypy_extension.sh  # the Blender side: __init__.py, operators/, ui/
 echo "== pytest on bpy 4.2 LTS (compatibility subset)"
 .venv-bpy42/bin/python -m pytest -m blender42 -q "$@"
 echo "== pytest on bpy 5.0.1 (everything)"
