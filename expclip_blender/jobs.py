@@ -11,8 +11,14 @@ the command line). A preset fills in prompt, intensity, smoothing, blinks and ma
 override the preset's.
 
 Jobs files are JSON (a list of objects, or ``{"jobs": [...]}``) or CSV (a header row naming the fields).
+CSV is read strictly, one line per row: a quoted field that does not close on its line, or a row with
+more or fewer cells than the header has columns, fails that row (named by its line number) and no other.
 Relative paths in a jobs file are relative to the jobs file's folder; ``//`` paths are relative to the
-job's .blend, as in Blender.
+job's .blend, as in Blender (``bpy.path.abspath``).
+
+A job of a jobs file never saves over its own .blend unless it says so: a row with no ``output``, or
+with an ``output`` that is its ``blend``, fails unless its ``overwrite`` field is true. The one-shot
+``bake`` command names its shot on the command line and saves over it when ``--output`` is left out.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ import contextlib
 import csv
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from .files import FileTooLargeError, NotARegularFileError, read_regular_file
 from .presets import INTENSITY_RANGE, SMOOTHING_RANGE
 
 COMMAND = "expclip"
@@ -44,6 +52,7 @@ FIELDS = (
     "blinks",
     "mapping",
     "output",
+    "overwrite",
 )
 OBJECT_SEPARATOR = ";"  # several objects in one CSV cell: "Face;Teeth"
 MAX_JOBS_FILE_BYTES = 16 << 20
@@ -77,7 +86,8 @@ class Job:
     smoothing: float | None = None
     blinks: bool | None = None
     mapping: str | None = None
-    output: str | None = None  # None: save over the .blend
+    output: str | None = None  # None: save over the .blend; "//" paths: relative to the .blend's folder
+    overwrite: bool = False  # may save over its own .blend (jobs files say so per row; ``bake`` always may)
     label: str = "bake"  # names the job in messages ("job 3", "shots.csv row 4")
 
 
@@ -113,6 +123,52 @@ def _path(value: str, base_dir: Path) -> str:
         return value
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def blend_relative(value: str, blend: str) -> str:
+    """``value`` with a leading ``//`` made relative to the folder of ``blend``, as ``bpy.path.abspath``."""
+    if not value.startswith("//"):
+        return value
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(blend)), value[2:]))
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (through symbolic and hard links too)."""
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet: not the same file
+        return False
+
+
+def save_target(job: Job, open_blend: str | None) -> str:
+    """The file ``job`` saves to: its output (``//`` against its .blend's folder), else its .blend.
+
+    ``open_blend`` is the .blend Blender has open (the shot when the job names none). JobError when there
+    is nothing to save to, or when the target is the job's own .blend and the job does not say
+    ``overwrite``: a jobs file never saves over a shot by accident.
+    """
+    blend = job.blend or open_blend or None
+    if job.output is None and blend is None:
+        raise JobError(
+            "No .blend file is open and no --output is given: put the shot before --command "
+            "(blender --background shot.blend --command expclip bake ...), or pass --blend or --output."
+        )
+    if job.output is not None and job.output.startswith("//") and blend is None:
+        raise JobError(
+            f"The output '{job.output}' is relative to the shot's .blend ('//'), but no .blend is open: "
+            "give an absolute output path, or open the shot first."
+        )
+    target = blend_relative(job.output, blend) if job.output is not None else blend
+    assert target is not None
+    if blend is not None and not job.overwrite and _same_file(target, blend):
+        said = "has no output" if job.output is None else f"has the output '{job.output}'"
+        raise JobError(
+            f"The job {said}, so it would save over its own .blend '{blend}': give an 'output' "
+            "(a new .blend), or set 'overwrite' to true to save over the shot."
+        )
+    return target
 
 
 def _number(value: object, field: str, bounds: tuple[float, float]) -> float:
@@ -170,24 +226,14 @@ def make_job(
             raise JobError(f"field '{key}' is missing ({what})")
     if "strip" in given and "audio" in given:
         raise JobError("fields 'strip' and 'audio' are both given: the speech comes from one of them")
-    paths = {}
-    for key in ("blend", "audio", "mapping", "output"):
-        if key in given:
-            text = _text(given[key], key).strip()
-            if not text:
-                raise JobError(f"field '{key}' is empty: give a file path or leave the field out")
-            paths[key] = _path(text, base_dir)
-    if "blend" in paths and not paths["blend"].lower().endswith(".blend"):
-        raise JobError(f"field 'blend' must be a .blend file, got '{given['blend']}'")
-    if "output" in paths and not paths["output"].lower().endswith(".blend"):
-        raise JobError(f"field 'output' must be a .blend file path, got '{given['output']}'")
+    paths = _paths(given, base_dir)
     strip = _text(given["strip"], "strip").strip() if "strip" in given else None
     if strip == "":
         raise JobError("field 'strip' is empty: name a sound strip or leave the field out")
     preset = _text(given["preset"], "preset").strip() if "preset" in given else None
     if preset == "":
         raise JobError("field 'preset' is empty: name a preset or leave the field out")
-    return Job(
+    job = Job(
         objects=_objects(given["object"]),
         blend=paths.get("blend"),
         strip=strip,
@@ -199,8 +245,35 @@ def make_job(
         blinks=_flag(given["blinks"], "blinks") if "blinks" in given else None,
         mapping=paths.get("mapping"),
         output=paths.get("output"),
+        overwrite=_flag(given["overwrite"], "overwrite") if "overwrite" in given else False,
         label=label,
     )
+    if job.blend is not None:  # a jobs file's row: its save target is known before Blender opens anything
+        save_target(job, None)
+    return job
+
+
+def _paths(given: Mapping[str, object], base_dir: Path) -> dict[str, str]:
+    """The path fields of a job, absolute; an output starting with ``//`` is kept for its .blend."""
+    paths = {}
+    for key in ("blend", "audio", "mapping", "output"):
+        if key in given:
+            text = _text(given[key], key).strip()
+            if not text:
+                raise JobError(f"field '{key}' is empty: give a file path or leave the field out")
+            paths[key] = _path(text, base_dir)
+    if paths.get("blend", "").startswith("//"):
+        raise JobError(
+            f"field 'blend' cannot start with '//' (that means relative to the .blend itself), got "
+            f"'{given['blend']}': give it relative to the jobs file's folder, or absolute"
+        )
+    if "blend" in paths and not paths["blend"].lower().endswith(".blend"):
+        raise JobError(f"field 'blend' must be a .blend file, got '{given['blend']}'")
+    if "output" in paths and not paths["output"].lower().endswith(".blend"):
+        raise JobError(f"field 'output' must be a .blend file path, got '{given['output']}'")
+    if "blend" in paths and "output" in paths:
+        paths["output"] = blend_relative(paths["output"], paths["blend"])
+    return paths
 
 
 # --- jobs files ------------------------------------------------------------------------------------
@@ -216,13 +289,19 @@ def read_jobs(path: str | Path) -> list[JobEntry]:
     if suffix not in (".json", ".csv"):
         raise JobsFileError(f"Jobs file '{path}': use a .json or .csv file (see docs/batch.md)")
     try:
-        if path.stat().st_size > MAX_JOBS_FILE_BYTES:
-            raise JobsFileError(f"Jobs file '{path}' is larger than 16 MB: not a jobs file?")
-        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets write a byte-order mark
+        data = read_regular_file(path, MAX_JOBS_FILE_BYTES)
+        text = data.decode("utf-8-sig")  # -sig: spreadsheets write a byte-order mark
     except FileNotFoundError:
         raise JobsFileError(f"Jobs file '{path}' does not exist") from None
     except IsADirectoryError:
         raise JobsFileError(f"Jobs file '{path}' is a folder: give the .json or .csv file") from None
+    except NotARegularFileError:
+        raise JobsFileError(
+            f"Jobs file '{path}' is not a regular file (a pipe, device or socket): "
+            "give the .json or .csv file"
+        ) from None
+    except FileTooLargeError:
+        raise JobsFileError(f"Jobs file '{path}' is larger than 16 MB: not a jobs file?") from None
     except UnicodeDecodeError:
         raise JobsFileError(f"Jobs file '{path}' is not UTF-8 text") from None
     except OSError as err:
@@ -264,39 +343,59 @@ def _json_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
     return rows
 
 
+def _csv_cells(line: str) -> list[str] | str:
+    """The cells of one CSV line, or what is wrong with it. A field never spans lines: a quote left open
+    would otherwise swallow the following rows into one field."""
+    try:
+        cells = next(csv.reader([line], strict=True), [])
+    except csv.Error as err:
+        if "end of data" in str(err):
+            return "a quoted field is not closed on its line (a stray '\"'?); fields cannot span lines"
+        return f"not valid CSV ({err})"
+    if any("\r" in c for c in cells):
+        return "a line break inside a field; fields cannot span lines"
+    return cells
+
+
+def _csv_header(cells: list[str] | str, row: int, path: Path) -> list[str]:
+    """The column names of the header row (JobsFileError when they cannot be used)."""
+    if isinstance(cells, str):
+        raise JobsFileError(f"Jobs file '{path}' row {row}: {cells}")
+    header = [c.strip().lower() for c in cells]
+    unknown = [c for c in header if c not in FIELDS]
+    if unknown or len(set(header)) != len(header):
+        what = f"unknown column(s) {', '.join(map(repr, unknown))}" if unknown else "a repeated column"
+        raise JobsFileError(
+            f"Jobs file '{path}' row {row}: {what}; the first row names the columns, from: "
+            f"{', '.join(FIELDS)}"
+        )
+    return header
+
+
 def _csv_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
-    lines = text.splitlines(keepends=True)
-    reader = csv.reader(lines)
     header: list[str] | None = None
     rows: list[tuple[str, Mapping | str]] = []
-    try:
-        for cells in reader:
-            row = reader.line_num
-            if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
-                continue  # blank lines and comments
-            if header is None:
-                header = [c.strip().lower() for c in cells]
-                unknown = [c for c in header if c not in FIELDS]
-                if unknown or len(set(header)) != len(header):
-                    what = (
-                        f"unknown column(s) {', '.join(map(repr, unknown))}"
-                        if unknown
-                        else "a repeated column"
-                    )
-                    raise JobsFileError(
-                        f"Jobs file '{path}' row {row}: {what}; the first row names the columns, from: "
-                        f"{', '.join(FIELDS)}"
-                    )
-                continue
-            label = f"{path.name} row {row}"
-            if len(cells) > len(header):
-                rows.append(
-                    (label, f"{len(cells)} cells but {len(header)} columns (a comma in an unquoted value?)")
+    # Split on "\n" only: str.splitlines would also break rows at form feeds and Unicode separators.
+    for row, line in enumerate(text.split("\n"), 1):
+        cells = _csv_cells(line.removesuffix("\r"))
+        if not isinstance(cells, str) and (not any(c.strip() for c in cells) or cells[0].lstrip()[:1] == "#"):
+            continue  # blank lines and comments
+        if header is None:
+            header = _csv_header(cells, row, path)
+            continue
+        label = f"{path.name} row {row}"
+        if isinstance(cells, str):
+            rows.append((label, cells))
+        elif len(cells) != len(header):
+            rows.append(
+                (
+                    label,
+                    f"{len(cells)} cells, expected {len(header)} ({', '.join(header)}): a comma in an "
+                    "unquoted value, or a missing one?",
                 )
-                continue
-            rows.append((label, {k: v for k, v in zip(header, cells, strict=False) if v.strip()}))
-    except csv.Error as err:
-        raise JobsFileError(f"Jobs file '{path}' row {reader.line_num}: not valid CSV ({err})") from None
+            )
+        else:
+            rows.append((label, {k: v for k, v in zip(header, cells, strict=True) if v.strip()}))
     if header is None:
         raise JobsFileError(f"Jobs file '{path}' is empty: the first row names the columns")
     return rows
@@ -382,8 +481,9 @@ def parse_command(argv: Sequence[str], cwd: str | Path | None = None) -> Command
         if not args.file:
             raise UsageError(f"name the jobs file\n{parser.subparsers['jobs'].format_usage().rstrip()}")
         return Command("jobs", jobs_file=base_dir / Path(args.file).expanduser())
-    fields = {k: getattr(args, k) for k in FIELDS if k != "object"}
-    fields["object"] = args.object
+    fields: dict[str, object] = {k: getattr(args, k) for k in FIELDS if k not in ("object", "overwrite")}
+    # One shot named on the command line: saving over it (no --output) is the documented default.
+    fields.update(object=args.object, overwrite=True)
     if args.object is None:
         raise UsageError(
             "name the mesh to animate with --object NAME\n"

@@ -8,6 +8,8 @@ Presets come from three folders, in rising precedence:
 
 A preset in a later folder hides one of the same name (case-insensitive) in an earlier folder, and the
 listing says which hides which. Listing never raises: a file that cannot be used is listed with the reason.
+A ``*.json`` that is not a regular file (a FIFO, a device) is listed as broken without being opened,
+and a file over ``MAX_FILE_BYTES`` is refused after reading no more than that.
 
 A preset file::
 
@@ -39,6 +41,8 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from .files import FileTooLargeError, NotARegularFileError, read_regular_file
 
 FORMAT = "expclip-preset"
 VERSION = 1
@@ -213,12 +217,18 @@ def read_preset(path: str | Path) -> Preset:
     if path.suffix.lower() != ".json":
         raise PresetError(f"{where}: presets are .json files")
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise PresetError(f"{where}: {size} bytes is far too large for a preset (not a preset file?)")
-        text = path.read_text(encoding="utf-8")
+        # Only a regular file, and never more than the limit: a FIFO named *.json would block the menu.
+        text = read_regular_file(path, MAX_FILE_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise PresetError(f"{where} does not exist") from None
+    except IsADirectoryError:
+        raise PresetError(f"{where} is a folder, not a preset file") from None
+    except NotARegularFileError:
+        raise PresetError(f"{where} is not a regular file (a pipe, device or socket): remove it") from None
+    except FileTooLargeError:
+        raise PresetError(
+            f"{where}: larger than {MAX_FILE_BYTES} bytes, far too large for a preset (not a preset file?)"
+        ) from None
     except UnicodeDecodeError:
         raise PresetError(f"{where} is not UTF-8 text") from None
     except OSError as exc:

@@ -207,13 +207,14 @@ def _copies(shot: Path, count: int) -> list[Path]:
 def _bad_jobs(shots: Path, audio: Path) -> list[dict]:
     """Five jobs that cannot be baked, one problem each; their files exist (except the missing one)."""
     bad = _copies(shots / "plain.blend", 5)
+    wav = str(audio)
     return [
-        {"blend": "shots/nope.blend", "object": "Face", "audio": str(audio), "output": "out/bad1.blend"},
-        {"blend": str(bad[1]), "object": "Head", "audio": str(audio), "output": "out/bad2.blend"},
-        {"blend": str(bad[2]), "object": "Face", "audio": "missing.wav", "prompt": "sad"},
-        {"blend": str(bad[3]), "object": "Face", "audio": str(audio), "preset": "No Such Preset"},
-        {"blend": str(bad[4]), "object": "Face", "audio": str(audio), "intensity": "very"},
-    ]
+        {"blend": "shots/nope.blend", "object": "Face", "audio": wav, "output": "out/bad1.blend"},
+        {"blend": str(bad[1]), "object": "Head", "audio": wav, "output": "out/bad2.blend"},
+        {"blend": str(bad[2]), "object": "Face", "audio": "missing.wav", "output": "out/b3.blend"},
+        {"blend": str(bad[3]), "object": "Face", "audio": wav, "preset": "No Such Preset", "overwrite": True},
+        {"blend": str(bad[4]), "object": "Face", "audio": wav, "intensity": "very", "output": "out/b5.blend"},
+    ]  # fmt: skip
 
 
 @pytest.mark.blender42
@@ -230,7 +231,7 @@ def test_jobs_file_bakes_the_good_jobs_and_reports_each_bad_one(
          "output": "out/good1.blend"},
         *bad[:3],
         {"blend": "shots/good2.blend", "object": ["Face"], "audio": str(speech_wav), "preset": "Furious",
-         "intensity": 0.5, "blinks": False},  # saved in place
+         "intensity": 0.5, "blinks": False, "overwrite": True},  # saved in place, as the row says
         *bad[3:],
     ]  # fmt: skip
     jobs_file = tmp_path / "jobs.json"
@@ -325,6 +326,91 @@ def test_each_job_starts_from_its_own_file(strip_shot, ext, tmp_path, capsys):
     anim = bpy.data.objects["Face"].data.shape_keys.animation_data
     assert anim.action.name == "happy" and len(anim.nla_tracks) == 0  # no stash of the failed job's bake
     assert "sad" not in bpy.data.actions
+
+
+@pytest.mark.blender42
+def test_a_stray_quote_in_a_csv_never_overwrites_a_shot(plain_shot, ext, speech_wav, tmp_path, capsys):
+    """The open quote used to swallow the output column and every later row: qx.blend was saved over
+    itself (its Action named after the rest of the file), the other rows were never baked, exit 0."""
+    for name in ("qx", "a", "b"):
+        shutil.copyfile(plain_shot, plain_shot.with_name(f"{name}.blend"))
+    qx = plain_shot.with_name("qx.blend")
+    before = _digest(qx)
+    jobs = tmp_path / "shots.csv"
+    jobs.write_text(
+        "blend,object,audio,prompt,output\n"
+        f'shots/qx.blend,Face,{speech_wav},"furious,out/qx.blend\n'
+        f"shots/a.blend,Face,{speech_wav},calm,out/a.blend\n"
+        f"shots/b.blend,Face,{speech_wav},sad,out/b.blend\n",
+        encoding="utf-8",
+    )
+    assert _run(ext, ["jobs", str(jobs)]) == 1
+    text = capsys.readouterr()
+    assert f"expclip: read 3 job(s) from '{jobs}'" in text.out
+    assert "expclip: 2 of 3 job(s) baked" in text.err
+    assert (
+        "  shots.csv row 2: a quoted field is not closed on its line (a stray '\"'?); "
+        "fields cannot span lines"
+    ) in text.err.splitlines()
+    assert _digest(qx) == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.blend", "b.blend"]
+    assert _baked(tmp_path / "out" / "b.blend")[0] == "sad"
+
+
+@pytest.mark.blender42
+def test_jobs_save_over_their_shot_only_when_the_row_says_overwrite(plain_shot, ext, speech_wav, capsys):
+    shots = _copies(plain_shot, 3)
+    before = [_digest(p) for p in shots]
+    audio = str(speech_wav)
+    jobs = [
+        {"blend": str(shots[0]), "object": "Face", "audio": audio, "prompt": "sad"},
+        {"blend": str(shots[1]), "object": "Face", "audio": audio, "output": "//shot2.blend"},
+        {"blend": str(shots[2]), "object": "Face", "audio": audio, "prompt": "happy", "overwrite": True},
+    ]
+    jobs_file = plain_shot.parent / "jobs.json"
+    jobs_file.write_text(json.dumps(jobs))
+    assert _run(ext, ["jobs", str(jobs_file)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[1] == (
+        f"  jobs.json job 1: The job has no output, so it would save over its own .blend "
+        f"'{shots[0]}': give an 'output' (a new .blend), or set 'overwrite' to true to save over the shot."
+    )
+    assert err[2].startswith(f"  jobs.json job 2: The job has the output '{shots[1]}', so it")
+    assert [_digest(p) for p in shots[:2]] == before[:2]
+    assert _digest(shots[2]) != before[2] and _baked(shots[2])[0] == "happy"
+
+
+@pytest.mark.blender42
+def test_blender_relative_outputs_are_next_to_the_shot(plain_shot, ext, speech_wav, tmp_path, capsys):
+    """``//`` outputs used to be written at the filesystem root (/expclip_out.blend, /expclip_rel/)."""
+    root = [Path("/expclip_test_out.blend"), Path("/expclip_test_rel")]
+    assert not any(p.exists() for p in root)
+    _open(plain_shot)
+    argv = ["bake", "--object", "Face", "--audio", str(speech_wav), "--prompt", "calm"]
+    assert _run(ext, [*argv, "--output", "//expclip_test_out.blend"]) == 0, capsys.readouterr().err
+    jobs = [
+        {"blend": str(plain_shot), "object": "Face", "audio": str(speech_wav), "prompt": "sad",
+         "output": "//expclip_test_rel/b.blend"},
+    ]  # fmt: skip
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs))
+    assert _run(ext, ["jobs", str(tmp_path / "jobs.json")]) == 0, capsys.readouterr().err
+    assert not any(p.exists() for p in root)
+    assert _baked(plain_shot.parent / "expclip_test_out.blend")[0] == "calm"
+    assert _baked(plain_shot.parent / "expclip_test_rel" / "b.blend")[0] == "sad"
+
+
+@pytest.mark.blender42
+def test_a_failed_save_leaves_the_old_output_whole(plain_shot, ext, speech_wav, tmp_path, capsys):
+    """Blender writes ``out.blend@`` and renames it over ``out.blend``: with the temporary file's name
+    taken by a folder the save fails, and the output from an earlier run is still whole."""
+    out = tmp_path / "out.blend"
+    out.write_bytes(b"an earlier bake")
+    (tmp_path / "out.blend@").mkdir()
+    _open(plain_shot)
+    argv = ["bake", "--object", "Face", "--audio", str(speech_wav), "--output", str(out)]
+    assert _run(ext, argv) == 1
+    assert f"Cannot save '{out}'" in capsys.readouterr().err
+    assert out.read_bytes() == b"an earlier bake"
 
 
 # --- the plain --python script ---------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from fifo_helpers import within
 
 from expclip_blender.jobs import (
     FIELDS,
@@ -46,7 +48,7 @@ def test_bake_arguments_become_a_job_with_absolute_paths(tmp_path):
 
 def test_bake_defaults_leave_everything_to_the_shot(tmp_path):
     job = parse_command(["bake", "--object", "Face"], cwd=tmp_path).job
-    assert job == Job(objects=("Face",), label="bake")
+    assert job == Job(objects=("Face",), overwrite=True, label="bake")  # one shot: saved in place
 
 
 def test_an_empty_prompt_is_kept_as_neutral_and_blender_paths_stay_relative(tmp_path):
@@ -128,6 +130,7 @@ def test_make_job_reads_spreadsheet_text(tmp_path):
             "intensity": " 0.5 ",
             "blinks": "No",
             "smoothing": "0",
+            "output": "out/s.blend",
         },
         tmp_path,
     )
@@ -149,7 +152,13 @@ def test_json_jobs_each_checked_on_its_own(tmp_path):
         {**_good(2), "intensity": 7},
         "not a job",
         {**_good(4), "promt": "typo"},
-        {"object": ["Face", "Teeth"], "blend": "/abs/s5.blend", "preset": "Furious", "audio": "a/line.wav"},
+        {
+            "object": ["Face", "Teeth"],
+            "blend": "/abs/s5.blend",
+            "preset": "Furious",
+            "audio": "a/line.wav",
+            "overwrite": True,
+        },
     ]
     path = tmp_path / "jobs.json"
     path.write_text(json.dumps({"jobs": jobs}))
@@ -163,6 +172,7 @@ def test_json_jobs_each_checked_on_its_own(tmp_path):
     assert first.blend == str(tmp_path / "shots" / "s1.blend")  # relative to the jobs file
     assert first.output == str(tmp_path / "out" / "s1.blend")
     assert last.objects == ("Face", "Teeth") and last.blend == "/abs/s5.blend" and last.preset == "Furious"
+    assert last.overwrite and last.output is None and not first.overwrite
     assert last.audio == str(tmp_path / "a" / "line.wav")
 
 
@@ -188,7 +198,9 @@ def test_csv_jobs_name_their_row(tmp_path):
     )
     assert job.audio == str(tmp_path / "line1.wav")
     assert entries[1].error == "field 'intensity' must be a number from 0 to 2, got 'loud'"
-    assert entries[2].error.startswith("7 cells but 6 columns")
+    assert entries[2].error.startswith(
+        "7 cells, expected 6 (blend, object, audio, prompt, intensity, output)"
+    )
     assert entries[3].error == "field 'blend' is missing (the shot's .blend file)"
 
 
@@ -229,3 +241,113 @@ def test_the_fields_are_the_documented_ones():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "batch.md").read_text(encoding="utf-8")
     for name in FIELDS:
         assert f"`{name}`" in doc, name
+
+
+def test_a_stray_quote_fails_its_row_and_never_swallows_the_next(tmp_path):
+    """Found in production: the open quote took the output and every later row into one prompt."""
+    path = tmp_path / "shots.csv"
+    path.write_text(
+        "blend,object,prompt,output\n"
+        'shots/qx.blend,Face,"furious,out/qx.blend\n'
+        "shots/a.blend,Face,calm,out/a.blend\n"
+        "shots/b.blend,Face,sad,out/b.blend\n",
+        encoding="utf-8",
+    )
+    entries = read_jobs(path)
+    assert [e.label for e in entries] == [f"shots.csv row {n}" for n in (2, 3, 4)]
+    assert entries[0].job is None
+    assert entries[0].error == (
+        "a quoted field is not closed on its line (a stray '\"'?); fields cannot span lines"
+    )
+    assert [e.job.prompt for e in entries[1:]] == ["calm", "sad"]
+    assert entries[2].job.output == str(tmp_path / "out" / "b.blend")
+
+
+def test_quoted_fields_and_line_breaks_inside_them(tmp_path):
+    path = tmp_path / "shots.csv"
+    path.write_text(
+        'blend,object,prompt,output\ns1.blend,Face,"say ""no"", then sigh",o1.blend\n'
+        's2.blend,Face,"first line\rsecond",o2.blend\r\n'
+        's3.blend,Face,"spans\nlines",o3.blend\n',
+        encoding="utf-8",
+        newline="",
+    )
+    entries = read_jobs(path)
+    assert entries[0].job.prompt == 'say "no", then sigh'
+    assert entries[1].error == "a line break inside a field; fields cannot span lines"
+    assert [e.label for e in entries[2:]] == ["shots.csv row 4", "shots.csv row 5"]
+    assert "fields cannot span lines" in entries[2].error
+    assert entries[3].error.startswith("2 cells, expected 4")  # the rest of the field is a row of its own
+
+
+def test_every_csv_row_has_the_header_columns(tmp_path):
+    path = tmp_path / "shots.csv"
+    path.write_text("blend,object,prompt,output\ns1.blend,Face,calm\ns2.blend,Face,calm,o.blend\n")
+    entries = read_jobs(path)
+    assert entries[0].error == (
+        "3 cells, expected 4 (blend, object, prompt, output): a comma in an unquoted value, or a missing one?"
+    )
+    assert entries[1].job is not None
+
+
+def test_a_broken_header_row_names_the_row(tmp_path):
+    path = tmp_path / "shots.csv"
+    path.write_text('# jobs\nblend,"object,prompt\ns.blend,Face,x\n')
+    with pytest.raises(JobsFileError, match=r"shots.csv' row 2: a quoted field is not closed on its line"):
+        read_jobs(path)
+
+
+def test_a_job_never_saves_over_its_blend_unless_it_says_overwrite(tmp_path):
+    (tmp_path / "shots").mkdir()
+    (tmp_path / "shots" / "s.blend").write_bytes(b"BLENDER")
+    os.symlink(tmp_path / "shots" / "s.blend", tmp_path / "link.blend")
+    path = tmp_path / "jobs.json"
+    shot = {"blend": "shots/s.blend", "object": "Face"}
+    path.write_text(
+        json.dumps(
+            [
+                shot,
+                {**shot, "output": "shots/../shots/s.blend"},
+                {**shot, "output": "//s.blend"},
+                {**shot, "output": "link.blend"},
+                {**shot, "overwrite": False, "output": "out.blend"},
+                {**shot, "overwrite": True},
+                {**shot, "overwrite": "yes", "output": "//s.blend"},
+            ]
+        )
+    )
+    entries = read_jobs(path)
+    blend = tmp_path / "shots" / "s.blend"
+    assert entries[0].error == (
+        f"The job has no output, so it would save over its own .blend '{blend}': give an 'output' "
+        "(a new .blend), or set 'overwrite' to true to save over the shot."
+    )
+    assert entries[1].error.startswith(f"The job has the output '{blend}', so it would save over")
+    assert entries[2].error.startswith(f"The job has the output '{blend}', so it would save over")
+    assert "so it would save over its own .blend" in entries[3].error  # a link to the shot is the shot
+    assert [e.error for e in entries[4:]] == [None] * 3
+    assert [e.job.overwrite for e in entries[4:]] == [False, True, True]
+
+
+def test_blender_relative_outputs_are_relative_to_the_jobs_blend(tmp_path):
+    from expclip_blender.jobs import blend_relative, save_target
+
+    job = make_job({"blend": "shots/s.blend", "object": "F", "output": "//rel/../baked/s.blend"}, tmp_path)
+    assert job.output == str(tmp_path / "shots" / "baked" / "s.blend")
+    assert blend_relative("//a.blend", "/proj/shots/s.blend") == "/proj/shots/a.blend"
+    assert blend_relative("/abs/a.blend", "/proj/s.blend") == "/abs/a.blend"
+    bake = parse_command(["bake", "--object", "F", "--output", "//out.blend"], cwd=tmp_path).job
+    assert bake.output == "//out.blend" and bake.overwrite  # the open .blend is known inside Blender only
+    assert save_target(bake, "/proj/shots/s.blend") == "/proj/shots/out.blend"
+    with pytest.raises(JobError, match=r"relative to the shot's \.blend \('//'\), but no \.blend is open"):
+        save_target(bake, "")
+    with pytest.raises(JobError, match="field 'blend' cannot start with '//'"):
+        make_job({"blend": "//s.blend", "object": "F", "output": "o.blend"}, tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_jobs_file_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "jobs.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(JobsFileError, match="is not a regular file \\(a pipe, device or socket\\)"):
+        within(5, lambda: read_jobs(fifo), fifo)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from fifo_helpers import within
 
 from expclip_blender import presets as P
 from expclip_blender.presets import (
@@ -387,3 +389,23 @@ def test_slugify_makes_safe_file_names():
     assert P.slugify("Whispering, Tense!") == "whispering-tense"
     assert P.slugify("../../etc/passwd") == "etc-passwd"
     assert P.slugify("¿¡!") == "preset"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_named_json_is_listed_broken_without_being_opened(folders):
+    builtin, _, user = folders
+    write_preset(Preset("Happy", "happy"), user / "happy.json")
+    fifo = user / "stuck.json"
+    os.mkfifo(fifo)
+    listing = within(5, lambda: list_presets([(BUILTIN, builtin), (USER, user)]), fifo)
+    broken = {e.path.name: e.error for e in listing.broken()}
+    assert broken == {"stuck.json": "is not a regular file (a pipe, device or socket): remove it"}
+    assert listing.find("Happy").source == USER
+    with pytest.raises(PresetError, match="is not a regular file"):
+        within(5, lambda: read_preset(fifo), fifo)
+
+
+def test_a_folder_named_json_is_listed_as_a_folder(folders):
+    _, _, user = folders
+    (user / "odd.json").mkdir(parents=True)
+    assert [e.error for e in list_presets([(USER, user)]).broken()] == ["is a folder, not a preset file"]

@@ -31,6 +31,7 @@ from ...expclip_blender.jobs import (
     UsageError,
     parse_command,
     read_jobs,
+    save_target,
 )
 from ...expclip_blender.presets import PresetError
 from . import baking
@@ -147,8 +148,7 @@ def _open(blend: str) -> None:
         raise JobError(f"Blender cannot open '{blend}': {_detail(err)}") from None
 
 
-def _save(output: str | None) -> str:
-    target = output or bpy.data.filepath
+def _save(target: str) -> str:
     try:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         # Blender writes a temporary file and renames it over the target: a failed save changes nothing.
@@ -171,13 +171,9 @@ def bake_job(
     Raises on any problem before saving, so a failed job never writes its file. ``load_model`` gives the
     model (default: the cached one of the preferences' device and weights folder).
     """
+    target = save_target(job, bpy.data.filepath)  # "//" resolved and overwrites refused before any change
     if job.blend is not None:
         _open(job.blend)
-    elif not bpy.data.filepath and job.output is None:
-        raise JobError(
-            "No .blend file is open and no --output is given: put the shot before --command "
-            "(blender --background shot.blend --command expclip bake ...), or pass --blend or --output."
-        )
     scene = bpy.context.scene
     assert scene is not None  # the open .blend file has one; bpy.context.scene is typed Optional
     settings = job_settings(scene, job, context)
@@ -186,7 +182,7 @@ def bake_job(
     model = load_model() if load_model is not None else get_model(*model_settings(context or bpy.context))
     weights = baking.run_model(plan, model)
     lines = baking.write_bake(plan, weights)
-    saved = _save(job.output)
+    saved = _save(target)
     return f"{baking.bake_message(plan, lines).rstrip('. ')}. Saved '{saved}'."
 
 
@@ -262,6 +258,7 @@ def run_command(argv: Sequence[str]) -> int:
         if command.action == "jobs":
             assert command.jobs_file is not None  # parse_command sets it for "jobs"
             entries = read_jobs(command.jobs_file)
+            print(f"expclip: read {len(entries)} job(s) from '{command.jobs_file}'", flush=True)
         else:
             assert command.job is not None  # and the job for "bake"
             entries = [JobEntry(command.job.label, command.job)]
