@@ -21,13 +21,12 @@ import argparse
 import contextlib
 import csv
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from .presets import INTENSITY_RANGE, SMOOTHING_RANGE
+from .limits import INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 COMMAND = "expclip"
 PROG = f"blender --background SHOT.blend --command {COMMAND}"
@@ -116,15 +115,13 @@ def _path(value: str, base_dir: Path) -> str:
 
 
 def _number(value: object, field: str, bounds: tuple[float, float]) -> float:
-    low, high = bounds
     if isinstance(value, str):
         with contextlib.suppress(ValueError):  # not a number: reported below with the text as given
             value = float(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise JobError(f"field '{field}' must be a number from {low:g} to {high:g}, got {value!r}")
-    if not low <= value <= high:
-        raise JobError(f"field '{field}' must be from {low:g} to {high:g}, got {value:g}")
-    return float(value)
+    try:
+        return check_number(value, f"field '{field}'", bounds)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
 
 
 def _flag(value: object, field: str) -> bool:
