@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from .arkit import ARKIT_NAMES
+from .limits import check_fps, check_intensity, check_seed, check_smoothing, check_transition
 from .mapping import MappingError, auto_match, load_mapping_preset
 
 
@@ -38,9 +41,14 @@ def _cmd_match(args: argparse.Namespace) -> int:
 def _cmd_expression(args: argparse.Namespace) -> int:
     from .api import load
     from .facs import read_emotion
+    from .model_files import ModelFileError
 
-    model = load()
-    face = model.expression(args.text, intensity=args.intensity)
+    try:
+        check_intensity(args.intensity, "--intensity")  # before the model loads: a bad value costs nothing
+        face = load().expression(args.text, intensity=args.intensity)
+    except (ModelFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(
             json.dumps(
@@ -67,9 +75,39 @@ def _parse_cue(text: str):
     try:
         if not sep:
             raise ValueError
-        return StyleCue(float(when), prompt.strip())
+        seconds = float(when)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a cue is SECONDS=PROMPT, e.g. 2.5=furious; got {text!r}") from None
+    try:
+        return StyleCue(seconds, prompt.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"cue {text!r}: {exc}") from None
+
+
+def _output_problem(out: str) -> str | None:
+    """Why ``--out`` cannot be written (checked before any work is done), or None."""
+    path = Path(out)
+    if path.suffix.lower() not in (".csv", ".json", ".npy"):
+        return f"--out must end in .csv, .json or .npy, got {out!r}"
+    folder = path.parent
+    if not folder.exists():
+        return f"--out: the folder '{folder}' does not exist: create it or choose another"
+    if not folder.is_dir():
+        return f"--out: '{folder}' is a file, not a folder"
+    if path.is_dir():
+        return f"--out: '{path}' is a folder: give a file name ending in .csv, .json or .npy"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"--out: the folder '{folder}' is not writable: choose a folder you can write to"
+    return None
+
+
+def _check_animate_numbers(args: argparse.Namespace) -> None:
+    """The numbers of ``animate`` checked before the audio and model load (ValueError says which)."""
+    check_fps(args.fps, "--fps")
+    check_intensity(args.intensity, "--intensity")
+    check_smoothing(args.smoothing, "--smoothing")
+    check_transition(args.transition, "--transition")
+    check_seed(args.seed, "--seed")
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
@@ -78,11 +116,12 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     from .model_files import ModelFileError
     from .weights_io import save_weights
 
-    suffix = args.out.rsplit(".", 1)[-1].lower() if "." in args.out else ""
-    if suffix not in ("csv", "json", "npy"):
-        print(f"error: --out must end in .csv, .json or .npy, got {args.out!r}", file=sys.stderr)
+    problem = _output_problem(args.out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
+        _check_animate_numbers(args)
         audio, sr = load_audio(args.audio), 16000
         model = load(device=args.device, models_dir=args.models)
         weights = model.animate(
@@ -92,7 +131,11 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     except (AudioError, ModelFileError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    save_weights(args.out, weights, args.fps)
+    try:
+        save_weights(args.out, weights, args.fps)  # atomic: a failed write leaves no partial file
+    except OSError as exc:
+        print(f"error: cannot write {args.out!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out}: {len(weights)} frames at {args.fps:g} fps, 52 ARKit channels")
     return 0
 

@@ -17,6 +17,7 @@ from .device import check_device, resolve_device
 from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
 from .expclip import ExpClipHeads, load_heads
 from .lexicon import bundled_lexicon
+from .limits import check_fps, check_intensity, check_seed, check_smoothing, check_time, check_transition
 from .model_folder import EXPCLIP_FILE, GENERATOR_FILE, MODELS_DIR, model_path
 from .text_encoder import MAX_TOKENS, MiniLMEncoder
 
@@ -35,6 +36,13 @@ class StyleCue:
     time_s: float
     prompt: str
     intensity: float = 1.0
+
+    def __post_init__(self) -> None:
+        # Checked when made, so a NaN time from a marker or the command line fails before any work.
+        object.__setattr__(self, "time_s", check_time(self.time_s, "a cue's time_s"))
+        object.__setattr__(self, "intensity", check_intensity(self.intensity, "a cue's intensity"))
+        if not isinstance(self.prompt, str):
+            raise ValueError(f"a cue's prompt must be text, got {self.prompt!r}")
 
 
 def audio_is_silent(audio: np.ndarray) -> bool:
@@ -141,11 +149,10 @@ class ExpClip:
     def expression(self, prompt: str, intensity: float = 1.0) -> np.ndarray:
         """The static face a prompt describes: (52,) ARKit weights in [0, 1].
 
-        ``intensity`` 0 gives the neutral face, 1 the face as prompted, above 1 exaggerates (values are
-        clipped to [0, 1]). An empty prompt means neutral.
+        ``intensity`` 0 gives the neutral face, 1 the face as prompted, up to 2 exaggerates (values are
+        clipped to [0, 1]; ``limits.INTENSITY_RANGE``). An empty prompt means neutral.
         """
-        if not np.isfinite(intensity) or intensity < 0:
-            raise ValueError(f"intensity must be a finite number >= 0, got {intensity}")
+        intensity = check_intensity(intensity)
         if not _clean_prompt(prompt) or intensity == 0:
             return np.zeros(NUM_ARKIT, np.float32)
         face = self.heads.decode(self.embed_text(prompt))[0]
@@ -157,7 +164,7 @@ class ExpClip:
         The generator was trained on expression-encoder embeddings (EPA); going through the decoded face
         puts a prompt in exactly that space, and makes ``intensity`` mean the same as in ``expression()``.
         """
-        key = (_clean_prompt(prompt), float(intensity))
+        key = (_clean_prompt(prompt), check_intensity(intensity))
         style = self._styles.get(key)
         if style is None:
             if len(self._styles) >= 256:
@@ -194,13 +201,11 @@ class ExpClip:
         from .features import EDGE_PAD_S, FEATURE_RATE, log_mel
         from .generator import run_chunked, to_fps
 
+        fps, intensity, smoothing = check_fps(fps), check_intensity(intensity), check_smoothing(smoothing)
+        transition_s, seed = check_transition(transition_s), check_seed(seed)
+        if any(not isinstance(c, StyleCue) for c in cues or []):
+            raise ValueError("cues must be StyleCue(time_s, prompt, intensity) objects")
         audio = _check_audio(audio, sample_rate)
-        if not (np.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a positive number, got {fps}")
-        if not 0.0 <= smoothing <= 1.0:
-            raise ValueError(f"smoothing must be between 0 and 1, got {smoothing}")
-        if transition_s < 0:
-            raise ValueError(f"transition_s must be >= 0, got {transition_s}")
         duration = len(audio) / float(sample_rate)
         cues = sorted(cues or [], key=lambda c: c.time_s)
         styles = np.stack(

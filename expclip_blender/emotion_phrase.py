@@ -148,13 +148,23 @@ def write_phrase_embeddings(
 
 def load_phrase_embeddings(path: str | Path = PHRASE_EMBEDDINGS_FILE) -> dict[str, np.ndarray]:
     """``{phrase: (384,) float32 sentence embedding}`` from a file of :func:`write_phrase_embeddings`."""
-    from safetensors import safe_open
+    from .model_files import ModelFileError, read_safetensors
 
-    with safe_open(str(path), framework="numpy") as f:
-        phrases = json.loads((f.metadata() or {}).get("phrases", "[]"))
-        rows = f.get_tensor("embeddings").astype(np.float32)
+    tensors, metadata = read_safetensors(path, "Phrase embedding")
+    if "embeddings" not in tensors:
+        raise ModelFileError(f"Phrase embeddings '{path}' have no tensor 'embeddings'; rebuild the lexicon")
+    phrases = json.loads(metadata.get("phrases", "[]"))
+    rows = tensors["embeddings"].astype(np.float32)
     if len(phrases) != len(rows):
-        raise ValueError(f"{path}: {len(phrases)} phrases for {len(rows)} embeddings; rebuild the lexicon")
+        raise ModelFileError(
+            f"Phrase embeddings '{path}': {len(phrases)} phrases for {len(rows)} embeddings; "
+            "rebuild the lexicon"
+        )
+    if not np.isfinite(rows).all():
+        raise ModelFileError(
+            f"Phrase embeddings '{path}': tensor 'embeddings' contains NaN or infinite values; "
+            "rebuild the lexicon"
+        )
     return dict(zip(phrases, rows, strict=True))
 
 

@@ -114,13 +114,25 @@ def load_heads(path: str | Path, text_dim: int = 384) -> ExpClipHeads:
     """Read ExpCLIP heads from safetensors (no code runs); shapes are checked with clear messages."""
     path = Path(path)
     tensors, metadata = read_safetensors(path, "ExpCLIP")
-    heads = ExpClipHeads(
-        text_proj=Mlp.from_tensors(tensors, "text_proj"),
-        expr_enc=Mlp.from_tensors(tensors, "expr_enc"),
-        expr_dec=Mlp.from_tensors(tensors, "expr_dec"),
-        logit_scale=float(np.exp(tensors["logit_scale"].reshape(-1)[0])) if "logit_scale" in tensors else 1.0,
-        metadata=metadata,
-    )
+    # A NaN weight would pass every shape check and then set every shape key to NaN.
+    bad = [k for k, v in tensors.items() if np.issubdtype(v.dtype, np.floating) and not np.isfinite(v).all()]
+    if bad:
+        raise ModelFileError(
+            f"ExpCLIP weights '{path}' contain NaN or infinite values in {', '.join(sorted(bad)[:5])}: "
+            "the training diverged; use another checkpoint"
+        )
+    scale = tensors.get("logit_scale")
+    try:
+        heads = ExpClipHeads(
+            text_proj=Mlp.from_tensors(tensors, "text_proj"),
+            expr_enc=Mlp.from_tensors(tensors, "expr_enc"),
+            expr_dec=Mlp.from_tensors(tensors, "expr_dec"),
+            logit_scale=float(np.exp(scale.reshape(-1)[0])) if scale is not None else 1.0,
+            metadata=metadata,
+        )
+    except (ModelFileError, KeyError) as exc:  # KeyError: a layer's bias is missing
+        what = f"tensor {exc} is missing" if isinstance(exc, KeyError) else str(exc)
+        raise ModelFileError(f"ExpCLIP weights '{path}' do not fit: {what}") from None
     checks = [
         (
             heads.text_proj.in_dim == text_dim,

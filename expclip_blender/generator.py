@@ -47,6 +47,19 @@ __all__ = [
 
 FORMAT = "expclip-speech-generator"
 FEATURE_RATE = 100.0  # frames per second of the features
+# Upper bounds of a config read from a weights file's header: far above any trained model (128 channels,
+# 8 blocks; about a million parameters), low enough that building the layers cannot exhaust memory.
+CONFIG_MAX = {
+    "n_mels": 512,
+    "style_dim": 4096,
+    "channels": 4096,
+    "blocks": 256,
+    "kernel_size": 63,
+    "dilation_cycle": 16,
+    "n_out": 1024,
+    "stride": 16,
+}
+MAX_PARAMETERS = 200_000_000  # 800 MB of float32
 
 
 @dataclass
@@ -70,11 +83,24 @@ class GeneratorConfig:
         return FEATURE_RATE / self.stride
 
     def __post_init__(self) -> None:
-        if self.kernel_size % 2 != 1:
-            raise ValueError(f"kernel_size must be odd (a centred window), got {self.kernel_size}")
+        # Checked before any layer is built: a header claiming 60,000 channels must fail, not allocate 72 GB.
         for f in fields(self):
-            if getattr(self, f.name) <= 0:
-                raise ValueError(f"{f.name} must be positive, got {getattr(self, f.name)}")
+            value, high = getattr(self, f.name), CONFIG_MAX[f.name]
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+                raise ValueError(f"'{f.name}' must be a whole number from 1 to {high}, got {value!r}")
+        if self.kernel_size % 2 != 1:
+            raise ValueError(f"'kernel_size' must be odd (a centred window), got {self.kernel_size}")
+        if self.parameter_estimate() > MAX_PARAMETERS:
+            raise ValueError(
+                f"the config describes {self.parameter_estimate():,} parameters, more than the "
+                f"{MAX_PARAMETERS:,} a generator may have"
+            )
+
+    def parameter_estimate(self) -> int:
+        """The number of parameters (weights and biases) the layers of this config hold."""
+        c, d = self.channels, self.style_dim
+        block = c * c * self.kernel_size + c + 2 * c + d * 2 * c + 2 * c + c * c + c
+        return self.n_mels * self.stride * c + c + self.blocks * block + 2 * c + c * self.n_out + self.n_out
 
     def dilations(self) -> list[int]:
         return [2 ** (i % self.dilation_cycle) for i in range(self.blocks)]

@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import csv
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .files import FileTooLargeError, NotARegularFileError, read_regular_file
-from .presets import INTENSITY_RANGE, SMOOTHING_RANGE
+from .limits import INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 COMMAND = "expclip"
 PROG = f"blender --background SHOT.blend --command {COMMAND}"
@@ -172,15 +171,13 @@ def save_target(job: Job, open_blend: str | None) -> str:
 
 
 def _number(value: object, field: str, bounds: tuple[float, float]) -> float:
-    low, high = bounds
     if isinstance(value, str):
         with contextlib.suppress(ValueError):  # not a number: reported below with the text as given
             value = float(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise JobError(f"field '{field}' must be a number from {low:g} to {high:g}, got {value!r}")
-    if not low <= value <= high:
-        raise JobError(f"field '{field}' must be from {low:g} to {high:g}, got {value:g}")
-    return float(value)
+    try:
+        return check_number(value, f"field '{field}'", bounds)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
 
 
 def _flag(value: object, field: str) -> bool:

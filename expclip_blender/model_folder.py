@@ -24,6 +24,11 @@ def model_path(models_dir: str | Path | None, name: str) -> Path:
     """``models_dir/name`` when that folder has it, else the bundled file."""
     if models_dir is not None:
         folder = Path(models_dir)
+        if folder.is_file():
+            raise ModelFileError(
+                f"The model folder '{folder}' is a file: choose the folder that holds it (models_dir is a "
+                f"folder of {EXPCLIP_FILE} and/or {GENERATOR_FILE})"
+            )
         if not folder.is_dir():
             raise ModelFileError(
                 f"The model folder '{folder}' does not exist: choose a folder of .safetensors files"

@@ -34,7 +34,6 @@ preset folder are read as emotion presets).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import tempfile
@@ -43,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .files import FileTooLargeError, NotARegularFileError, read_regular_file
+from .limits import INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 FORMAT = "expclip-preset"
 VERSION = 1
@@ -52,8 +52,6 @@ BUILTIN, STUDIO, USER = "builtin", "studio", "user"
 SOURCES = (BUILTIN, STUDIO, USER)  # rising precedence
 SOURCE_LABELS = {BUILTIN: "Built-in", STUDIO: "Studio", USER: "User"}
 
-INTENSITY_RANGE = (0.0, 2.0)  # as the panel's slider: 0 = neutral, 1 = as prompted, above 1 exaggerates
-SMOOTHING_RANGE = (0.0, 1.0)
 MAX_NAME_LENGTH = 63  # a menu line; Blender's own data names stop at 63 characters too
 MAX_PROMPT_LENGTH = 1000
 MAX_FILE_BYTES = 1 << 20  # a preset is a few hundred bytes; anything larger is not one
@@ -132,13 +130,10 @@ class Preset:
 
 
 def _number(data: Mapping, key: str, default: float, bounds: tuple[float, float], where: str) -> float:
-    value = data.get(key, default)
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise PresetError(f"{where}: field {key!r} must be a number from {low:g} to {high:g}, got {value!r}")
-    if not low <= value <= high:
-        raise PresetError(f"{where}: field {key!r} must be from {low:g} to {high:g}, got {value:g}")
-    return float(value)
+    try:
+        return check_number(data.get(key, default), f"field {key!r}", bounds)
+    except ValueError as exc:
+        raise PresetError(f"{where}: {exc}") from None
 
 
 def check_name(name: object, where: str = "Preset") -> str:

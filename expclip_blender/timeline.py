@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .limits import INTENSITY_RANGE
+
 __all__ = [
     "MAX_INTENSITY",
     "PREFIX",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 PREFIX = "expclip:"
-MAX_INTENSITY = 2.0
+MAX_INTENSITY = INTENSITY_RANGE[1]
 _MARKER = re.compile(r"^\s*expclip\s*:(?P<body>.*)$", re.IGNORECASE | re.DOTALL)
 _INTENSITY = re.compile(r"^(?P<prompt>.*?)\s*@\s*(?P<value>\S*)\s*$", re.DOTALL)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -25,25 +27,38 @@ class WeightsFileError(ValueError):
 
 
 def save_weights(path: str | Path, weights: np.ndarray, fps: float) -> None:
-    """Write ``weights`` (frames x 52) to .csv, .json or .npy, chosen by the file's suffix."""
+    """Write ``weights`` (frames x 52) to .csv, .json or .npy, chosen by the file's suffix.
+
+    The file is written beside its destination and renamed into place, so a failed write (a full disk)
+    leaves any previous file intact and never a truncated one.
+    """
     path = Path(path)
     weights = np.asarray(weights, dtype=np.float32)
     if weights.ndim != 2 or weights.shape[1] != NUM_ARKIT:
         raise ValueError(f"weights must be (frames, {NUM_ARKIT}), got {weights.shape}")
     suffix = path.suffix.lower()
-    if suffix == ".npy":
-        np.save(path, weights)
-    elif suffix == ".json":
-        doc = {"fps": float(fps), "names": list(ARKIT_NAMES), "frames": np.round(weights, 5).tolist()}
-        path.write_text(json.dumps(doc), encoding="utf-8")
-    elif suffix == ".csv":
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["time", *ARKIT_NAMES])
-            for i, row in enumerate(weights):
-                writer.writerow([f"{i / fps:.6f}", *(f"{v:.5f}" for v in row)])
-    else:
+    if suffix not in FORMATS:
         raise WeightsFileError(f"'{path}': unknown format {suffix!r}; use one of {', '.join(FORMATS)}")
+    # A fresh name opened with "x" (never another file's) gets the usual permissions, unlike mkstemp's 0600.
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(temporary, "x", newline="", encoding="utf-8") as out:
+            if suffix == ".npy":
+                np.save(out.buffer, weights)
+            elif suffix == ".json":
+                doc = {"fps": float(fps), "names": list(ARKIT_NAMES), "frames": np.round(weights, 5).tolist()}
+                out.write(json.dumps(doc))
+            else:
+                writer = csv.writer(out)
+                writer.writerow(["time", *ARKIT_NAMES])
+                for i, row in enumerate(weights):
+                    writer.writerow([f"{i / fps:.6f}", *(f"{v:.5f}" for v in row)])
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def load_weights(path: str | Path) -> tuple[np.ndarray, float | None]:
@@ -57,6 +72,7 @@ def load_weights(path: str | Path) -> tuple[np.ndarray, float | None]:
             weights, fps = np.load(path, allow_pickle=False), None
         elif suffix == ".json":
             doc = json.loads(path.read_text(encoding="utf-8"))
+            _check_json_rows(doc, path)
             weights = _columns_to_arkit(doc["names"], np.asarray(doc["frames"], dtype=np.float32), path)
             fps = float(doc["fps"]) if doc.get("fps") else None
         elif suffix == ".csv":
@@ -71,7 +87,10 @@ def load_weights(path: str | Path) -> tuple[np.ndarray, float | None]:
     if weights.ndim != 2 or weights.shape[1] != NUM_ARKIT or len(weights) == 0:
         raise WeightsFileError(f"Weights file '{path}' holds shape {weights.shape}, expected (frames, 52)")
     if not np.all(np.isfinite(weights)):
-        raise WeightsFileError(f"Weights file '{path}' contains NaN or infinite values")
+        frame = int(np.argwhere(~np.isfinite(weights))[0][0])
+        raise WeightsFileError(f"Weights file '{path}' contains NaN or infinite values (frame {frame + 1})")
+    if fps is not None and not (np.isfinite(fps) and fps > 0):
+        raise WeightsFileError(f"Weights file '{path}' records an fps of {fps}; a frame rate must be > 0")
     return weights, fps
 
 
@@ -85,14 +104,31 @@ def _read_csv(path: Path) -> tuple[np.ndarray, float | None]:
     wanted = [c for c, name in enumerate(header) if match_arkit_name(name) or name.strip().lower() == "time"]
     table = np.zeros((len(body), len(header)), dtype=np.float64)
     for r, row in enumerate(body):
+        if len(row) < len(header):  # a cut-off file (a full disk) or a row missing cells
+            raise WeightsFileError(
+                f"Weights file '{path}': row {r + 2} has {len(row)} values but the header has "
+                f"{len(header)} columns (the file is cut off or damaged): export it again"
+            )
         for c in wanted:
-            cell = row[c].strip() if c < len(row) else ""
+            cell = row[c].strip()
             table[r, c] = float(cell) if cell else 0.0
     fps = None
     if header[0].strip().lower() == "time" and len(table) > 1:
         duration = float(table[-1, 0] - table[0, 0])
         fps = _snap_fps((len(table) - 1) / duration) if duration > 0 else None
     return _columns_to_arkit(header, table, path), fps
+
+
+def _check_json_rows(doc: dict, path: Path) -> None:
+    """Every frame of a JSON weights file has one value per name (a short frame is named)."""
+    names, frames = doc["names"], doc["frames"]
+    for i, frame in enumerate(frames if isinstance(frames, list) else []):
+        if not isinstance(frame, list) or len(frame) != len(names):
+            count = len(frame) if isinstance(frame, list) else "no"
+            raise WeightsFileError(
+                f"Weights file '{path}': frame {i + 1} has {count} values for {len(names)} names "
+                "(the file is cut off or damaged): export it again"
+            )
 
 
 _COMMON_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0)

@@ -11,6 +11,7 @@ from pathlib import Path
 import bpy
 from bpy.props import FloatProperty, IntProperty, StringProperty
 
+from ..expclip_blender.limits import FPS_RANGE
 from ..expclip_blender.weights_io import WeightsFileError, load_weights
 from .services.shape_key_writer import ShapeKeyWriteError, check_target, write_shape_key_action
 from .services.targets import scene_fps, target_meshes
@@ -28,7 +29,8 @@ class EXPCLIP_OT_import_weights(bpy.types.Operator):
     fps: FloatProperty(
         name="File FPS",
         default=0.0,
-        min=0.0,
+        min=0.0,  # 0 is "not given"; any other value is a frame rate within limits.FPS_RANGE
+        max=FPS_RANGE[1],
         description="Frame rate of the file's rows; 0 = as recorded in the file, else the scene's",
     )
     start_frame: IntProperty(name="Start Frame", default=1)

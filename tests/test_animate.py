@@ -198,3 +198,91 @@ def test_command_line_writes_weights(model, tmp_path, capsys):
     assert ".csv, .json or .npy" in err and "missing.wav" in err
     with pytest.raises(SystemExit):
         main(["animate", str(wav), "--out", str(tmp_path / "x.csv"), "--cue", "soon=calm"])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"cues": "nan-time"}, r"a cue's time_s must be a finite number, got nan"),
+        ({"cues": "nan-intensity"}, r"a cue's intensity must be a number from 0 to 2, got nan"),
+        ({"transition_s": float("nan")}, r"transition_s must be a number from 0 to 30, got nan"),
+        ({"intensity": float("inf")}, r"intensity must be a number from 0 to 2, got inf"),
+        ({"intensity": 3.0}, r"intensity must be from 0 to 2, got 3"),
+        ({"smoothing": float("nan")}, r"smoothing must be a number from 0 to 1, got nan"),
+        ({"fps": 1e6}, r"fps must be from 1 to 1000, got 1e\+06"),
+        ({"fps": 1e-9}, r"fps must be from 1 to 1000, got 1e-09"),
+        ({"seed": 1.5}, r"seed must be a whole number from 0"),
+        ({"seed": "7"}, r"seed must be a whole number from 0"),
+    ],
+)
+def test_non_finite_and_out_of_range_numbers_are_refused(model, options, message):
+    # NaN cues and transitions used to give all-NaN weights; fps 1e6 ran for a minute, 1e-9 gave 0 frames.
+    audio = _speechlike(1.0, 16000)
+    with pytest.raises(ValueError, match=message):
+        if options.get("cues") == "nan-time":
+            options = {"cues": [ex.StyleCue(float("nan"), "calm")]}
+        elif options.get("cues") == "nan-intensity":
+            options = {"cues": [ex.StyleCue(0.5, "calm", float("nan"))]}
+        model.animate(audio, 16000, "happy", **options)
+
+
+def test_a_cue_before_the_clip_is_allowed(model):
+    out = model.animate(_speechlike(1.0, 16000), 16000, "calm", cues=[ex.StyleCue(-0.5, "furious")])
+    assert out.shape == (30, 52) and np.isfinite(out).all()
+
+
+def test_command_line_refuses_a_nan_cue(model, tmp_path, capsys):
+    import soundfile as sf
+
+    from expclip_blender.__main__ import main
+
+    wav = tmp_path / "line.wav"
+    sf.write(wav, _speechlike(1.0, 16000), 16000)
+    out = tmp_path / "take.csv"
+    folder = str(model.generator_path.parent)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["animate", str(wav), "--out", str(out), "--models", folder, "--cue", "nan=calm"])
+    assert exit_info.value.code == 2 and not out.exists()
+    assert "a cue's time_s must be a finite number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("missing/take.csv", "the folder '{tmp}/missing' does not exist"),
+        ("file.txt/take.csv", "'{tmp}/file.txt' is a file, not a folder"),
+        ("take.txt", "--out must end in .csv, .json or .npy"),
+        ("sub.csv", "is a folder"),
+    ],
+)
+def test_command_line_checks_the_output_before_any_work(tmp_path, monkeypatch, capsys, out, message):
+    import soundfile as sf
+
+    import expclip_blender.api
+    from expclip_blender.__main__ import main
+
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "sub.csv").mkdir()
+    wav = tmp_path / "line.wav"
+    sf.write(wav, _speechlike(0.5, 16000), 16000)
+    monkeypatch.setattr(expclip_blender.api, "load", lambda **_: pytest.fail("the model loaded before --out"))
+    assert main(["animate", str(wav), "--out", str(tmp_path / out)]) == 2
+    assert message.format(tmp=tmp_path) in capsys.readouterr().err
+
+
+def test_command_line_checks_numbers_before_any_work(tmp_path, monkeypatch, capsys):
+    import expclip_blender.api
+    from expclip_blender.__main__ import main
+
+    monkeypatch.setattr(expclip_blender.api, "load", lambda **_: pytest.fail("the model loaded first"))
+    for option, value, message in (
+        ("--fps", "1e6", "--fps must be from 1 to 1000"),
+        ("--fps", "nan", "--fps must be a number from 1 to 1000"),
+        ("--transition", "inf", "--transition must be a number from 0 to 30"),
+        ("--smoothing", "-1", "--smoothing must be from 0 to 1"),
+        ("--intensity", "7", "--intensity must be from 0 to 2"),
+        ("--seed", "-3", "--seed must be a whole number"),
+    ):
+        args = ["animate", str(tmp_path / "line.wav"), "--out", str(tmp_path / "t.csv"), option, value]
+        assert main(args) == 2
+        assert message in capsys.readouterr().err

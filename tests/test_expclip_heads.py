@@ -320,3 +320,55 @@ def test_perturbed_text_touches_only_frame_words():
     assert len(seen) > 5  # it does perturb
     assert perturbed_text("furious", np.random.default_rng(1), fillers) != "furious"  # inserts at least
     assert {"slightly", "absolutely", "extremely"} <= intensity_words()
+
+
+def _heads_tensors() -> dict[str, np.ndarray]:
+    torch.manual_seed(0)
+    cfg = replace(shipped_recipe(1), style_dim=16, hidden=32)
+    return {k: v.numpy() for k, v in ExpClipTorch(cfg).state_dict().items()}
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_weights_are_refused_naming_file_and_tensor(tmp_path, value):
+    from safetensors.numpy import save_file
+
+    from expclip_blender.model_folder import check_models_dir
+
+    tensors = _heads_tensors()
+    tensors["expr_dec.0.weight"][3, 1] = value  # used to load and "fit", then Preview set every key to NaN
+    path = tmp_path / "expclip.safetensors"
+    save_file(tensors, str(path))
+    with pytest.raises(
+        ModelFileError, match=rf"'{path}' contain NaN or infinite values in expr_dec\.0\.weight"
+    ):
+        load_heads(path)
+    check = check_models_dir(tmp_path)
+    assert not check.ok and "expr_dec.0.weight" in check.message
+
+
+def test_layer_errors_name_the_file(tmp_path):
+    from safetensors.numpy import save_file
+
+    tensors = _heads_tensors()
+    tensors["expr_dec.0.bias"] = np.zeros((3, 7), np.float32)
+    path = tmp_path / "odd.safetensors"
+    save_file(tensors, str(path))
+    with pytest.raises(ModelFileError, match=rf"^ExpCLIP weights '{path}' do not fit: expr_dec layer 0: "):
+        load_heads(path)
+    del tensors["expr_dec.0.bias"]
+    save_file(tensors, str(path))
+    with pytest.raises(ModelFileError, match=rf"'{path}' do not fit: tensor 'expr_dec\.0\.bias' is missing"):
+        load_heads(path)
+
+
+def test_non_finite_phrase_embeddings_are_refused(tmp_path):
+    from safetensors.numpy import save_file
+
+    from expclip_blender.emotion_phrase import load_phrase_embeddings
+
+    rows = np.ones((2, 384), np.float16)
+    rows[1, 5] = np.nan
+    path = tmp_path / "phrase_embeddings.safetensors"
+    save_file({"embeddings": rows}, str(path), metadata={"phrases": '["a", "b"]'})
+    with pytest.raises(ModelFileError, match=rf"'{path}': tensor 'embeddings' contains NaN"):
+        load_phrase_embeddings(path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -227,6 +229,42 @@ def test_bad_files_give_clear_errors(model, tmp_path):
     save_file(tensors, str(no_config))
     with pytest.raises(ModelFileError, match="no 'config'"):
         load_generator(no_config, device="cpu")
+
+
+def test_non_finite_generator_weights_are_refused(model, tmp_path):
+    from safetensors.torch import save_file
+
+    tensors = {k: v.clone().contiguous() for k, v in model.state_dict().items()}
+    tensors["head.weight"][0, 0] = float("nan")
+    path = tmp_path / "generator.safetensors"
+    save_file(tensors, str(path), metadata={"config": json.dumps(asdict(SMALL))})
+    with pytest.raises(ModelFileError, match=rf"'{path}' contain NaN or infinite values in head\.weight"):
+        load_generator(path, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"channels": 5000, "blocks": 1, "kernel_size": 1, "style_dim": 1},
+            "'channels' must be a whole number",
+        ),
+        ({"channels": 60_000}, "'channels' must be a whole number from 1 to 4096, got 60000"),
+        ({"blocks": 10_000}, "'blocks' must be a whole number from 1 to 256"),
+        ({"style_dim": 12.5}, "'style_dim' must be a whole number"),
+        ({"channels": "128"}, "'channels' must be a whole number"),
+        ({"channels": 4096, "blocks": 256, "kernel_size": 63}, "parameters, more than the"),
+    ],
+)
+def test_header_config_is_checked_before_anything_is_allocated(tmp_path, config, message):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "generator.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"config": json.dumps(config)})
+    with pytest.raises(
+        ModelFileError, match=rf"^Generator weights '{path}' have an unusable config.*{message}"
+    ):
+        load_generator(path, device="cpu")
 
 
 def test_cuda_matches_cpu(model, tmp_path):

@@ -408,3 +408,15 @@ def test_custom_generator_weights_are_checked(registered, ext, tmp_path):
     (folder / "generator.safetensors").write_bytes(b"garbage, not safetensors")
     result = check_models_dir(folder)
     assert not result.ok and "cannot be read" in result.lines[1]
+
+
+def test_panel_ranges_are_the_shared_limits(registered):
+    from expclip_blender import limits
+
+    props = registered.types.Scene.bl_rna.properties["expclip"].fixed_type.bl_rna.properties
+    for name, (low, high) in (
+        ("intensity", limits.INTENSITY_RANGE),
+        ("smoothing", limits.SMOOTHING_RANGE),
+        ("transition_s", limits.TRANSITION_RANGE),
+    ):
+        assert (props[name].hard_min, props[name].hard_max) == pytest.approx((low, high)), name

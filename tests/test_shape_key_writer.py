@@ -149,6 +149,29 @@ def test_bad_weights_change_nothing(writer, face, bpy_module, weights, message):
     assert _snapshot(bpy_module, face) == before
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"fps": float("inf")}, r"fps=inf"),
+        ({"fps": float("nan")}, r"fps=nan"),
+        ({"start_frame": float("nan")}, r"start_frame=nan"),
+        ({"scene_fps": float("inf")}, r"scene_fps=inf"),
+    ],
+)
+def test_non_finite_numbers_change_nothing(writer, face, bpy_module, options, message):
+    # fps=inf used to pass the "positive" check and key every frame at NaN.
+    writer.write_shape_key_action(face, _weights(5), fps=30, name="before")
+    before = _snapshot(bpy_module, face)
+    with pytest.raises(writer.ShapeKeyWriteError, match=message):
+        writer.write_shape_key_action(face, _weights(5), **{"fps": 30, **options})
+    assert _snapshot(bpy_module, face) == before
+
+
+def test_non_finite_weights_are_refused_before_the_target_is_read(writer, bpy_module):
+    with pytest.raises(writer.ShapeKeyWriteError, match="NaN or infinite values; nothing was written"):
+        writer.write_shape_key_action(None, np.full((4, 52), np.inf, np.float32), fps=30)
+
+
 def test_failure_while_writing_rolls_everything_back(writer, face, bpy_module, monkeypatch):
     writer.write_shape_key_action(face, _weights(5), fps=30, name="before")
     before = _snapshot(bpy_module, face)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -55,3 +59,70 @@ def test_csv_frame_rate_survives_rounded_time_stamps(tmp_path, fps):
     path = tmp_path / "w.csv"
     save_weights(path, np.zeros((500, 52), np.float32), fps=fps)
     assert load_weights(path)[1] == pytest.approx(fps, abs=1e-6)
+
+
+def test_a_cut_off_csv_is_refused_naming_the_row(tmp_path):
+    path = tmp_path / "take.csv"
+    save_weights(path, np.full((4, 52), 0.5, np.float32), fps=30.0)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) - 200], encoding="utf-8")  # a full disk stops the write mid-row
+    with pytest.raises(WeightsFileError, match=r"row 5 has \d+ values but the header has 53 columns"):
+        load_weights(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_non_finite_values_are_refused_naming_the_frame(tmp_path, suffix):
+    path = tmp_path / f"take{suffix}"
+    weights = np.full((4, 52), 0.5, np.float32)
+    weights[2, 7] = np.inf
+    save_weights(path, weights, fps=30.0)
+    with pytest.raises(WeightsFileError, match=r"NaN or infinite values \(frame 3\)"):
+        load_weights(path)
+
+
+def test_a_short_json_frame_is_refused_naming_it(tmp_path):
+    path = tmp_path / "take.json"
+    frames = [[0.5] * 52, [0.5] * 30]
+    path.write_text(json.dumps({"fps": 30, "names": list(ARKIT_NAMES), "frames": frames}), encoding="utf-8")
+    with pytest.raises(WeightsFileError, match="frame 2 has 30 values for 52 names"):
+        load_weights(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".npy"])
+def test_a_failed_write_leaves_the_old_file_and_no_partial_one(tmp_path, monkeypatch, suffix):
+    from expclip_blender import weights_io
+
+    path = tmp_path / f"take{suffix}"
+    save_weights(path, np.full((3, 52), 0.25, np.float32), fps=30.0)
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(weights_io.os, "fsync", disk_full)  # the last step before the rename
+
+    def npy_fills_the_disk(file, array):
+        with open(file, "wb") if isinstance(file, str | Path) else contextlib.nullcontext(file) as out:
+            out.write(b"\x93NUMPY")
+            disk_full()
+
+    monkeypatch.setattr(weights_io.np, "save", npy_fills_the_disk)
+    monkeypatch.setattr(weights_io.json, "dumps", disk_full)
+    real_writer = weights_io.csv.writer
+
+    def writer_that_fills_the_disk(handle):
+        inner, rows = real_writer(handle), []
+
+        class Writer:
+            def writerow(self, row):
+                rows.append(row)
+                if len(rows) > 2:
+                    disk_full()
+                inner.writerow(row)
+
+        return Writer()
+
+    monkeypatch.setattr(weights_io.csv, "writer", writer_that_fills_the_disk)
+    with pytest.raises(OSError, match="No space"):
+        save_weights(path, np.full((100, 52), 0.75, np.float32), fps=30.0)
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
 
+from ..expclip_blender.limits import INTENSITY_RANGE, SMOOTHING_RANGE, TRANSITION_RANGE
+
 
 class EXPCLIP_PG_settings(bpy.types.PropertyGroup):
     """ExpCLIP bake settings of a scene"""
@@ -42,15 +44,15 @@ class EXPCLIP_PG_settings(bpy.types.PropertyGroup):
         name="Intensity",
         description="0 = neutral, 1 = as prompted, above 1 exaggerates",
         default=1.0,
-        min=0.0,
-        max=2.0,
+        min=INTENSITY_RANGE[0],
+        max=INTENSITY_RANGE[1],
     )
     smoothing: FloatProperty(
         name="Smoothing",
         description="Temporal smoothing of the animation (0 = none, 1 = strongest)",
         default=0.0,
-        min=0.0,
-        max=1.0,
+        min=SMOOTHING_RANGE[0],
+        max=SMOOTHING_RANGE[1],
     )
     blinks: BoolProperty(name="Blinks", description="Add natural eye blinks", default=True)
     mapping_preset: StringProperty(
@@ -63,9 +65,9 @@ class EXPCLIP_PG_settings(bpy.types.PropertyGroup):
         name="Transition",
         description="Seconds over which the style blends at each timeline marker (centred on the marker)",
         default=0.5,
-        min=0.0,
+        min=TRANSITION_RANGE[0],
         soft_max=3.0,
-        max=30.0,
+        max=TRANSITION_RANGE[1],
         unit="TIME_ABSOLUTE",
     )
     use_timeline: BoolProperty(

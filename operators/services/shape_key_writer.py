@@ -87,6 +87,16 @@ def resolve_channels(key: bpy.types.Key, channels: Sequence[Channel] | MatchRepo
     return report
 
 
+def _refuse_non_finite(weights: np.ndarray, fps: float, start_frame: float, scene_fps: float | None) -> None:
+    """ShapeKeyWriteError before anything is touched when a value would key NaN (or inf) into the file."""
+    numbers = {"fps": fps, "start_frame": start_frame, "scene_fps": 1.0 if scene_fps is None else scene_fps}
+    bad = [f"{name}={value}" for name, value in numbers.items() if not np.isfinite(value)]
+    if bad:
+        raise ShapeKeyWriteError(f"Non-finite numbers ({', '.join(bad)}); nothing was written.")
+    if not np.all(np.isfinite(np.asarray(weights, dtype=np.float32))):
+        raise ShapeKeyWriteError("The weights contain NaN or infinite values; nothing was written.")
+
+
 def write_shape_key_action(
     obj: bpy.types.Object,
     weights: np.ndarray,
@@ -108,6 +118,7 @@ def write_shape_key_action(
     tolerance is stated for). Values are clipped to each key's slider range. On any error nothing in the
     file is changed.
     """
+    _refuse_non_finite(weights, fps, start_frame, scene_fps)
     key = check_target(obj)
     report = resolve_channels(key, channels)
     weights = np.asarray(weights, dtype=np.float32)
@@ -115,8 +126,6 @@ def write_shape_key_action(
         raise ShapeKeyWriteError(
             f"Expected a (frames, 52) array with at least one frame, got {weights.shape}"
         )
-    if not np.all(np.isfinite(weights)):
-        raise ShapeKeyWriteError("The weights contain NaN or infinite values; nothing was written.")
     if not fps > 0 or (scene_fps is not None and not scene_fps > 0):
         raise ShapeKeyWriteError(f"Frame rates must be positive (fps={fps}, scene_fps={scene_fps}).")
     if interpolation is None:
