@@ -124,10 +124,12 @@ def _path(value: str, base_dir: Path) -> str:
     return str(path if path.is_absolute() else (base_dir / path).resolve())
 
 
-def blend_relative(value: str, blend: str) -> str:
+def blend_relative(value: str, blend: str | None) -> str:
     """``value`` with a leading ``//`` made relative to the folder of ``blend``, as ``bpy.path.abspath``."""
     if not value.startswith("//"):
         return value
+    if blend is None:
+        raise JobError(f"'{value}' is relative to a .blend ('//'), but there is none: give an absolute path")
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(blend)), value[2:]))
 
 
