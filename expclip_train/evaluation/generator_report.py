@@ -523,7 +523,8 @@ def _clip_phones_ok(clip) -> bool:
     return any(isinstance(p, Phone) and p.label != "SIL" for p in clip.phones)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _build_parser() -> argparse.ArgumentParser:
+    """The report command's options."""
     parser = argparse.ArgumentParser(
         prog="python -m expclip_train.evaluation.generator_report",
         description=__doc__,
@@ -543,58 +544,45 @@ def main(argv: list[str] | None = None) -> int:
         "--peer-cache", type=Path, default=Path("build/cache/peers"), help="where the peers' outputs are kept"
     )
     parser.add_argument("--no-cache", action="store_true", help="always rerun the peers")
-    args = parser.parse_args(argv)
-    if args.limit is not None and args.limit < 1:
-        parser.error("--limit must be at least 1")
+    return parser
 
-    def log(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
 
-    try:
-        aligned, recognised, speakers = load_heldout(args.corpus)
-    except (FileNotFoundError, KeyError, json.JSONDecodeError) as err:
-        print(f"error: cannot read the corpus: {err}", file=sys.stderr)
-        return 2
-    aligned = select_clips([c for c in aligned if _clip_phones_ok(c)], args.limit)
-    recognised = select_clips([c for c in recognised if _clip_phones_ok(c)], args.limit)
-    if not aligned and not recognised:
-        print(
-            f"error: {args.corpus} has no held-out clips with phones; build it with --holdout-speakers",
-            file=sys.stderr,
-        )
-        return 2
-
-    status = 0
-    model = None
+def _load_model(device: str, models_dir: Path | None):
+    """The loaded model, or None (with the reason on stderr) when it cannot be loaded."""
     try:
         from expclip_blender import api
 
-        loaded = api.load(device=args.device, models_dir=args.models)
+        loaded = api.load(device=device, models_dir=models_dir)
         if not hasattr(loaded, "animate"):
             raise AttributeError("this version of the API has no animate() yet")
         # The generator may load lazily: one tenth of a second of silence makes a missing file show now.
         loaded.animate(np.zeros(1600, np.float32), 16000, prompt=NEUTRAL_PROMPT, fps=FPS, blinks=False)
-        model = loaded
     except Exception as err:  # a missing or unfit model file: the peers' figures are still worth printing
         print(
             f"error: the model could not be loaded ({type(err).__name__}: {err}); peers only", file=sys.stderr
         )
-        status = 1
+        return None
+    return loaded
+
+
+def _installed_peers() -> list[str]:
+    """The peers that are installed; a warning on stderr for each one that is not."""
+    from .peers import peer_available
+
     peers: list[str] = []
-    if not args.no_peers:
-        from .peers import peer_available
+    for p in PEER_NAMES:
+        if peer_available(p):
+            peers.append(p)
+        else:
+            print(f"warning: peer {p} is not installed (pip install -e '.[eval]'); skipped", file=sys.stderr)
+    return peers
 
-        for p in PEER_NAMES:
-            if peer_available(p):
-                peers.append(p)
-            else:
-                print(
-                    f"warning: peer {p} is not installed (pip install -e '.[eval]'); skipped", file=sys.stderr
-                )
 
-    cache = None if args.no_cache else args.peer_cache
-    t0 = time.perf_counter()
-    report: dict = {"corpus": str(args.corpus), "holdout_speakers": speakers, "fps": FPS}
+def _report_sections(
+    aligned: list, recognised: list, model, peers: list[str], log: Callable[[str], None], cache: Path | None
+) -> tuple[dict, list[str]]:
+    """Evaluate the aligned and the recognised held-out clips: (figures by section, printed text)."""
+    report: dict = {}
     out: list[str] = []
     if aligned:
         log(f"aligned held-out clips: {len(aligned)}")
@@ -617,6 +605,41 @@ def main(argv: list[str] | None = None) -> int:
                 "they contain recognition errors, so these figures are indicative only",
             ),
         ]
+    return report, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the held-out lip-sync report; 0 when the model was evaluated, 1 peers only, 2 no corpus."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    try:
+        aligned, recognised, speakers = load_heldout(args.corpus)
+    except (FileNotFoundError, KeyError, json.JSONDecodeError) as err:
+        print(f"error: cannot read the corpus: {err}", file=sys.stderr)
+        return 2
+    aligned = select_clips([c for c in aligned if _clip_phones_ok(c)], args.limit)
+    recognised = select_clips([c for c in recognised if _clip_phones_ok(c)], args.limit)
+    if not aligned and not recognised:
+        print(
+            f"error: {args.corpus} has no held-out clips with phones; build it with --holdout-speakers",
+            file=sys.stderr,
+        )
+        return 2
+
+    model = _load_model(args.device, args.models)
+    status = 0 if model is not None else 1
+    peers = [] if args.no_peers else _installed_peers()
+    cache = None if args.no_cache else args.peer_cache
+    t0 = time.perf_counter()
+    report: dict = {"corpus": str(args.corpus), "holdout_speakers": speakers, "fps": FPS}
+    sections, out = _report_sections(aligned, recognised, model, peers, log, cache)
+    report.update(sections)
     report["wall_s"] = time.perf_counter() - t0
     print("\n".join(out))
     if args.json_out:

@@ -142,7 +142,8 @@ def evaluate(encoder: TopLayers, heads, sets, lexicon) -> dict:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def _build_parser() -> argparse.ArgumentParser:
+    """The experiment's options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--layers", type=int, default=1, help="top MiniLM layers to train (1..6)")
     parser.add_argument("--epochs", type=int, default=3)
@@ -151,7 +152,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", type=Path, default=MODELS_DIR, help="folder with expclip.safetensors")
-    args = parser.parse_args(argv)
+    return parser
+
+
+class TokenStates:
+    """The frozen lower layers' token states of a list of texts, run once and kept (float16), one after
+    another: text ``j``'s are ``states[offsets[j] : offsets[j + 1]]``."""
+
+    def __init__(self, encoder: TopLayers, texts: list[str]) -> None:
+        token_ids = [encoder.ids(t) for t in texts]
+        self.lengths = np.array([len(s) for s in token_ids])
+        self.offsets = np.concatenate([[0], np.cumsum(self.lengths)])
+        self.states = torch.zeros(int(self.offsets[-1]), encoder.bert.config.hidden_size, dtype=torch.float16)
+        by_length = np.argsort(self.lengths, kind="stable")  # little padding per batch
+        for i in range(0, len(by_length), 256):
+            batch = by_length[i : i + 256]
+            ids, mask = encoder.pad([token_ids[j] for j in batch])
+            h = encoder.lower(ids, mask)
+            for r, j in enumerate(batch):
+                self.states[self.offsets[j] : self.offsets[j + 1]] = h[r, : self.lengths[j]].half()
+
+    def batch(self, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(token states, attention mask) of the texts ``rows``, padded to the longest (float32)."""
+        n = int(self.lengths[rows].max())
+        h = torch.zeros(len(rows), n, self.states.shape[1])
+        mask = torch.zeros(len(rows), n, dtype=torch.long)
+        for r, j in enumerate(rows):
+            h[r, : self.lengths[j]] = self.states[self.offsets[j] : self.offsets[j + 1]].float()
+            mask[r, : self.lengths[j]] = 1
+        return h, mask
+
+
+def _optimiser(encoder: TopLayers, heads, args: argparse.Namespace, steps: int):
+    """(AdamW: one learning rate for the top layers, one for the projection; its one-cycle schedule)."""
+    opt = torch.optim.AdamW(
+        [
+            {"params": encoder.top.parameters(), "lr": args.lr_encoder},
+            {"params": heads.text_proj.parameters(), "lr": args.lr_projection},
+        ],
+        weight_decay=1e-4,
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[args.lr_encoder, args.lr_projection], total_steps=steps * args.epochs, pct_start=0.1
+    )
+    return opt, sched
+
+
+def _batch_loss(
+    encoder: TopLayers, heads, kept: TokenStates, rows: np.ndarray, x: torch.Tensor, ze: torch.Tensor, scale
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total, contrastive, reconstruction) loss of texts ``rows`` against faces ``x`` (embedded ``ze``)."""
+    h, mask = kept.batch(rows)
+    t = encoder.pool(encoder.run(h, mask, encoder.top), mask)
+    zt = heads.embed_text(t + 0.05 * torch.randn_like(t))
+    loss_c = contrastive_loss(zt, ze, x, scale, 0.02)
+    loss_r = nn.functional.mse_loss(heads.decode(zt), x)
+    return loss_c + 20.0 * loss_r, loss_c, loss_r
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the top layers with the projection and print the held-out figures before and per epoch."""
+    args = _build_parser().parse_args(argv)
 
     torch.set_num_threads(2)
     torch.manual_seed(args.seed)
@@ -173,18 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     expr_rows, texts = tead.train_pairs()
     unique = sorted(set(texts))
     row_of = {t: i for i, t in enumerate(unique)}
-    token_ids = [encoder.ids(t) for t in unique]
-    lengths = np.array([len(s) for s in token_ids])
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    states = torch.zeros(int(offsets[-1]), encoder.bert.config.hidden_size, dtype=torch.float16)
-    by_length = np.argsort(lengths, kind="stable")  # little padding per batch
-    for i in range(0, len(by_length), 256):
-        batch = by_length[i : i + 256]
-        ids, mask = encoder.pad([token_ids[j] for j in batch])
-        h = encoder.lower(ids, mask)
-        for r, j in enumerate(batch):
-            states[offsets[j] : offsets[j + 1]] = h[r, : lengths[j]].half()
-    log(f"kept layer-{encoder.split} token states of {len(unique):,} texts ({len(states):,} tokens)")
+    kept = TokenStates(encoder, unique)
+    log(f"kept layer-{encoder.split} token states of {len(unique):,} texts ({len(kept.states):,} tokens)")
 
     draw = pair_weights(tead, 4.0, 0.25) * word_balance_weights(tead, 0.5)
     draw /= draw.sum()
@@ -195,17 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     scale = heads.logit_scale.exp().clamp(max=100.0).detach()
     for p in (*encoder.top.parameters(), *heads.text_proj.parameters()):
         p.requires_grad_(True)
-    opt = torch.optim.AdamW(
-        [
-            {"params": encoder.top.parameters(), "lr": args.lr_encoder},
-            {"params": heads.text_proj.parameters(), "lr": args.lr_projection},
-        ],
-        weight_decay=1e-4,
-    )
     steps = len(pair_expr) // args.batch_size
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=[args.lr_encoder, args.lr_projection], total_steps=steps * args.epochs, pct_start=0.1
-    )
+    opt, sched = _optimiser(encoder, heads, args, steps)
     for epoch in range(args.epochs):
         encoder.top.train()
         heads.text_proj.train()
@@ -213,19 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         totals = np.zeros(3)
         for step in range(steps):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            rows = pair_text[batch]
-            n = int(lengths[rows].max())
-            h = torch.zeros(len(batch), n, states.shape[1])
-            mask = torch.zeros(len(batch), n, dtype=torch.long)
-            for r, j in enumerate(rows):
-                h[r, : lengths[j]] = states[offsets[j] : offsets[j + 1]].float()
-                mask[r, : lengths[j]] = 1
-            t = encoder.pool(encoder.run(h, mask, encoder.top), mask)
-            zt = heads.embed_text(t + 0.05 * torch.randn_like(t))
             x, ze = expressions[pair_expr[batch]], expr_emb[pair_expr[batch]]
-            loss_c = contrastive_loss(zt, ze, x, scale, 0.02)
-            loss_r = nn.functional.mse_loss(heads.decode(zt), x)
-            loss = loss_c + 20.0 * loss_r
+            loss, loss_c, loss_r = _batch_loss(encoder, heads, kept, pair_text[batch], x, ze, scale)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -56,16 +56,20 @@ def _contains(text: str, phrase: str) -> bool:
     return re.search(_WORD.format(re.escape(phrase)), text) is not None
 
 
-def harvest(wordnet: WordNet, min_support: int = 1) -> dict[str, list[str]]:
-    """``{synonym: the trained words it was reached from}``."""
-    emotion_of = {r.label: r.emotion for r in RECIPES.values()}
-    held = {
+def _heldout_words() -> set[str]:
+    """The held-out emotion words and nouns of both annotator passes."""
+    return {
         w
         for wide in (False, True)
         for key, items in Annotator(wide=wide).heldout_vocabulary().items()
         if key.startswith(("words", "nouns"))
         for w in items
     }
+
+
+def _trained_words(held: set[str]) -> tuple[set[str], list[tuple[str, str | None, str]]]:
+    """(every vocabulary entry, the trained words as (word, emotion class, WordNet part of speech))."""
+    emotion_of = {r.label: r.emotion for r in RECIPES.values()}
     vocabulary, trained = set(), []
     words = load_vocabulary()
     for pos, by_set in (("a", words.words), ("n", words.nouns)):
@@ -75,20 +79,34 @@ def harvest(wordnet: WordNet, min_support: int = 1) -> dict[str, list[str]]:
                     vocabulary.add(entry.text)
                     if entry.text not in held and "{" not in entry.text and not entry.ing:
                         trained.append((entry.text, emotion_of.get(label), pos))
+    return vocabulary, trained
+
+
+def _synonyms_of(wordnet: WordNet, word: str, pos: str) -> list[str]:
+    """The words of ``word``'s first two senses' synsets of part of speech ``pos`` (for adjectives also
+    their similar-to synsets), without WordNet's position markers; ``word`` itself may be among them."""
+    found: list[str] = []
+    for rank, synset in enumerate(wordnet.senses(word)):
+        if rank >= 2:
+            break
+        if synset.pos != pos:
+            continue
+        words = list(synset.words)
+        if pos == "a":
+            words += [w for other in wordnet.related(synset) if other.pos == "a" for w in other.words]
+        found += [re.sub(r"\((a|p|ip)\)$", "", w) for w in words]
+    return found
+
+
+def harvest(wordnet: WordNet, min_support: int = 1) -> dict[str, list[str]]:
+    """``{synonym: the trained words it was reached from}``."""
+    held = _heldout_words()
+    vocabulary, trained = _trained_words(held)
     reached: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
     for word, emotion, pos in trained:
-        for rank, synset in enumerate(wordnet.senses(word)):
-            if rank >= 2:
-                break
-            if synset.pos != pos:
-                continue
-            words = list(synset.words)
-            if pos == "a":
-                words += [w for other in wordnet.related(synset) if other.pos == "a" for w in other.words]
-            for w in words:
-                w = re.sub(r"\((a|p|ip)\)$", "", w)
-                if w != word and re.fullmatch(r"[a-z][a-z' -]*", w):
-                    reached[w].add((word, emotion))
+        for w in _synonyms_of(wordnet, word, pos):
+            if w != word and re.fullmatch(r"[a-z][a-z' -]*", w):
+                reached[w].add((word, emotion))
     out = {}
     for w, sources in sorted(reached.items()):
         emotions = {e for _, e in sources}

@@ -35,7 +35,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,33 +232,31 @@ def _real_id(row: dict) -> str:
 # --- the build ---------------------------------------------------------------------------------------
 
 
-def build_corpus(
-    out: str | os.PathLike,
-    synth_utterances: int = 40,
-    real_dir: str | os.PathLike | None = None,
-    real_clips: int | None = None,
-    holdout_speakers: int = 2,
-    piper_share: float = 0.3,
-    seed: int = 0,
-    progress: bool = True,
-) -> dict:
-    """Build (or complete) a corpus in ``out``; returns the manifest (also written to manifest.json)."""
-    out = Path(out)
-    clips_dir = out / "clips"
-    clips_dir.mkdir(parents=True, exist_ok=True)
+# Throughput counters of one build, by how the clips were made.
+_THROUGHPUT_KINDS = ("synth-espeak-ng", "synth-piper", "real-align", "real-allphone")
+
+
+def _count_clip(stats: dict, kind: str, duration: float, t0: float) -> None:
+    """Add one clip made since ``t0`` (perf_counter) to ``stats[kind]``."""
+    st = stats[kind]
+    st["clips"] += 1
+    st["audio_s"] += duration
+    st["process_s"] += time.perf_counter() - t0
+
+
+def _synth_clips(
+    clips_dir: Path,
+    synth_utterances: int,
+    seed: int,
+    piper_share: float,
+    stats: dict,
+    failures: list[dict],
+    log: Callable[[str], None],
+) -> list[dict]:
+    """Synthesise the clips not yet in ``clips_dir``; the metadata of every synthetic clip there."""
     synths = _Synths(seed)
-    words: list[str] | None = None
-    stats = {
-        k: {"clips": 0, "audio_s": 0.0, "process_s": 0.0}
-        for k in ("synth-espeak-ng", "synth-piper", "real-align", "real-allphone")
-    }
-    failures: list[dict] = []
+    words: list[str] | None = None  # read only when a clip is missing
     entries: list[dict] = []
-
-    def log(msg: str) -> None:
-        if progress:
-            print(msg, file=sys.stderr, flush=True)
-
     for i in range(synth_utterances):
         cid = f"syn{i:06d}"
         meta_path = clips_dir / f"{cid}.json"
@@ -274,64 +272,90 @@ def build_corpus(
                 continue
             meta.update(id=cid, split="train", duration=len(audio) / SAMPLE_RATE, sample_rate=SAMPLE_RATE)
             _write_clip(clips_dir, cid, audio, phones, meta)
-            st = stats["synth-piper" if meta["engine"] == "piper" else "synth-espeak-ng"]
-            st["clips"] += 1
-            st["audio_s"] += meta["duration"]
-            st["process_s"] += time.perf_counter() - t0
+            kind = "synth-piper" if meta["engine"] == "piper" else "synth-espeak-ng"
+            _count_clip(stats, kind, meta["duration"], t0)
             log(f"{cid}: {meta['speaker']} {meta['duration']:.1f} s ({meta['timing']})")
         entries.append(_read_meta(meta_path))
+    return entries
 
-    holdout: list[str] = []
-    if real_dir is not None and (Path(real_dir) / "manifest.csv").is_file():
-        from expclip_blender.audio import load_audio
 
-        from .align import try_align
+def _real_clip(
+    clips_dir: Path,
+    real_dir: Path,
+    row: dict,
+    holdout: list[str],
+    stats: dict,
+    failures: list[dict],
+    log: Callable[[str], None],
+) -> bool:
+    """Load and align one recording of ``real_dir`` and write it as a clip; False (the failure recorded)
+    when it cannot be read or aligned."""
+    from expclip_blender.audio import load_audio
 
-        real_dir = Path(real_dir)
-        rows = _read_real_manifest(real_dir)
-        holdout = choose_holdout(rows, holdout_speakers, seed)
-        for row in _select_real(rows, holdout, real_clips, seed):
-            cid = _real_id(row)
-            meta_path = clips_dir / f"{cid}.json"
-            if not meta_path.exists():
-                t0 = time.perf_counter()
-                transcript = row.get("transcript", "").strip()
-                try:
-                    audio = load_audio(real_dir / row["file"], SAMPLE_RATE)
-                except Exception as err:
-                    failures.append({"id": cid, "error": f"{type(err).__name__}: {err}"})
-                    continue
-                phones, method = try_align(audio, transcript or None)
-                if phones is None:
-                    failures.append({"id": cid, "error": method})
-                    log(f"{cid}: failed: {method}")
-                    continue
-                meta = {
-                    "id": cid,
-                    "source": "real",
-                    "engine": "recording",
-                    "speaker": row["speaker"],
-                    "timing": method,
-                    "text": transcript,
-                    "origin": row["file"],
-                    "split": "holdout" if row["speaker"] in holdout else "train",
-                    "duration": len(audio) / SAMPLE_RATE,
-                    "sample_rate": SAMPLE_RATE,
-                }
-                _write_clip(clips_dir, cid, audio, phones, meta)
-                st = stats["real-align" if method == "pocketsphinx-align" else "real-allphone"]
-                st["clips"] += 1
-                st["audio_s"] += meta["duration"]
-                st["process_s"] += time.perf_counter() - t0
-                log(f"{cid}: {meta['speaker']} {meta['duration']:.1f} s ({method}, {meta['split']})")
-            entries.append(_read_meta(meta_path))
-    elif real_dir is not None:
-        log(f"no manifest.csv in {real_dir}: real speech skipped")
+    from .align import try_align
 
+    cid = _real_id(row)
+    t0 = time.perf_counter()
+    transcript = row.get("transcript", "").strip()
+    try:
+        audio = load_audio(real_dir / row["file"], SAMPLE_RATE)
+    except Exception as err:
+        failures.append({"id": cid, "error": f"{type(err).__name__}: {err}"})
+        return False
+    phones, method = try_align(audio, transcript or None)
+    if phones is None:
+        failures.append({"id": cid, "error": method})
+        log(f"{cid}: failed: {method}")
+        return False
+    meta = {
+        "id": cid,
+        "source": "real",
+        "engine": "recording",
+        "speaker": row["speaker"],
+        "timing": method,
+        "text": transcript,
+        "origin": row["file"],
+        "split": "holdout" if row["speaker"] in holdout else "train",
+        "duration": len(audio) / SAMPLE_RATE,
+        "sample_rate": SAMPLE_RATE,
+    }
+    _write_clip(clips_dir, cid, audio, phones, meta)
+    _count_clip(
+        stats, "real-align" if method == "pocketsphinx-align" else "real-allphone", meta["duration"], t0
+    )
+    log(f"{cid}: {meta['speaker']} {meta['duration']:.1f} s ({method}, {meta['split']})")
+    return True
+
+
+def _real_clips(
+    clips_dir: Path,
+    real_dir: Path,
+    real_clips: int | None,
+    holdout_speakers: int,
+    seed: int,
+    stats: dict,
+    failures: list[dict],
+    log: Callable[[str], None],
+) -> tuple[list[dict], list[str]]:
+    """Add the chosen recordings of ``real_dir`` not yet in ``clips_dir``: (the metadata of every chosen
+    one there, the held-out speakers)."""
+    rows = _read_real_manifest(real_dir)
+    holdout = choose_holdout(rows, holdout_speakers, seed)
+    entries: list[dict] = []
+    for row in _select_real(rows, holdout, real_clips, seed):
+        meta_path = clips_dir / f"{_real_id(row)}.json"
+        if not meta_path.exists() and not _real_clip(clips_dir, real_dir, row, holdout, stats, failures, log):
+            continue
+        entries.append(_read_meta(meta_path))
+    return entries, holdout
+
+
+def _manifest(seed: int, holdout: list[str], entries: list[dict], stats: dict, failures: list[dict]) -> dict:
+    """The corpus manifest: counts, this run's throughput and failures, and one row per clip."""
     for st in stats.values():
         st["x_realtime"] = round(st["audio_s"] / st["process_s"], 2) if st["process_s"] > 0 else None
         st["audio_s"], st["process_s"] = round(st["audio_s"], 2), round(st["process_s"], 2)
-    manifest = {
+    return {
         "format": 1,
         "seed": seed,
         "sample_rate": SAMPLE_RATE,
@@ -350,6 +374,39 @@ def build_corpus(
             for e in entries
         ],
     }
+
+
+def build_corpus(
+    out: str | os.PathLike,
+    synth_utterances: int = 40,
+    real_dir: str | os.PathLike | None = None,
+    real_clips: int | None = None,
+    holdout_speakers: int = 2,
+    piper_share: float = 0.3,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """Build (or complete) a corpus in ``out``; returns the manifest (also written to manifest.json)."""
+    out = Path(out)
+    clips_dir = out / "clips"
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    stats = {k: {"clips": 0, "audio_s": 0.0, "process_s": 0.0} for k in _THROUGHPUT_KINDS}
+    failures: list[dict] = []
+
+    def log(msg: str) -> None:
+        if progress:
+            print(msg, file=sys.stderr, flush=True)
+
+    entries = _synth_clips(clips_dir, synth_utterances, seed, piper_share, stats, failures, log)
+    holdout: list[str] = []
+    if real_dir is not None and (Path(real_dir) / "manifest.csv").is_file():
+        real, holdout = _real_clips(
+            clips_dir, Path(real_dir), real_clips, holdout_speakers, seed, stats, failures, log
+        )
+        entries += real
+    elif real_dir is not None:
+        log(f"no manifest.csv in {real_dir}: real speech skipped")
+    manifest = _manifest(seed, holdout, entries, stats, failures)
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(tmp, out / "manifest.json")

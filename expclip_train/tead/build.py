@@ -336,16 +336,27 @@ def datasheet(tead: Tead) -> str:
     meta, pairs, info = tead.meta, tead.pairs, tead.info
     kinds = [k for k in KINDS if any(p.kind == k for p in pairs)]
     splits = [s for s in SPLITS if any(p.split == s for p in pairs)]
-    out: list[str] = []
-    add = out.append
-    add("# TEAD datasheet\n")
-    add(
+    train_texts = {normalize_text(p.text) for p in pairs if p.split == "train"}
+    out = [
+        *_datasheet_intro(info),
+        *_datasheet_expressions(meta),
+        *_datasheet_pairs(meta, pairs, kinds, splits),
+        *_datasheet_heldout(pairs, info, train_texts),
+        *_datasheet_reader(tead),
+        *_datasheet_goemotions(pairs, info, train_texts),
+        *_datasheet_examples(meta, pairs, kinds),
+    ]
+    return "\n".join(out)
+
+
+def _datasheet_intro(info: dict) -> list[str]:
+    """The datasheet's title, provenance and "What is in it"."""
+    return [
+        "# TEAD datasheet\n",
         "Text-expression alignment dataset for ExpCLIP (Zhong et al., AAAI 2024), built offline by "
         "`python -m expclip_train.data tead`. "
-        f"Version {info.get('version')}, seed {info.get('seed')}, built in {info.get('build_seconds')} s.\n"
-    )
-    add("## What is in it\n")
-    add(
+        f"Version {info.get('version')}, seed {info.get('seed')}, built in {info.get('build_seconds')} s.\n",
+        "## What is in it\n",
         "- **Expressions**: ARKit-52 blendshape weight vectors in [0, 1] (Apple's names and order), "
         "composed from FACS action units (AU -> ARKit after the ICT FaceKit table): the neutral face, the "
         "seven EMFACS prototypes (Ekman & Friesen; contempt one-sided), the fifteen compound expressions "
@@ -363,57 +374,94 @@ def datasheet(tead: Tead) -> str:
         "vocabulary (more synonyms, idioms, nouns, situations, intensity words and sentence frames).\n"
         "- **GoEmotions** (Demszky et al., ACL 2020; CC BY 4.0, Google Research): real Reddit comments "
         "whose labels fall in one Ekman class (the authors' mapping) or are neutral alone, paired with a "
-        "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split.\n"
-    )
-    add("## Expressions\n")
+        "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split.\n",
+    ]
+
+
+def _datasheet_expressions(meta: list[ExpressionMeta]) -> list[str]:
+    """The "Expressions" section: counts per category and per FACS grade."""
     cat_count = Counter(m.category for m in meta)
-    add(_table(["category", "expressions", "labels"], [
-        (c, cat_count[c], len({m.label for m in meta if m.category == c})) for c in CATEGORIES if cat_count[c]
-    ]))  # fmt: skip
-    add(f"\nTotal: {len(meta)} expressions.\n")
     grade_count = Counter(m.grade or "-" for m in meta)
-    add(
+    return [
+        "## Expressions\n",
+        _table(
+            ["category", "expressions", "labels"],
+            [
+                (c, cat_count[c], len({m.label for m in meta if m.category == c}))
+                for c in CATEGORIES
+                if cat_count[c]
+            ],
+        ),
+        f"\nTotal: {len(meta)} expressions.\n",
         _table(
             ["grade", *GRADES, "- (neutral)"], [["expressions", *(grade_count[g] for g in (*GRADES, "-"))]]
-        )
-    )
-    add("")
+        ),
+        "",
+    ]
 
-    add("## Pairs\n")
-    add(f"Total: {len(pairs)} (expression, description) pairs.\n")
+
+def _datasheet_pairs(
+    meta: list[ExpressionMeta], pairs: list[Pair], kinds: list[str], splits: list[str]
+) -> list[str]:
+    """The "Pairs" section: pairs by kind, source, expression category and label."""
     by = Counter((p.kind, p.split) for p in pairs)
-    add(_table(["kind", *splits, "total"], [
-        (k, *(by[(k, s)] for s in splits), sum(by[(k, s)] for s in splits)) for k in kinds
-    ]))  # fmt: skip
-    add("")
     src = Counter(("goemotions" if p.kind == "goemotions" else "annotator", p.split) for p in pairs)
-    add(_table(["source", *splits, "total"], [
-        (s, *(src[(s, sp)] for sp in splits), sum(src[(s, sp)] for sp in splits))
-        for s in ("annotator", "goemotions") if any(src[(s, sp)] for sp in splits)
-    ]))  # fmt: skip
-    add("")
+    cat_count = Counter(m.category for m in meta)
     cat_of = [m.category for m in meta]
     bc = Counter((cat_of[p.expr], p.kind) for p in pairs)
-    add("Pairs by expression category and kind:\n")
-    add(_table(["category", *kinds, "total"], [
-        (c, *(bc[(c, k)] for k in kinds), sum(bc[(c, k)] for k in kinds)) for c in CATEGORIES if cat_count[c]
-    ]))  # fmt: skip
-    add("")
     label_pairs = Counter(meta[p.expr].label for p in pairs if meta[p.expr].category != "blend")
     label_expr = Counter(m.label for m in meta if m.category != "blend")
-    add("Per label (blends left out; GoEmotions pairs counted on their face's label):\n")
-    add(_table(["label", "category", "emotion class", "expressions", "pairs"], [
-        (lab, next(m.category for m in meta if m.label == lab),
-         next(m.emotion for m in meta if m.label == lab) or "-", label_expr[lab], label_pairs[lab])
-        for lab in label_expr
-    ]))  # fmt: skip
-    add(f"\nUnique description texts: {len({p.text for p in pairs})}.\n")
+    return [
+        "## Pairs\n",
+        f"Total: {len(pairs)} (expression, description) pairs.\n",
+        _table(
+            ["kind", *splits, "total"],
+            [(k, *(by[(k, s)] for s in splits), sum(by[(k, s)] for s in splits)) for k in kinds],
+        ),
+        "",
+        _table(
+            ["source", *splits, "total"],
+            [
+                (s, *(src[(s, sp)] for sp in splits), sum(src[(s, sp)] for sp in splits))
+                for s in ("annotator", "goemotions")
+                if any(src[(s, sp)] for sp in splits)
+            ],
+        ),
+        "",
+        "Pairs by expression category and kind:\n",
+        _table(
+            ["category", *kinds, "total"],
+            [
+                (c, *(bc[(c, k)] for k in kinds), sum(bc[(c, k)] for k in kinds))
+                for c in CATEGORIES
+                if cat_count[c]
+            ],
+        ),
+        "",
+        "Per label (blends left out; GoEmotions pairs counted on their face's label):\n",
+        _table(
+            ["label", "category", "emotion class", "expressions", "pairs"],
+            [
+                (
+                    lab,
+                    next(m.category for m in meta if m.label == lab),
+                    next(m.emotion for m in meta if m.label == lab) or "-",
+                    label_expr[lab],
+                    label_pairs[lab],
+                )
+                for lab in label_expr
+            ],
+        ),
+        f"\nUnique description texts: {len({p.text for p in pairs})}.\n",
+    ]
 
-    add("## Held-out split\n")
-    train_texts = {normalize_text(p.text) for p in pairs if p.split == "train"}
+
+def _datasheet_heldout(pairs: list[Pair], info: dict, train_texts: set[str]) -> list[str]:
+    """The "Held-out split" section: its size, its overlap with train (none expected) and its vocabulary."""
     held = [p for p in pairs if p.split == "heldout"]
     overlap = sum(normalize_text(p.text) in train_texts for p in held)
-    add(
+    out = [
+        "## Held-out split\n",
         f"{len(held)} pairs ({100 * len(held) / max(1, len(pairs)):.1f} % of all, "
         f"{100 * len(held) / max(1, sum(p.kind != 'goemotions' for p in pairs)):.1f} % of the annotator's) "
         "use held-out vocabulary: a fixed share of the synonyms, nouns, situations and physical phrasings "
@@ -422,71 +470,89 @@ def datasheet(tead: Tead) -> str:
         f"{info.get('heldout_moved_to_train', 0)} coinciding held-out pairs were moved to train, and "
         f"{info.get('train_moved_to_heldout', 0)} descriptions that contain another label's held-out word "
         "were moved to the held-out split, so that no held-out word, noun, situation or phrase occurs in "
-        "any training text (GoEmotions training sentences that contain one are dropped).\n"
-    )
-    for name, items in info.get("heldout_vocabulary", {}).items():
-        if items:
-            add(f"- {name}: " + "; ".join(items))
-    add("")
+        "any training text (GoEmotions training sentences that contain one are dropped).\n",
+    ]
+    out += [
+        f"- {name}: " + "; ".join(items)
+        for name, items in info.get("heldout_vocabulary", {}).items()
+        if items
+    ]
+    out.append("")
     phrased = sum(p.split == "heldout_phrasing" for p in pairs)
     if phrased:
-        add(
+        out.append(
             f"A second, easier held-out split, `heldout_phrasing` ({phrased} pairs, neutral and prototype "
             "faces), puts training words and situations into sentence frames that no training text uses "
             "(vocabulary.PHRASING_*); it is reported beside the strict split, never instead of it.\n"
         )
+    return out
 
-    add("## Emotion reader agreement (facs.read_emotions)\n")
-    rows = [(i, m) for i, m in enumerate(meta) if m.emotion is not None]
-    if rows:
-        read = read_emotions(tead.expressions[[i for i, _ in rows]])
-        per_grade: dict[str, list[int]] = {}
-        conf = Counter()
-        for (_i, m), r in zip(rows, read, strict=True):
-            per_grade.setdefault(m.grade or "-", []).append(int(r == m.emotion))
-            conf[(m.emotion, r)] += 1
-        add(
-            "The reader compares the AUs present in a face with each emotion's prototype profile. On this "
-            "dataset's own faces (individual variation, stray units, noise), for expressions that have an "
-            "emotion class:\n"
-        )
-        add(_table(["grade", "faces", "read correctly"], [
-            (g, len(v), f"{100 * sum(v) / len(v):.1f} %") for g, v in sorted(per_grade.items())
-        ]))  # fmt: skip
-        add("\nConfusion (rows: expected, columns: read):\n")
-        add(_table(["expected", *EMOTIONS], [
-            (e, *(conf[(e, r)] for r in EMOTIONS)) for e in EMOTIONS if any(conf[(e, r)] for r in EMOTIONS)
-        ]))  # fmt: skip
-        add("")
 
+def _datasheet_reader(tead: Tead) -> list[str]:
+    """The emotion reader's agreement with the faces' emotion classes, per grade and as a confusion table."""
+    out = ["## Emotion reader agreement (facs.read_emotions)\n"]
+    rows = [(i, m) for i, m in enumerate(tead.meta) if m.emotion is not None]
+    if not rows:
+        return out
+    read = read_emotions(tead.expressions[[i for i, _ in rows]])
+    per_grade: dict[str, list[int]] = {}
+    conf = Counter()
+    for (_i, m), r in zip(rows, read, strict=True):
+        per_grade.setdefault(m.grade or "-", []).append(int(r == m.emotion))
+        conf[(m.emotion, r)] += 1
+    return [
+        *out,
+        "The reader compares the AUs present in a face with each emotion's prototype profile. On this "
+        "dataset's own faces (individual variation, stray units, noise), for expressions that have an "
+        "emotion class:\n",
+        _table(
+            ["grade", "faces", "read correctly"],
+            [(g, len(v), f"{100 * sum(v) / len(v):.1f} %") for g, v in sorted(per_grade.items())],
+        ),
+        "\nConfusion (rows: expected, columns: read):\n",
+        _table(
+            ["expected", *EMOTIONS],
+            [(e, *(conf[(e, r)] for r in EMOTIONS)) for e in EMOTIONS if any(conf[(e, r)] for r in EMOTIONS)],
+        ),
+        "",
+    ]
+
+
+def _datasheet_goemotions(pairs: list[Pair], info: dict, train_texts: set[str]) -> list[str]:
+    """The "GoEmotions" section: sentences read, kept per class and dropped, and dev/train overlap."""
     go = info.get("goemotions", {})
-    add("## GoEmotions\n")
-    if go.get("used"):
-        add(f"Read: {go['sentences']['train']} train and {go['sentences']['dev']} dev sentences.\n")
-        kept = go["kept"]
-        add(_table(["emotion", "train", "goemotions_dev"], [
-            (e, kept["train"].get(e, 0), kept["goemotions_dev"].get(e, 0)) for e in EMOTIONS
-        ]))  # fmt: skip
-        add("\nDropped: " + ", ".join(f"{k}: {v}" for k, v in go["dropped"].items()) + ".\n")
-        dev_texts = {normalize_text(p.text) for p in pairs if p.split == "goemotions_dev"}
-        add(f"Dev sentences whose text also occurs in train: {len(dev_texts & train_texts)}.\n")
-    else:
-        add("Not used in this build (folder absent or `--no-goemotions`).\n")
+    if not go.get("used"):
+        return ["## GoEmotions\n", "Not used in this build (folder absent or `--no-goemotions`).\n"]
+    kept = go["kept"]
+    dev_texts = {normalize_text(p.text) for p in pairs if p.split == "goemotions_dev"}
+    return [
+        "## GoEmotions\n",
+        f"Read: {go['sentences']['train']} train and {go['sentences']['dev']} dev sentences.\n",
+        _table(
+            ["emotion", "train", "goemotions_dev"],
+            [(e, kept["train"].get(e, 0), kept["goemotions_dev"].get(e, 0)) for e in EMOTIONS],
+        ),
+        "\nDropped: " + ", ".join(f"{k}: {v}" for k, v in go["dropped"].items()) + ".\n",
+        f"Dev sentences whose text also occurs in train: {len(dev_texts & train_texts)}.\n",
+    ]
 
-    add("## Examples\n")
+
+def _datasheet_examples(meta: list[ExpressionMeta], pairs: list[Pair], kinds: list[str]) -> list[str]:
+    """Up to six example pairs per kind (a fixed draw) and the "Files" section."""
+    out = ["## Examples\n"]
     ex_rng = random.Random(0)
     for k in kinds:
         chosen = [p for p in pairs if p.kind == k]
         for p in ex_rng.sample(chosen, min(6, len(chosen))):
             m = meta[p.expr]
             grade = f" {m.grade}" if m.grade else ""
-            add(f'- `{k}` / {p.split} — {m.label}{grade}: "{p.text}"')
-    add("")
-    add("## Files\n")
-    add(
+            out.append(f'- `{k}` / {p.split} — {m.label}{grade}: "{p.text}"')
+    return [
+        *out,
+        "",
+        "## Files\n",
         "`expressions.npy` (E x 52 float32, ARKit order), `meta.jsonl` (one line per expression: category, "
         "label, emotion, grade, intensity, individual, mirrored, components, secondary_grade, aus), "
         "`pairs.jsonl` (expr, text, kind, split; aus for physical, emotion for goemotions), `info.json`, "
-        "this datasheet. GoEmotions text is CC BY 4.0 (Google Research); the rest is generated.\n"
-    )
-    return "\n".join(out)
+        "this datasheet. GoEmotions text is CC BY 4.0 (Google Research); the rest is generated.\n",
+    ]

@@ -383,6 +383,167 @@ _WORD = re.compile(r"[a-z']+")
 _PARTICLES = frozenset({"off", "up", "out", "over", "down", "through", "bad", "hard", "without", "not", "no"})
 
 
+@dataclass
+class _TextStageData:
+    """What stage 2 reads per batch: the pairs' text and expression rows and the tensors they index."""
+
+    text_emb: torch.Tensor  # (unique texts, 384) MiniLM embeddings
+    pair_text: torch.Tensor  # per training pair: its row of text_emb
+    pair_expr: torch.Tensor  # per training pair: its expression
+    expressions: torch.Tensor  # (E, 52)
+    expr_emb: torch.Tensor  # the frozen expression encoder's embedding of each expression
+    perturbed_emb: torch.Tensor | None = None  # text_emb with the annotator's texts perturbed
+    mirror_x: torch.Tensor | None = None  # each expression mirrored left to right
+    mirror_emb: torch.Tensor | None = None
+    side_free: torch.Tensor | None = None  # per pair: may the face's mirror image stand in for it
+    class_head: nn.Linear | None = None  # training-only emotion classifier on the projected text
+    pair_class: torch.Tensor | None = None  # per pair: the face's emotion class, -100 where it has none
+    class_loss_weights: torch.Tensor | None = None
+
+
+def _freeze_expression_side(model: ExpClipTorch) -> None:
+    """Stop the expression encoder, the decoder and the temperature from training."""
+    for p in (*model.expr_enc.parameters(), *model.expr_dec.parameters(), model.logit_scale):
+        p.requires_grad_(False)
+
+
+def _mirror_targets(
+    tead, model: ExpClipTorch, data: _TextStageData, train: list, side_named: np.ndarray
+) -> None:
+    """Fill ``data``'s mirrored faces, their embeddings and which pairs may take them instead."""
+    data.mirror_x = data.expressions[:, torch.tensor(MIRROR_ORDER)]
+    with torch.no_grad():
+        data.mirror_emb = model.embed_expression(data.mirror_x)
+    # Only faces of one-sided recipes (and blends with one) have a mirror image in TEAD; a symmetric
+    # recipe's small individual asymmetries are left as they are.
+    one_sided = np.array([tead.meta[p.expr].one_sided for p in train])
+    data.side_free = torch.from_numpy(~side_named & one_sided)
+
+
+def _text_draw_weights(tead, cfg: TextStageConfig, side_named: np.ndarray) -> np.ndarray:
+    """How often each training pair is drawn per epoch (sums to 1)."""
+    draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
+    if cfg.side_named_weight != 1.0:
+        draw = draw * np.where(side_named, cfg.side_named_weight, 1.0)
+        draw = draw / draw.sum()
+    if cfg.word_balance > 0:
+        draw = draw * word_balance_weights(tead, cfg.word_balance)
+        draw = draw / draw.sum()
+    return draw
+
+
+def _class_targets(tead, model: ExpClipTorch, data: _TextStageData, expr_idx: np.ndarray) -> None:
+    """Fill ``data``'s emotion classifier head, each pair's class and the class-balancing loss weights."""
+    classes = sorted({m.emotion for m in tead.meta if m.emotion is not None})
+    labels = [tead.meta[e].emotion for e in expr_idx]
+    data.pair_class = torch.tensor([classes.index(c) if c else -100 for c in labels], dtype=torch.int64)
+    seen = np.bincount(data.pair_class[data.pair_class >= 0].numpy(), minlength=len(classes)).astype(
+        np.float64
+    )
+    balanced = seen.sum() / np.maximum(seen, 1) / len(classes)
+    data.class_loss_weights = torch.from_numpy(balanced.astype(np.float32))
+    data.class_head = nn.Linear(model.text_proj[-1].out_features, len(classes))
+
+
+def _perturbed_embeddings(
+    tead,
+    cfg: TextStageConfig,
+    pairs: tuple[np.ndarray, list[str]],
+    unique_texts: list[str],
+    text_emb: torch.Tensor,
+    cache_dir: Path,
+    log,
+) -> torch.Tensor:
+    """``text_emb`` with each annotator description's row replaced by a perturbed copy's embedding.
+
+    One perturbed copy per annotator description (GoEmotions' sentences are real writing already),
+    embedded once and cached like the originals."""
+    expr_idx, texts = pairs
+    written = set(tead.train_pairs([k for k in KINDS if k != "goemotions"])[1])
+    labelled = [(t, tead.meta[e].emotion) for e, t in zip(expr_idx, texts, strict=True) if t in written]
+    labelled = [(t, lab) for t, lab in labelled if lab is not None]
+    keep = intensity_words() | _PARTICLES
+    found = frame_words([t for t, _ in labelled], [lab for _, lab in labelled])
+    fillers = [w for w in found if w not in keep]
+    prng = np.random.default_rng([cfg.seed, 5])
+    rows = [i for i, t in enumerate(unique_texts) if t in written]
+    copies = [perturbed_text(unique_texts[i], prng, fillers) for i in rows]
+    perturbed_emb = text_emb.clone()
+    perturbed_emb[torch.from_numpy(np.array(rows, np.int64))] = torch.from_numpy(
+        embed_texts_cached(copies, cache_dir)
+    )
+    log(f"perturbed copies: {len(copies):,} ({len(fillers)} frame words: {', '.join(fillers)})")
+    return perturbed_emb
+
+
+def _text_batch_loss(
+    model: ExpClipTorch, data: _TextStageData, batch: torch.Tensor, cfg: TextStageConfig, rng
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total, contrastive, reconstruction) loss of one batch of pair indices."""
+    t = data.text_emb[data.pair_text[batch]]
+    if data.perturbed_emb is not None:
+        swap = torch.from_numpy(rng.random(len(batch)) < cfg.perturbed_share)
+        t = torch.where(swap[:, None], data.perturbed_emb[data.pair_text[batch]], t)
+    t = t + cfg.text_noise * torch.randn_like(t)
+    x, ze = data.expressions[data.pair_expr[batch]], data.expr_emb[data.pair_expr[batch]]
+    zt = model.embed_text(t)
+    decoded = model.decode(zt)
+    if data.side_free is not None:
+        # A description that names no side fits the face's mirror image as well: learn whichever is nearer.
+        xm = data.mirror_x[data.pair_expr[batch]]
+        with torch.no_grad():
+            nearer = ((decoded - xm) ** 2).mean(-1) < ((decoded - x) ** 2).mean(-1)
+        flip = (data.side_free[batch] & nearer)[:, None]
+        x = torch.where(flip, xm, x)
+        ze = torch.where(flip, data.mirror_emb[data.pair_expr[batch]], ze)
+    scale = model.logit_scale.exp().clamp(max=100.0)
+    loss_c = contrastive_loss(zt, ze, x, scale, cfg.target_temperature)
+    loss_r = nn.functional.mse_loss(decoded, x)
+    loss = cfg.contrastive_weight * loss_c + cfg.rec_weight * loss_r
+    if data.class_head is not None:
+        target = data.pair_class[batch]
+        if bool((target >= 0).any()):
+            loss = loss + cfg.class_weight * nn.functional.cross_entropy(
+                data.class_head(zt), target, weight=data.class_loss_weights, ignore_index=-100
+            )
+    return loss, loss_c, loss_r
+
+
+def _text_stage_data(
+    tead, model: ExpClipTorch, cfg: TextStageConfig, cache_dir: Path, log
+) -> tuple[_TextStageData, np.ndarray, int]:
+    """Everything stage 2 trains on: (the batch data, each pair's draw weight, the number of unique texts).
+
+    The order of the steps is part of the result: the class head's initial weights come from torch's
+    random stream after the expression embeddings."""
+    expr_idx, texts = tead.train_pairs()
+    unique_texts = sorted(set(texts))
+    text_row = {t: i for i, t in enumerate(unique_texts)}
+    text_emb = torch.from_numpy(embed_texts_cached(unique_texts, cache_dir))
+    expressions = torch.from_numpy(np.asarray(tead.expressions, dtype=np.float32))
+    with torch.no_grad():
+        expr_emb = model.embed_expression(expressions)
+    data = _TextStageData(
+        text_emb=text_emb,
+        pair_text=torch.from_numpy(np.array([text_row[t] for t in texts], dtype=np.int64)),
+        pair_expr=torch.from_numpy(np.asarray(expr_idx, dtype=np.int64)),
+        expressions=expressions,
+        expr_emb=expr_emb,
+    )
+    train = [p for p in tead.pairs if p.split == "train"]  # train_pairs() order
+    side_named = np.array([names_a_side(p.kind, p.text) for p in train])
+    if cfg.side_choice:
+        _mirror_targets(tead, model, data, train, side_named)
+    draw = _text_draw_weights(tead, cfg, side_named)
+    if cfg.class_weight > 0:
+        _class_targets(tead, model, data, expr_idx)
+    if cfg.perturbed_share > 0:
+        data.perturbed_emb = _perturbed_embeddings(
+            tead, cfg, (expr_idx, texts), unique_texts, data.text_emb, cache_dir, log
+        )
+    return data, draw, len(unique_texts)
+
+
 def train_text_projection(
     tead, model: ExpClipTorch, cfg: TextStageConfig, cache_dir: Path, log=print
 ) -> tuple[ExpClipTorch, dict]:
@@ -397,66 +558,13 @@ def train_text_projection(
     """
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    for p in (*model.expr_enc.parameters(), *model.expr_dec.parameters(), model.logit_scale):
-        p.requires_grad_(False)
-    expr_idx, texts = tead.train_pairs()
-    unique_texts = sorted(set(texts))
-    text_row = {t: i for i, t in enumerate(unique_texts)}
-    text_emb = torch.from_numpy(embed_texts_cached(unique_texts, cache_dir))
-    pair_text = torch.from_numpy(np.array([text_row[t] for t in texts], dtype=np.int64))
-    pair_expr = torch.from_numpy(np.asarray(expr_idx, dtype=np.int64))
-    expressions = torch.from_numpy(np.asarray(tead.expressions, dtype=np.float32))
-    with torch.no_grad():
-        expr_emb = model.embed_expression(expressions)
-    train = [p for p in tead.pairs if p.split == "train"]  # train_pairs() order
-    side_named = np.array([names_a_side(p.kind, p.text) for p in train])
-    mirror_x, mirror_emb, side_free = None, None, None
-    if cfg.side_choice:
-        mirror_x = expressions[:, torch.tensor(MIRROR_ORDER)]
-        with torch.no_grad():
-            mirror_emb = model.embed_expression(mirror_x)
-        # Only faces of one-sided recipes (and blends with one) have a mirror image in TEAD; a symmetric
-        # recipe's small individual asymmetries are left as they are.
-        one_sided = np.array([tead.meta[p.expr].one_sided for p in train])
-        side_free = torch.from_numpy(~side_named & one_sided)
-    draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
-    if cfg.side_named_weight != 1.0:
-        draw = draw * np.where(side_named, cfg.side_named_weight, 1.0)
-        draw = draw / draw.sum()
-    if cfg.word_balance > 0:
-        draw = draw * word_balance_weights(tead, cfg.word_balance)
-        draw = draw / draw.sum()
-    class_head, pair_class, class_loss_weights = None, None, None
-    if cfg.class_weight > 0:
-        classes = sorted({m.emotion for m in tead.meta if m.emotion is not None})
-        labels = [tead.meta[e].emotion for e in expr_idx]
-        pair_class = torch.tensor([classes.index(c) if c else -100 for c in labels], dtype=torch.int64)
-        seen = np.bincount(pair_class[pair_class >= 0].numpy(), minlength=len(classes)).astype(np.float64)
-        balanced = seen.sum() / np.maximum(seen, 1) / len(classes)
-        class_loss_weights = torch.from_numpy(balanced.astype(np.float32))
-        class_head = nn.Linear(model.text_proj[-1].out_features, len(classes))
-    perturbed_emb = None
-    if cfg.perturbed_share > 0:
-        # One perturbed copy per annotator description (GoEmotions' sentences are real writing already),
-        # embedded once and cached like the originals.
-        written = set(tead.train_pairs([k for k in KINDS if k != "goemotions"])[1])
-        labelled = [(t, tead.meta[e].emotion) for e, t in zip(expr_idx, texts, strict=True) if t in written]
-        labelled = [(t, lab) for t, lab in labelled if lab is not None]
-        keep = intensity_words() | _PARTICLES
-        found = frame_words([t for t, _ in labelled], [lab for _, lab in labelled])
-        fillers = [w for w in found if w not in keep]
-        prng = np.random.default_rng([cfg.seed, 5])
-        rows = [i for i, t in enumerate(unique_texts) if t in written]
-        copies = [perturbed_text(unique_texts[i], prng, fillers) for i in rows]
-        perturbed_emb = text_emb.clone()
-        perturbed_emb[torch.from_numpy(np.array(rows, np.int64))] = torch.from_numpy(
-            embed_texts_cached(copies, cache_dir)
-        )
-        log(f"perturbed copies: {len(copies):,} ({len(fillers)} frame words: {', '.join(fillers)})")
-
-    params = [*model.text_proj.parameters(), *(class_head.parameters() if class_head is not None else ())]
+    _freeze_expression_side(model)
+    data, draw, unique_texts = _text_stage_data(tead, model, cfg, cache_dir, log)
+    head = data.class_head
+    params = [*model.text_proj.parameters(), *(head.parameters() if head is not None else ())]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(pair_expr) // cfg.batch_size
+    n_pairs = len(data.pair_expr)
+    steps_per_epoch = n_pairs // cfg.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=steps_per_epoch * cfg.epochs, pct_start=0.1
     )
@@ -464,35 +572,11 @@ def train_text_projection(
     history = []
     start = time.time()
     for epoch in range(cfg.epochs):
-        order = torch.from_numpy(rng.choice(len(pair_expr), size=len(pair_expr), p=draw))
+        order = torch.from_numpy(rng.choice(n_pairs, size=n_pairs, p=draw))
         totals = np.zeros(3)
         for step in range(steps_per_epoch):
             batch = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            t = text_emb[pair_text[batch]]
-            if perturbed_emb is not None:
-                swap = torch.from_numpy(rng.random(len(batch)) < cfg.perturbed_share)
-                t = torch.where(swap[:, None], perturbed_emb[pair_text[batch]], t)
-            t = t + cfg.text_noise * torch.randn_like(t)
-            x, ze = expressions[pair_expr[batch]], expr_emb[pair_expr[batch]]
-            zt = model.embed_text(t)
-            decoded = model.decode(zt)
-            if side_free is not None:
-                xm = mirror_x[pair_expr[batch]]
-                with torch.no_grad():
-                    nearer = ((decoded - xm) ** 2).mean(-1) < ((decoded - x) ** 2).mean(-1)
-                flip = (side_free[batch] & nearer)[:, None]
-                x = torch.where(flip, xm, x)
-                ze = torch.where(flip, mirror_emb[pair_expr[batch]], ze)
-            scale = model.logit_scale.exp().clamp(max=100.0)
-            loss_c = contrastive_loss(zt, ze, x, scale, cfg.target_temperature)
-            loss_r = nn.functional.mse_loss(decoded, x)
-            loss = cfg.contrastive_weight * loss_c + cfg.rec_weight * loss_r
-            if class_head is not None:
-                target = pair_class[batch]
-                if bool((target >= 0).any()):
-                    loss = loss + cfg.class_weight * nn.functional.cross_entropy(
-                        class_head(zt), target, weight=class_loss_weights, ignore_index=-100
-                    )
+            loss, loss_c, loss_r = _text_batch_loss(model, data, batch, cfg, rng)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -505,8 +589,8 @@ def train_text_projection(
         "stage": "text",
         "config": asdict(cfg),
         "history": history,
-        "train_pairs": len(pair_expr),
-        "unique_texts": len(unique_texts),
+        "train_pairs": n_pairs,
+        "unique_texts": unique_texts,
         "train_seconds": time.time() - start,
     }
     return model, run

@@ -427,6 +427,63 @@ def _validate(model, data, heads, cw, cfg) -> float:
     return float(np.mean(losses)) if losses else math.nan
 
 
+def _viseme_head(
+    model: SpeechToFace, gcfg: GeneratorConfig, cfg: TrainConfig, hidden: list[torch.Tensor]
+) -> torch.nn.Linear | None:
+    """The training-only viseme classifier (None when its weight is 0); hooks the generator's features it
+    reads into ``hidden``.
+
+    Naming the sound forces the features to tell 'oo' from 'ee' and 'm' from 'ah', which the pose losses
+    alone reward weakly. It reads the generator's last hidden layer, or block ``cfg.viseme_block``."""
+    aux = torch.nn.Linear(gcfg.channels, len(VISEMES)) if cfg.viseme_weight > 0 else None
+    if aux is not None and cfg.viseme_block < 0:
+        model.out_norm.register_forward_hook(lambda _m, _i, out: hidden.append(out))
+    elif aux is not None:  # a block's output is (B, C, T)
+        model.blocks[cfg.viseme_block].register_forward_hook(
+            lambda _m, _i, out: hidden.append(out.transpose(1, 2))
+        )
+    return aux
+
+
+def _resume_or_init(ckpt: Path, init: Path | None, model, opt, aux) -> tuple[int, list]:
+    """(step, log) to go on from: the checkpoint's when there is one, else step 0 (with ``init``'s weights
+    when given)."""
+    if ckpt.exists():
+        step, log = _load_checkpoint(ckpt, model, opt, aux)
+        print(f"resumed at step {step}")
+        return step, log
+    if init is not None:
+        model.load_state_dict(load_generator(init, device="cpu").state_dict())
+        print(f"fine-tuning {init}")
+    return 0, []
+
+
+def _training_info(
+    cfg: TrainConfig, init: Path | None, gcfg: GeneratorConfig, model, data: dict, log: list, t_start: float
+) -> dict:
+    """What the weights file and the training log record about the run."""
+    train_s = sum(
+        e["time_s"] - (log[i - 1]["time_s"] if i else 0.0) for i, e in enumerate(log) if e["time_s"] >= 0
+    )
+    return {
+        "recipe": asdict(cfg),
+        "init": None if init is None else {"file": init.name, "sha256": _sha256(init)},
+        "generator_config": asdict(gcfg),
+        "parameters": model.num_parameters(),
+        "data": {
+            "versions": len(data["mel_len"]),
+            "hours": round(len(data["mel"]) / 360000, 2),
+            "real_versions": int(data["real"].sum()),
+            "holdout_versions": int(data["holdout"].sum()),
+        },
+        "log": log,
+        "train_time_s_this_run": round(time.perf_counter() - t_start, 1),
+        "train_time_s_logged": round(train_s, 1),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def train(
     corpus: Path,
     work: Path,
@@ -446,25 +503,11 @@ def train(
     batches = Batches(data, cfg, heads, expressions)
     gcfg = GeneratorConfig(style_dim=heads.style_dim)
     model = SpeechToFace(gcfg)
-    # Training-only viseme classifier on the generator's last hidden layer: naming the sound forces the
-    # features to tell 'oo' from 'ee' and 'm' from 'ah', which the pose losses alone reward weakly.
-    aux = torch.nn.Linear(gcfg.channels, len(VISEMES)) if cfg.viseme_weight > 0 else None
     hidden: list[torch.Tensor] = []
-    if aux is not None and cfg.viseme_block < 0:
-        model.out_norm.register_forward_hook(lambda _m, _i, out: hidden.append(out))
-    elif aux is not None:  # a block's output is (B, C, T)
-        model.blocks[cfg.viseme_block].register_forward_hook(
-            lambda _m, _i, out: hidden.append(out.transpose(1, 2))
-        )
+    aux = _viseme_head(model, gcfg, cfg, hidden)
     opt = torch.optim.AdamW(_trained(model, aux), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ckpt = work / "checkpoint.safetensors"
-    step, log = (0, [])
-    if ckpt.exists():
-        step, log = _load_checkpoint(ckpt, model, opt, aux)
-        print(f"resumed at step {step}")
-    elif init is not None:
-        model.load_state_dict(load_generator(init, device="cpu").state_dict())
-        print(f"fine-tuning {init}")
+    step, log = _resume_or_init(ckpt, init, model, opt, aux)
     cw = _channel_weights(cfg)
     model.train()
     t0, seen = time.perf_counter(), 0
@@ -506,26 +549,7 @@ def train(
             print(f"checkpoint at step {step}: held-out L1 {val:.4f}", flush=True)
             _save_checkpoint(ckpt, model, opt, step, log, aux)
             save_generator(model, work / "generator-latest.safetensors")
-    train_s = sum(
-        e["time_s"] - (log[i - 1]["time_s"] if i else 0.0) for i, e in enumerate(log) if e["time_s"] >= 0
-    )
-    info = {
-        "recipe": asdict(cfg),
-        "init": None if init is None else {"file": init.name, "sha256": _sha256(init)},
-        "generator_config": asdict(gcfg),
-        "parameters": model.num_parameters(),
-        "data": {
-            "versions": len(data["mel_len"]),
-            "hours": round(len(data["mel"]) / 360000, 2),
-            "real_versions": int(data["real"].sum()),
-            "holdout_versions": int(data["holdout"].sum()),
-        },
-        "log": log,
-        "train_time_s_this_run": round(time.perf_counter() - t_start, 1),
-        "train_time_s_logged": round(train_s, 1),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
+    info = _training_info(cfg, init, gcfg, model, data, log, t_start)
     save_generator(model, out, extra={"training": info})
     out.with_suffix(".train-log.json").write_text(json.dumps(info, indent=1))
     print(f"wrote {out}")

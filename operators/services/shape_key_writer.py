@@ -121,30 +121,15 @@ def write_shape_key_action(
     _refuse_non_finite(weights, fps, start_frame, scene_fps)
     key = check_target(obj)
     report = resolve_channels(key, channels)
-    weights = np.asarray(weights, dtype=np.float32)
-    if weights.ndim != 2 or weights.shape[0] == 0:
-        raise ShapeKeyWriteError(
-            f"Expected a (frames, 52) array with at least one frame, got {weights.shape}"
-        )
-    if not fps > 0 or (scene_fps is not None and not scene_fps > 0):
-        raise ShapeKeyWriteError(f"Frame rates must be positive (fps={fps}, scene_fps={scene_fps}).")
+    weights = _checked_weights(weights, fps, scene_fps)
     if interpolation is None:
         interpolation = "LINEAR" if reduce_tolerance else "BEZIER"
     if interpolation not in _INTERPOLATION:
         raise ShapeKeyWriteError(f"interpolation must be one of {sorted(_INTERPOLATION)}")
 
     # Everything that can fail on the data is computed before the file is touched.
-    values = apply_mapping(weights, report.channels)
     frames = start_frame + np.arange(len(weights), dtype=np.float64) * ((scene_fps or fps) / fps)
-    blocks = [key.key_blocks[ch.shape_key] for ch in report.channels]
-    low = np.array([b.slider_min for b in blocks], np.float32)
-    high = np.array([b.slider_max for b in blocks], np.float32)
-    values = np.clip(values, low, high)
-    keeps = reduce_keys_many(values, reduce_tolerance) if reduce_tolerance else [None] * len(blocks)
-    curves = [
-        (f'key_blocks["{_escape(ch.shape_key)}"].value', keyframe_coords(values[:, k], frames, keeps[k]))
-        for k, ch in enumerate(report.channels)
-    ]
+    curves = _curve_keys(key, report, weights, frames, reduce_tolerance)
     # keyframe_points.add() makes BEZIER keys; setting another interpolation is a per-key RNA call.
     interpolation_codes = None if interpolation == "BEZIER" else _INTERPOLATION[interpolation]
 
@@ -154,17 +139,7 @@ def write_shape_key_action(
     action = bpy.data.actions.new(name)
     stash_track = None
     try:
-        action_fcurves = _new_action_channels(action, key)
-        written = 0
-        for data_path, co in curves:
-            fcurve = action_fcurves.new(data_path)
-            points = fcurve.keyframe_points
-            points.add(len(co) // 2)
-            points.foreach_set("co", co)
-            if interpolation_codes is not None:
-                points.foreach_set("interpolation", np.full(len(co) // 2, interpolation_codes, np.int32))
-            fcurve.update()
-            written += len(co) // 2
+        written = _fill_fcurves(_new_action_channels(action, key), curves, interpolation_codes)
         anim = key.animation_data or key.animation_data_create()
         if previous is not None:
             stash_track = _stash(anim, previous, previous_slot)  # type: ignore[arg-type]  # created: not None
@@ -172,18 +147,76 @@ def write_shape_key_action(
         if uses_layered_actions():
             anim.action_slot = action.slots[0]
     except Exception:
-        # Leave the file as it was: the new action goes, the old one comes back.
-        if stash_track is not None:
-            key.animation_data.nla_tracks.remove(stash_track)
-        if had_animation_data:
-            key.animation_data.action = previous
-            if previous_slot is not None and previous is not None:
-                key.animation_data.action_slot = previous_slot
-        elif key.animation_data is not None:
-            key.animation_data_clear()
-        bpy.data.actions.remove(action)
+        _undo_write(key, action, stash_track, had_animation_data, previous, previous_slot)
         raise
     return WriteResult(action, report, written, previous)
+
+
+def _checked_weights(weights: np.ndarray, fps: float, scene_fps: float | None) -> np.ndarray:
+    """``weights`` as float32, or a ShapeKeyWriteError when they or the frame rates cannot be written."""
+    weights = np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 2 or weights.shape[0] == 0:
+        raise ShapeKeyWriteError(
+            f"Expected a (frames, 52) array with at least one frame, got {weights.shape}"
+        )
+    if not fps > 0 or (scene_fps is not None and not scene_fps > 0):
+        raise ShapeKeyWriteError(f"Frame rates must be positive (fps={fps}, scene_fps={scene_fps}).")
+    return weights
+
+
+def _curve_keys(
+    key: bpy.types.Key,
+    report: MatchReport,
+    weights: np.ndarray,
+    frames: np.ndarray,
+    reduce_tolerance: float | None,
+) -> list[tuple[str, np.ndarray]]:
+    """(data path, flat keyframe coordinates) per mapped shape key, clipped to its slider range."""
+    values = apply_mapping(weights, report.channels)
+    blocks = [key.key_blocks[ch.shape_key] for ch in report.channels]
+    low = np.array([b.slider_min for b in blocks], np.float32)
+    high = np.array([b.slider_max for b in blocks], np.float32)
+    values = np.clip(values, low, high)
+    keeps = reduce_keys_many(values, reduce_tolerance) if reduce_tolerance else [None] * len(blocks)
+    return [
+        (f'key_blocks["{_escape(ch.shape_key)}"].value', keyframe_coords(values[:, k], frames, keeps[k]))
+        for k, ch in enumerate(report.channels)
+    ]
+
+
+def _fill_fcurves(fcurves, curves: list[tuple[str, np.ndarray]], interpolation_code: int | None) -> int:
+    """Add one F-Curve per (data path, coordinates) to ``fcurves`` in bulk; the number of keys written."""
+    written = 0
+    for data_path, co in curves:
+        fcurve = fcurves.new(data_path)
+        points = fcurve.keyframe_points
+        points.add(len(co) // 2)
+        points.foreach_set("co", co)
+        if interpolation_code is not None:
+            points.foreach_set("interpolation", np.full(len(co) // 2, interpolation_code, np.int32))
+        fcurve.update()
+        written += len(co) // 2
+    return written
+
+
+def _undo_write(
+    key: bpy.types.Key,
+    action: bpy.types.Action,
+    stash_track: bpy.types.NlaTrack | None,
+    had_animation_data: bool,
+    previous: bpy.types.Action | None,
+    previous_slot,
+) -> None:
+    """Leave the file as it was before a failed write: the new action goes, the old one comes back."""
+    if stash_track is not None:
+        key.animation_data.nla_tracks.remove(stash_track)
+    if had_animation_data:
+        key.animation_data.action = previous
+        if previous_slot is not None and previous is not None:
+            key.animation_data.action_slot = previous_slot
+    elif key.animation_data is not None:
+        key.animation_data_clear()
+    bpy.data.actions.remove(action)
 
 
 def _escape(name: str) -> str:
