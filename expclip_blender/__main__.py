@@ -140,6 +140,19 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_farm_bundle(args: argparse.Namespace) -> int:
+    from .farm_bundle import write_bundle
+    from .jobs import JobsFileError
+
+    try:
+        out = write_bundle(args.jobs, args.out, args.shots_per_task, args.blender)
+    except (JobsFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote the job bundle {out}: template.yaml, parameter_values.yaml, asset_references.yaml")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m expclip_blender", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -175,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     anim.add_argument("--models", default=None, help="a folder of custom .safetensors weights (optional)")
     anim.set_defaults(run=_cmd_animate)
+    farm = sub.add_parser("farm-bundle", help="an OpenJD / Deadline Cloud job bundle baking a jobs file")
+    farm.add_argument("jobs", type=Path, help="the jobs file (.csv or .json, docs/batch.md)")
+    farm.add_argument("--out", type=Path, required=True, help="the bundle folder to write")
+    farm.add_argument("--shots-per-task", type=int, default=10, help="shots per task, one model load (10)")
+    farm.add_argument("--blender", default="blender", help="Blender on the workers (default: blender)")
+    farm.set_defaults(run=_cmd_farm_bundle)
     return parser
 
 

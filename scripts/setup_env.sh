@@ -58,7 +58,7 @@ system_packages() {  # espeak-ng: offline voices for the speech training data (a
 
 target="${1:-main}"
 case "$target" in
-    main) system_packages; make_env .venv "blender,dev,train,eval" ;;
+    main) system_packages; make_env .venv "blender,dev,train,eval,farm" ;;
     bpy42) make_env .venv-bpy42 "blender42,dev" ;;
     all) system_packages; make_env .venv "blender,dev,train,eval"; make_env .venv-bpy42 "blender42,dev" ;;
     *) echo "usage: $0 [main|bpy42|all]" >&2; exit 2 ;;
