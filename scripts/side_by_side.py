@@ -54,10 +54,13 @@ def add_peer_heads(faces: dict[str, np.ndarray], first: int, spacing: float) -> 
     return heads
 
 
-def frame_row(scene, heads: list, size: tuple[int, int]) -> None:
-    """An orthographic front camera that frames the row of heads with room for labels above and below."""
+def frame_row(scene, heads: list, size: tuple[int, int]) -> list[float]:
+    """An orthographic front camera that frames the row of heads with room for labels above and below;
+    returns where each head's centre is across the frame (-1 left edge, 1 right edge)."""
+    import bpy
     from mathutils import Vector
 
+    bpy.context.view_layer.update()  # the moved heads' matrix_world
     corners = [h.matrix_world @ Vector(c) for h in heads for c in h.bound_box]
     lo = Vector([min(c[i] for c in corners) for i in range(3)])
     hi = Vector([max(c[i] for c in corners) for i in range(3)])
@@ -69,6 +72,8 @@ def frame_row(scene, heads: list, size: tuple[int, int]) -> None:
     cam.data.clip_start, cam.data.clip_end = 0.01, 2.0 * distance
     cam.location = ((lo.x + hi.x) / 2, lo.y - distance, (lo.z + hi.z) / 2)
     cam.rotation_euler = (np.pi / 2, 0.0, 0.0)  # looking along +Y at the faces
+    half = cam.data.ortho_scale / 2
+    return [(h.matrix_world.translation.x - cam.location.x) / half for h in heads]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     spacing = 1.15 * head.dimensions.x
     heads = [head, *add_peer_heads(faces, first, spacing)]
     size = (args.width + args.width % 2, 2 * round(0.2 * args.width))  # even, as H.264 wants
-    frame_row(scene, heads, size)
+    centres = frame_row(scene, heads, size)
     video = out / "side_by_side.mp4"
     render_video.configure_video(scene, str(video), size=size, audio=support.audio)
-    for i, name in enumerate(["expclip", *faces]):
-        render_video.add_caption(scene, LABELS[name], x=(2 * i - 2) / 3, y=0.86, height=0.07)
+    for x, name in zip(centres, ["expclip", *faces], strict=True):
+        render_video.add_caption(scene, LABELS[name], x=x, y=0.86, height=0.07)
     cues = [(first, f"prompt: {demo.CALM}"), (switch, f"prompt: {demo.ANGRY}")]
-    render_video.add_cue_captions(scene, cues, x=-2 / 3, y=-0.88, height=0.05)
+    render_video.add_cue_captions(scene, cues, x=centres[0], y=-0.88, height=0.05)
     t = time.perf_counter()
     render_video.render_video(scene)
     frames = scene.frame_end - scene.frame_start + 1

@@ -12,6 +12,7 @@ import pytest
 from mp4_boxes import Movie, Track, read_movie
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "demo.py"
+SIDE_BY_SIDE = SCRIPT.with_name("side_by_side.py")
 
 
 def _demo():
@@ -79,6 +80,25 @@ def test_the_demo_bakes_saves_and_renders(empty_scene, ext, tmp_path, capsys):
         assert sheet.size[0] > 2 * 64 and sheet.size[1] > 2 * 64  # 2 x 2 tiles of 64 px plus gaps
     finally:
         bpy.data.images.remove(sheet)
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_side_by_side_writes_one_video_with_sound(empty_scene, ext, tmp_path):
+    if shutil.which("espeak-ng") is None and importlib.util.find_spec("piper") is None:
+        pytest.skip("no offline speech synthesiser (espeak-ng or Piper)")
+    if any(importlib.util.find_spec(p) is None for p in ("pylipsync", "openfacefx")):
+        pytest.skip("the lip-sync peers (the eval extra) are not installed")
+    from expclip_ext.operators.services.render_video import video_support
+
+    support = video_support()
+    if not support.video:
+        pytest.skip("this bpy build cannot write H.264 video")
+    spec = importlib.util.spec_from_file_location("expclip_side_by_side", SIDE_BY_SIDE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--out", str(tmp_path), "--width", "240"]) == 0
+    _check_video(tmp_path / "side_by_side.mp4", tmp_path / "demo_speech.wav", support.audio)
 
 
 def _check_video(video: Path, wav: Path, audio: bool) -> None:
