@@ -11,7 +11,10 @@ Everything is made here, offline, with built-in defaults:
 3. one Bake (``bpy.ops.expclip.bake``, as the sidebar's button), which follows the markers;
 4. ``out/demo.blend`` (sound packed in, camera set: open it and press Space, or render the animation);
 5. ``out/demo_sheet.png``: a contact sheet of frames of the result rendered with Workbench, labelled
-   with their time and the prompt in effect there.
+   with their time and the prompt in effect there;
+6. ``out/demo.mp4``: the head speaking the clip, with its sound, from the front, the prompt in effect written
+   at the bottom (Workbench, H.264 + AAC through bpy's built-in FFmpeg; silent where the bpy build has no
+   audio, skipped where it has no FFmpeg).
 
 Runs in bpy (the Blender module of the project's venv); no window, GPU or network is needed.
 """
@@ -176,6 +179,33 @@ def sample_frames(jaw: np.ndarray, first: int, switch: int, per_part: int) -> li
     return frames
 
 
+def setup_demo_video(scene, size: int, first: int, switch: int):
+    """Set the scene to render ``demo.mp4`` next to the .blend, captioned with the prompt in effect;
+    returns what the build can write (:func:`render_video.video_support`)."""
+    from expclip_ext.operators.services import render_video
+
+    support = render_video.video_support()
+    if support.video:
+        size += size % 2  # H.264 wants even sizes
+        render_video.configure_video(scene, "//demo.mp4", size=(size, size), audio=support.audio)
+        render_video.add_cue_captions(scene, [(first, f"prompt: {CALM}"), (switch, f"prompt: {ANGRY}")])
+    return support
+
+
+def render_demo_video(scene, support, frames: int) -> Path | None:
+    """Render the configured video (:func:`main` set it up); its path, or None where bpy has no FFmpeg."""
+    from expclip_ext.operators.services.render_video import render_video
+
+    if not support.video:
+        print("demo: this bpy build cannot write H.264 video (no FFmpeg): out/demo.mp4 skipped")
+        return None
+    t = time.perf_counter()
+    video = render_video(scene)
+    sound = "with sound" if support.audio else "silent: this bpy build has no audio library"
+    print(f"demo: rendered the video, {frames} frames, {sound}, in {time.perf_counter() - t:.1f} s")
+    return video
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -183,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "out", help="output folder (default: out/)")
     parser.add_argument("--tiles", type=int, default=6, help="frames per prompt on the contact sheet")
     parser.add_argument("--size", type=int, default=256, help="tile size in pixels")
+    parser.add_argument("--video-size", type=int, default=640, help="video width and height in pixels (even)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = args.out.resolve()
@@ -209,11 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         f"the model: {time.perf_counter() - t:.1f} s"
     )
 
+    scene = bpy.context.scene
+    support = setup_demo_video(scene, args.video_size, first, switch)  # saved with the scene
     blend = out / "demo.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
 
     # Read the result back from the baked animation, frame by frame, as Blender plays it.
-    scene = bpy.context.scene
     blocks = [head.data.shape_keys.key_blocks[name] for name in ARKIT_NAMES]
     faces = []
     for frame in range(first, end):
@@ -232,11 +264,14 @@ def main(argv: list[str] | None = None) -> int:
         [faces[f - first] for f in frames], labels, sheet, size=args.size, columns=args.tiles
     )
     print(f"demo: rendered {len(frames)} frames with Workbench in {time.perf_counter() - t:.1f} s")
+    video = render_demo_video(scene, support, end - first)
     ext.unregister()
 
     print(f"\ndemo: done in {time.perf_counter() - started:.0f} s. Files:")
     print(f"  {blend}   the baked scene: open it in Blender 4.2+ and press Space (the sound is packed in)")
     print(f"  {sheet}   contact sheet: top row '{CALM}', bottom row '{ANGRY}'")
+    if video is not None:
+        print(f"  {video}   the video: play it with any video player")
     print(f"  {wav}   the speech")
     return 0
 
