@@ -21,10 +21,11 @@ from .jobs import read_jobs
 TEMPLATE = Path(__file__).resolve().parent / "farm" / "openjd" / "bake_jobs.yaml"
 
 
-def bundle_values(
-    jobs_file: Path, shots_per_task: int, blender: str = "blender", python: str = "python3"
-) -> dict[str, object]:
-    """The template's job parameter values for ``jobs_file`` (JobsFileError when it cannot be read)."""
+def bundle_values(jobs_file: Path, shots_per_task: int, blender: str = "blender") -> dict[str, object]:
+    """The template's job parameter values for ``jobs_file`` (JobsFileError when it cannot be read).
+
+    ``Chunks`` is counted from the file, so the tasks cover every row and none runs past the end.
+    """
     if shots_per_task < 1:
         raise ValueError(f"shots per task must be 1 or more, got {shots_per_task}")
     entries = read_jobs(jobs_file)
@@ -33,7 +34,6 @@ def bundle_values(
         "ShotsPerTask": shots_per_task,
         "Chunks": math.ceil(len(entries) / shots_per_task),
         "BlenderExecutable": blender,
-        "PythonExecutable": python,
     }
 
 

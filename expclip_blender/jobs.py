@@ -19,6 +19,10 @@ job's .blend, as in Blender (``bpy.path.abspath``).
 A job of a jobs file never saves over its own .blend unless it says so: a row with no ``output``, or
 with an ``output`` that is its ``blend``, fails unless its ``overwrite`` field is true. The one-shot
 ``bake`` command names its shot on the command line and saves over it when ``--output`` is left out.
+
+``jobs FILE --rows A-B`` bakes the file's jobs A to B (1-based, inclusive, counted in file order, as the
+``[A/total]`` progress lines number them; ``A-`` runs to the end): a render farm splits one file into
+tasks this way, and every message keeps the job's place in the whole file.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class JobEntry:
     label: str
     job: Job | None
     error: str | None = None
+    number: int = 1  # 1-based place among the jobs of its file (what --rows counts)
 
     @property
     def blend(self) -> str | None:
@@ -110,6 +115,7 @@ class Command:
     action: str
     job: Job | None = None
     jobs_file: Path | None = None
+    rows: tuple[int, int | None] | None = None  # --rows: first and last job (None: to the end)
     text: str = ""
 
 
@@ -310,15 +316,44 @@ def read_jobs(path: str | Path) -> list[JobEntry]:
         raise JobsFileError(f"Jobs file '{path}' has no jobs")
     base_dir = path.resolve().parent
     entries = []
-    for label, fields in rows:
+    for number, (label, fields) in enumerate(rows, 1):
         if isinstance(fields, str):  # the row itself is malformed
-            entries.append(JobEntry(label, None, fields))
+            entries.append(JobEntry(label, None, fields, number))
             continue
         try:
-            entries.append(JobEntry(label, make_job(fields, base_dir, label)))
+            entries.append(JobEntry(label, make_job(fields, base_dir, label), number=number))
         except JobError as err:
-            entries.append(JobEntry(label, None, str(err)))
+            entries.append(JobEntry(label, None, str(err), number))
     return entries
+
+
+def parse_rows(text: str) -> tuple[int, int | None]:
+    """``--rows`` as (first, last): ``A-B``, ``A-`` (to the end, last None) or ``A``; UsageError if bad."""
+    first, dash, last = text.strip().partition("-")
+    try:
+        start = int(first)
+        end = int(last) if last.strip() else (None if dash else start)
+    except ValueError:
+        raise UsageError(
+            f"--rows takes A-B (jobs A to B, 1-based), A- (A to the end) or A, got '{text}'"
+        ) from None
+    if start < 1 or (end is not None and end < start):
+        raise UsageError(f"--rows {text}: the first row is 1 or more and the last is not before it")
+    return start, end
+
+
+def select_rows(
+    entries: Sequence[JobEntry], rows: tuple[int, int | None], path: str | Path
+) -> list[JobEntry]:
+    """The entries ``rows`` names (see :func:`parse_rows`); JobsFileError when it reaches past the file."""
+    first, last = rows
+    if first > len(entries) or (last is not None and last > len(entries)):
+        asked = f"{first}-{last if last is not None else ''}"
+        raise JobsFileError(
+            f"--rows {asked} asks for rows beyond the end of the jobs file '{path}', which has "
+            f"{len(entries)} row(s)"
+        )
+    return list(entries[first - 1 : last])
 
 
 def _json_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
@@ -458,6 +493,11 @@ def _parser() -> _Parser:
     jobs = sub.add_parser("jobs", add_help=False, help="bake every shot of a JSON or CSV jobs file")
     jobs.add_argument("-h", "--help", action="store_true", help="show this help and exit")
     jobs.add_argument("file", nargs="?", metavar="FILE", help="the jobs file (.json or .csv)")
+    jobs.add_argument(
+        "--rows",
+        metavar="A-B",
+        help="bake only jobs A to B (1-based, as progress numbers them; A-: to the end)",
+    )
     parser.subparsers = {"bake": bake, "jobs": jobs}
     return parser
 
@@ -479,7 +519,11 @@ def parse_command(argv: Sequence[str], cwd: str | Path | None = None) -> Command
     if args.action == "jobs":
         if not args.file:
             raise UsageError(f"name the jobs file\n{parser.subparsers['jobs'].format_usage().rstrip()}")
-        return Command("jobs", jobs_file=base_dir / Path(args.file).expanduser())
+        try:
+            rows = parse_rows(args.rows) if args.rows is not None else None
+        except UsageError as err:
+            raise UsageError(f"{err}\n{parser.subparsers['jobs'].format_usage().rstrip()}") from None
+        return Command("jobs", jobs_file=base_dir / Path(args.file).expanduser(), rows=rows)
     fields: dict[str, object] = {k: getattr(args, k) for k in FIELDS if k not in ("object", "overwrite")}
     # One shot named on the command line: saving over it (no --output) is the documented default.
     fields.update(object=args.object, overwrite=True)

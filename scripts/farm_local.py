@@ -76,7 +76,7 @@ class LocalFarm:
     ) -> subprocess.CompletedProcess[str]:
         """``openjd run`` of ``template`` (all tasks, or the chunks ``tasks``); ``offline``: no network."""
         command = [str(openjd_executable()), "run", str(template)]
-        defaults = {"BlenderExecutable": self.blender, "PythonExecutable": sys.executable}
+        defaults = {"BlenderExecutable": self.blender}
         for key, value in {**defaults, **params}.items():
             command += ["--job-param", f"{key}={value}"]
         if tasks is not None:

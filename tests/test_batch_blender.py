@@ -381,6 +381,40 @@ def test_jobs_save_over_their_shot_only_when_the_row_says_overwrite(plain_shot, 
 
 
 @pytest.mark.blender42
+def test_rows_bake_part_of_a_jobs_file_numbered_as_in_the_whole(plain_shot, ext, speech_wav, capsys):
+    shots = _copies(plain_shot, 4)
+    before = [_digest(p) for p in shots]
+    audio = str(speech_wav)
+    jobs_file = plain_shot.parent / "jobs.csv"
+    jobs_file.write_text(
+        "blend,object,audio,prompt,output\n"
+        + "".join(f"{p.name},Face,{audio},sad,out{i}.blend\n" for i, p in enumerate(shots, 1))
+        + f"{shots[0].name},Face,{audio},sad,\n",  # row 6 (job 5): no output, no overwrite
+        encoding="utf-8",
+    )
+    assert _run(ext, ["jobs", str(jobs_file), "--rows", "2-3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"expclip: read 5 job(s) from '{jobs_file}'; baking rows 2-3"
+    progress = [line.split(":")[0] for line in out if line.startswith("[")]
+    assert progress == [f"[2/5] jobs.csv row 3 ({shots[1].name})", f"[3/5] jobs.csv row 4 ({shots[2].name})"]
+    assert sorted(p.name for p in plain_shot.parent.glob("out*.blend")) == ["out2.blend", "out3.blend"]
+
+    assert _run(ext, ["jobs", str(jobs_file), "--rows", "4-"]) == 1  # to the end: rows 4 and 5
+    text = capsys.readouterr()
+    assert [line.split(":")[0] for line in text.out.splitlines() if line.startswith("[")] == [
+        f"[4/5] jobs.csv row 5 ({shots[3].name})",
+        "[5/5] jobs.csv row 6",
+    ]
+    assert "  jobs.csv row 6: The job has no output, so it would save over its own .blend" in text.err
+    assert [_digest(p) for p in shots] == before
+
+    assert _run(ext, ["jobs", str(jobs_file), "--rows", "5-6"]) == 2
+    assert "--rows 5-6 asks for rows beyond the end of the jobs file" in capsys.readouterr().err
+    assert _run(ext, ["jobs", str(jobs_file), "--rows", "3-2"]) == 2
+    assert "--rows 3-2: the first row is 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.blender42
 def test_blender_relative_outputs_are_next_to_the_shot(plain_shot, ext, speech_wav, tmp_path, capsys):
     """``//`` outputs used to be written at the filesystem root (/expclip_out.blend, /expclip_rel/)."""
     root = [Path("/expclip_test_out.blend"), Path("/expclip_test_rel")]

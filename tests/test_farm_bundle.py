@@ -17,7 +17,8 @@ def _jobs(tmp_path: Path) -> Path:
     rows = [
         {"blend": "a.blend", "object": "Face", "audio": "line.wav", "output": "out/a.blend"},
         {"blend": "b.blend", "object": "Face", "audio": "gone.wav", "output": "//baked/b.blend"},
-        {"blend": "c.blend", "object": "Face"},
+        {"blend": "c.blend", "object": "Face", "overwrite": True},  # saved in place, as the row says
+        {"blend": "b.blend", "object": "Face"},  # no output, no overwrite: counted, reported by its task
         {"blend": "d.txt", "object": "Face"},  # not a .blend: counted, reported by its task
         {"blend": "c.blend", "object": "Face", "output": "out/c.blend"},
     ]
@@ -35,7 +36,6 @@ def test_bundle_holds_the_template_its_values_and_what_the_jobs_read_and_write(t
     values = json.loads((bundle / "parameter_values.yaml").read_text())["parameterValues"]
     assert {v["name"]: v["value"] for v in values} == {
         "JobsFile": str(jobs), "ShotsPerTask": 2, "Chunks": 3, "BlenderExecutable": "blender",
-        "PythonExecutable": "python3",
     }  # fmt: skip
     refs = json.loads((bundle / "asset_references.yaml").read_text())["assetReferences"]
     assert refs["inputs"]["filenames"] == [

@@ -58,11 +58,11 @@ def _action(path: Path) -> tuple[str, int]:
     return anim.action.name, len(action_fcurves(anim.action, anim))
 
 
-def _embedded_script(template: Path) -> str:
+def _task_script(template: Path) -> str:
     import yaml  # openjd-model's dependency
 
     files = yaml.safe_load(template.read_text(encoding="utf-8"))["steps"][0]["script"]["embeddedFiles"]
-    return next(f["data"] for f in files if f["filename"].endswith(".py"))
+    return next(f["data"] for f in files if f["filename"] == "bake_chunk.sh")
 
 
 @pytest.mark.parametrize("template", TEMPLATE_FILES, ids=lambda p: p.name)
@@ -72,7 +72,6 @@ def test_every_template_passes_openjd_check(template):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passes validation checks" in proc.stdout
-    compile(_embedded_script(template), f"{template.name}:bake_chunk.py", "exec")
 
 
 def test_templates_ship_with_the_extension(farm):
@@ -85,79 +84,87 @@ def test_templates_ship_with_the_extension(farm):
     assert "farm/openjd/*.yaml" in pyproject["tool"]["setuptools"]["package-data"]["expclip_blender"]
 
 
+@pytest.mark.parametrize(
+    ("chunk", "chunks", "per_task", "rows"),
+    [(1, 4, 10, "1-10"), (2, 4, 10, "11-20"), (4, 4, 10, "31-"), (1, 1, 5, "1-"), (3, 2, 1, "3-3")],
+)
+def test_each_task_runs_the_jobs_command_on_its_rows(tmp_path, chunk, chunks, per_task, rows):
+    """The task's script does arithmetic only; the last task runs to the end of the file."""
+    script = tmp_path / "bake_chunk.sh"
+    script.write_text(_task_script(TEMPLATE_FILES[0]), encoding="utf-8")
+    blender = tmp_path / "blender"
+    blender.write_text('#!/bin/sh\necho "$@"\n', encoding="utf-8")
+    blender.chmod(0o755)
+    jobs = tmp_path / "my shots.csv"
+    argv = [str(chunk), str(chunks), str(per_task), str(blender), str(jobs)]
+    proc = subprocess.run(["sh", str(script), *argv], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"--background --command expclip jobs {jobs} --rows {rows}"
+
+
 def test_openjd_run_bakes_each_chunk_and_fails_only_the_bad_shots_task(farm, project, tmp_path):
     shots = tmp_path / "shots"
     shots.mkdir()
-    for name in ("good1", "good2", "bad", "inplace"):
+    for name in ("good1", "good2", "inplace", "bad", "noout", "good3"):
         shutil.copyfile(project / "shots" / "a.blend", shots / f"{name}.blend")
     out = tmp_path / "out"
     out.mkdir()
     (out / "bad.blend").write_bytes(b"an earlier bake of the bad shot")
     audio = project / "audio" / "line.wav"
     (tmp_path / "shots.csv").write_text(
-        "blend,object,audio,prompt,output\n"
-        f"shots/good1.blend,{HEAD},{audio},furious,out/good1.blend\n"
-        f"shots/good2.blend,{HEAD},{audio},sad,out/good2.blend\n"
-        f"shots/bad.blend,{HEAD},audio/missing.wav,happy,out/bad.blend\n"
-        f"shots/inplace.blend,{HEAD},{audio},calm,\n",
+        "blend,object,audio,prompt,output,overwrite\n"
+        f"shots/good1.blend,{HEAD},{audio},furious,out/good1.blend,\n"
+        f"shots/good2.blend,{HEAD},{audio},sad,out/good2.blend,\n"
+        f"shots/inplace.blend,{HEAD},{audio},calm,,true\n"
+        f"shots/bad.blend,{HEAD},audio/missing.wav,happy,out/bad.blend,\n"
+        f"shots/noout.blend,{HEAD},{audio},happy,,\n"
+        f"shots/good3.blend,{HEAD},{audio},surprised,out/good3.blend,\n",
         encoding="utf-8",
     )
-    before = {p: _digest(p) for p in (shots / "bad.blend", out / "bad.blend")}
+    before = {p: _digest(p) for p in (shots / "bad.blend", out / "bad.blend", shots / "noout.blend")}
 
-    # Two tasks of two shots: task 1 = good1 + good2 (one Blender), task 2 = bad + inplace.
-    params = {"JobsFile": tmp_path / "shots.csv", "ShotsPerTask": 2, "Chunks": 2}
+    # Two tasks of three shots: task 1 = good1, good2, inplace (one Blender); task 2 = bad, noout, good3.
+    params = {"JobsFile": tmp_path / "shots.csv", "ShotsPerTask": 3, "Chunks": 2}
     proc = farm.openjd_run(params, offline=bool(unshare_network()))
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0, log
     assert "Session ended with errors" in log
     task1, task2 = log.split("Chunk(INT) = 2")
-    assert "Task 1: 2 of 2 shot(s) baked and moved into place; Blender exit status 0." in task1
-    assert "[2/2] shots-task1.json job 2 (good2.blend): Baked 'sad'" in task1  # one Blender, two shots
+    assert "Task rows: 1-3" in task1 and "; baking rows 1-3" in task1, log
+    assert "expclip: 3 of 3 job(s) baked" in task1
+    assert "[2/6] shots.csv row 3 (good2.blend): Baked 'sad'" in task1  # one Blender, three shots
+    assert "Task rows: 4-" in task2 and "; baking rows 4-6" in task2  # the last task: to the end
     missing = tmp_path / "audio" / "missing.wav"
-    assert f"FAILED: Cannot read audio file '{missing}': the file does not exist." in task2
-    assert "shots-task2.json job 1 is shots.csv row 4" in task2
-    assert "Task 2: 1 of 2 shot(s) baked and moved into place; Blender exit status 1." in task2
+    assert f"[4/6] shots.csv row 5 (bad.blend): FAILED: Cannot read audio file '{missing}'" in task2
+    assert "[5/6] shots.csv row 6: FAILED: The job has no output, so it would save over its own" in task2
+    assert "[6/6] shots.csv row 7 (good3.blend): Baked 'surprised'" in task2
+    assert "expclip: 1 of 3 job(s) baked" in task2
     assert re.search(r"ERROR executing action: 'Run Step 'Bake' with Task parameters '\{'Chunk': '2'\}'", log)
 
-    assert {p: _digest(p) for p in before} == before  # the bad shot's files, byte for byte
-    assert sorted(p.name for p in out.iterdir()) == ["bad.blend", "good1.blend", "good2.blend"]  # no temps
-    assert not [p for p in shots.iterdir() if p.name.startswith(".")]
+    assert {p: _digest(p) for p in before} == before  # the failed shots' files, byte for byte
+    assert sorted(p.name for p in out.iterdir()) == ["bad.blend", "good1.blend", "good2.blend", "good3.blend"]
+    assert not [p for p in (*out.iterdir(), *shots.iterdir()) if p.name.endswith("@")]  # no half saves
     assert _action(out / "good1.blend") == ("furious", 52)
     assert _action(out / "good2.blend") == ("sad", 52)
-    assert _action(shots / "inplace.blend") == ("calm", 52)
+    assert _action(out / "good3.blend") == ("surprised", 52)
+    assert _action(shots / "inplace.blend") == ("calm", 52)  # "overwrite": baked in place
     assert _digest(shots / "good1.blend") == _digest(project / "shots" / "a.blend")  # baked to its output
 
 
-def test_a_task_range_that_does_not_fit_the_jobs_file_bakes_nothing(farm, project, tmp_path):
+def test_chunks_too_few_bake_every_row_and_too_many_fail_past_the_end(farm, project, tmp_path):
     shot = shutil.copyfile(project / "shots" / "a.blend", tmp_path / "a.blend")
     audio = project / "audio" / "line.wav"
     jobs = [{"blend": "a.blend", "object": HEAD, "audio": str(audio), "output": f"{i}.blend"} for i in "xy"]
     (tmp_path / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
-    proc = farm.openjd_run({"JobsFile": tmp_path / "jobs.json", "ShotsPerTask": 1, "Chunks": 1})
+    # Chunks=3 for 2 rows: task 3 asks for rows past the end and fails before Blender opens a shot.
+    proc = farm.openjd_run({"JobsFile": tmp_path / "jobs.json", "ShotsPerTask": 1, "Chunks": 3}, tasks=[3])
     assert proc.returncode != 0
-    assert "Chunks=1 does not fit 2 jobs at 1 per task: use Chunks=2." in proc.stdout + proc.stderr
+    assert "--rows 3- asks for rows beyond the end of the jobs file" in proc.stdout + proc.stderr
+    assert "which has 2 row(s)" in proc.stdout + proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.blend", "jobs.json"]
+    # Chunks=1 for 2 rows: the one (last) task runs to the end of the file, so no row is left out.
+    proc = farm.openjd_run({"JobsFile": tmp_path / "jobs.json", "ShotsPerTask": 1, "Chunks": 1})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[2/2] jobs.json job 2 (a.blend): Baked" in proc.stdout + proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.blend", "jobs.json", "x.blend", "y.blend"]
     assert shot.stat().st_size > 0
-
-
-def test_chunk_rows_keep_paths_and_bake_to_a_hidden_file_next_to_the_destination(tmp_path):
-    """The task script's row handling: relative paths from the jobs file, ``//`` next to the .blend."""
-    namespace: dict = {"__name__": "bake_chunk"}
-    exec(compile(_embedded_script(TEMPLATE_FILES[0]), "bake_chunk.py", "exec"), namespace)
-    (tmp_path / "jobs.csv").write_text(
-        "# shots of sc01\nblend,object,audio,output\n\nsh/a.blend,Face;Teeth,a.wav,//baked/a.blend\n"
-        "/abs/b.blend,Face,,\nc.blend,Face,calm, then irritated,c.blend\n",
-        encoding="utf-8",
-    )
-    rows = namespace["read_rows"](tmp_path / "jobs.csv")
-    assert [label for label, _ in rows] == ["jobs.csv row 4", "jobs.csv row 5", "jobs.csv row 6"]
-    assert rows[2][1] == "5 cells but 4 columns (a comma in an unquoted value?)"  # the command reports it
-    row, final, temp = namespace["plan"](rows[0][1], tmp_path)
-    assert final == tmp_path / "sh" / "baked" / "a.blend"
-    assert temp.parent == final.parent and temp.suffix == ".blend"
-    assert temp.name.startswith(".a.expclip-farm-")  # hidden, and named after the shot it replaces
-    assert row == {"blend": str(tmp_path / "sh" / "a.blend"), "object": "Face;Teeth",
-                   "audio": str(tmp_path / "a.wav"), "output": str(temp)}  # fmt: skip
-    row, final, temp = namespace["plan"](rows[1][1], tmp_path)
-    assert final == Path("/abs/b.blend") and row["output"] == str(temp) and temp.parent == Path("/abs")
-    assert namespace["plan"]("not a row", tmp_path) == ("not a row", None, None)

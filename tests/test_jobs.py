@@ -17,7 +17,9 @@ from expclip_blender.jobs import (
     UsageError,
     make_job,
     parse_command,
+    parse_rows,
     read_jobs,
+    select_rows,
 )
 
 # --- the command line ------------------------------------------------------------------------------
@@ -75,6 +77,17 @@ def test_an_empty_prompt_is_kept_as_neutral_and_blender_paths_stay_relative(tmp_
         (["bake", "--object", " ", "--prompt", "x"], "option '--object' is empty"),
         (["bake", "--object", "F", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["jobs"], "name the jobs file"),
+        (
+            ["jobs", "a.csv", "--rows", "x-3"],
+            "--rows takes A-B (jobs A to B, 1-based), A- (A to the end) or A",
+        ),
+        (
+            ["jobs", "a.csv", "--rows", "0-3"],
+            "--rows 0-3: the first row is 1 or more and the last is not before",
+        ),
+        (["jobs", "a.csv", "--rows", "5-4"], "--rows 5-4: the first row is 1 or more"),
+        (["jobs", "a.csv", "--rows", "1-2-3"], "--rows takes A-B"),
+        (["jobs", "a.csv", "--rows", ""], "--rows takes A-B"),
     ],
 )
 def test_usage_errors_say_what_is_wrong_with_the_usage_line(argv, expected):
@@ -96,7 +109,40 @@ def test_help_is_a_command_not_an_exit(argv):
 
 def test_jobs_argument_is_resolved_against_the_current_folder(tmp_path):
     cmd = parse_command(["jobs", "shots.csv"], cwd=tmp_path)
-    assert (cmd.action, cmd.jobs_file) == ("jobs", tmp_path / "shots.csv")
+    assert (cmd.action, cmd.jobs_file, cmd.rows) == ("jobs", tmp_path / "shots.csv", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "rows"), [("11-20", (11, 20)), ("3-", (3, None)), ("7", (7, 7)), (" 2 - 2 ", (2, 2))]
+)
+def test_rows_are_a_first_and_last_job(text, rows):
+    assert parse_rows(text) == rows
+    assert parse_command(["jobs", "shots.csv", "--rows", text]).rows == rows
+
+
+def test_selected_rows_keep_their_labels_and_numbers(tmp_path):
+    path = tmp_path / "shots.csv"
+    path.write_text(
+        "blend,object,output\n# a comment\na.blend,Face,x/a.blend\nb.blend,Face,\nc.blend,Face,x/c.blend\n",
+        encoding="utf-8",
+    )
+    entries = read_jobs(path)
+    assert [(e.number, e.label) for e in entries] == [(1, "shots.csv row 3"), (2, "shots.csv row 4"),
+                                                      (3, "shots.csv row 5")]  # fmt: skip
+    assert [(e.number, e.label) for e in select_rows(entries, (2, 3), path)] == [
+        (2, "shots.csv row 4"),
+        (3, "shots.csv row 5"),
+    ]
+    chosen = select_rows(entries, (2, 2), path)
+    assert [e.number for e in chosen] == [2] and "no output" in chosen[0].error  # still its own message
+    assert [e.number for e in select_rows(entries, (1, None), path)] == [1, 2, 3]
+    assert [e.number for e in select_rows(entries, (3, None), path)] == [3]
+    for rows, asked in (((2, 4), "2-4"), ((4, None), "4-"), ((4, 9), "4-9")):
+        with pytest.raises(JobsFileError) as info:
+            select_rows(entries, rows, path)
+        assert str(info.value) == (
+            f"--rows {asked} asks for rows beyond the end of the jobs file '{path}', which has 3 row(s)"
+        )
 
 
 # --- one job's fields ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
     blender --background shot.blend --command expclip bake --object Face --prompt "furious" --output out.blend
     blender --background --command expclip jobs shots.csv
+    blender --background --command expclip jobs shots.csv --rows 11-20
 
 Registered by ``operators.batch``. The arguments and jobs files are read and checked by the core
 (``expclip_blender.jobs``); this module opens each shot, bakes it through the Bake operator's own steps
@@ -32,6 +33,7 @@ from ...expclip_blender.jobs import (
     parse_command,
     read_jobs,
     save_target,
+    select_rows,
 )
 from ...expclip_blender.presets import PresetError
 from . import baking
@@ -197,15 +199,19 @@ def run_jobs(
     entries: Sequence[JobEntry],
     out: Callable[[str], None] | None = None,
     err: Callable[[str], None] | None = None,
+    of: int | None = None,
 ) -> int:
     """Bake every job in order, one progress line each; failed jobs are listed at the end.
 
-    Returns EXIT_OK when every job baked, else EXIT_FAILED (the other jobs are still baked).
+    Progress lines number each job by its place in its file (``[12/40]``), ``of`` being the file's number
+    of jobs (default: ``len(entries)``). Returns EXIT_OK when every job baked, else EXIT_FAILED (the
+    other jobs are still baked).
     """
     out = out or (lambda text: print(text, flush=True))
     err = err or (lambda text: print(text, file=sys.stderr, flush=True))
     failures: list[str] = []
     total = len(entries)
+    of = of if of is not None else total
     model_error: list[BaseException] = []
 
     def load_model():
@@ -219,10 +225,10 @@ def run_jobs(
             raise
 
     started = time.perf_counter()
-    for i, entry in enumerate(entries, 1):
+    for entry in entries:
         blend = entry.blend or (bpy.data.filepath if entry.job is not None else "")  # bake: the open file
         name = f"{entry.label} ({Path(blend).name})" if blend else entry.label
-        prefix = f"[{i}/{total}] {name}"
+        prefix = f"[{entry.number}/{of}] {name}"
         t = time.perf_counter()
         if entry.job is None:
             message = entry.error or "cannot be read"
@@ -258,11 +264,16 @@ def run_command(argv: Sequence[str]) -> int:
         if command.action == "jobs":
             assert command.jobs_file is not None  # parse_command sets it for "jobs"
             entries = read_jobs(command.jobs_file)
-            print(f"expclip: read {len(entries)} job(s) from '{command.jobs_file}'", flush=True)
+            of = len(entries)
+            read = f"expclip: read {of} job(s) from '{command.jobs_file}'"
+            if command.rows is not None:
+                entries = select_rows(entries, command.rows, command.jobs_file)
+                read += f"; baking rows {entries[0].number}-{entries[-1].number}"
+            print(read, flush=True)
         else:
             assert command.job is not None  # and the job for "bake"
-            entries = [JobEntry(command.job.label, command.job)]
+            entries, of = [JobEntry(command.job.label, command.job)], 1
     except (UsageError, JobsFileError) as error:
         print(f"expclip: {error}", file=sys.stderr, flush=True)
         return EXIT_USAGE
-    return run_jobs(entries)
+    return run_jobs(entries, of=of)
