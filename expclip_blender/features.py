@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from .audio import resample
+from .audio import highpass, resample
 from .frames import num_frames
 
 __all__ = ["EDGE_PAD_S", "FEATURE_RATE", "HOP", "N_FFT", "N_MELS", "SAMPLE_RATE", "WIN", "log_mel"]
@@ -120,26 +120,7 @@ def log_mel(audio: np.ndarray, sample_rate: int, pad_s: float = 0.0) -> np.ndarr
     if n_clip == 0:
         return np.zeros((0, N_MELS), np.float32)
     n_out = n_clip + 2 * pad_frames
-    y = resample(audio, int(sample_rate), SAMPLE_RATE)
-    if not np.isfinite(y).all():  # checked first: nan_to_num always copies, an hour of audio is 230 MB
-        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
-
-    # Centre frames on t * HOP: pad N_FFT // 2 on the left (reflect, as librosa; zeros when too short to
-    # reflect), and enough on the right that the last frame exists even if resampling rounded short.
-    half = N_FFT // 2
-    right = max(half, (n_clip - 1) * HOP + half - len(y) + 1)
-    if pad_frames:
-        # Room tone stands in for the reflection too (noise reflected is noise); one concatenation.
-        pad_n = pad_frames * HOP
-        tone = _room_tone(pad_n + half + pad_n + right, y)
-        y = np.concatenate([tone[: pad_n + half], y, tone[pad_n + half :]])
-    elif len(y) > half:
-        # One concatenation (not chained np.pad calls) so an hour of audio is copied once, not three times.
-        reflect_right = min(right, len(y) - 1)
-        tail = np.zeros(right - reflect_right, np.float32)
-        y = np.concatenate([y[half:0:-1], y, y[::-1][1 : 1 + reflect_right], tail])
-    else:
-        y = np.pad(y, (half, right))
+    y = _padded_clip(resample(audio, int(sample_rate), SAMPLE_RATE), n_clip, pad_frames)
     # librosa centres the WIN-long window inside the N_FFT frame; taking WIN samples from that offset and
     # letting rfft zero-pad to N_FFT is a circular shift of the same frame, so the magnitudes are identical.
     offset = (N_FFT - WIN) // 2
@@ -165,6 +146,30 @@ def log_mel(audio: np.ndarray, sample_rate: int, pad_s: float = 0.0) -> np.ndarr
     out -= mean.astype(np.float32)
     out /= np.maximum(std, _MIN_STD).astype(np.float32)
     return out
+
+
+def _padded_clip(y: np.ndarray, n_clip: int, pad_frames: int) -> np.ndarray:
+    """The 16 kHz clip high-passed (:func:`.audio.highpass`: a DC offset or rumble must not move the
+    mouth) inside the padding the centred frames need, built in one buffer: an hour is 230 MB."""
+    # Centre frames on t * HOP: pad N_FFT // 2 on the left (reflect, as librosa; zeros when too short to
+    # reflect), and enough on the right that the last frame exists even if resampling rounded short.
+    half = N_FFT // 2
+    right = max(half, (n_clip - 1) * HOP + half - len(y) + 1)
+    left = pad_frames * HOP + half
+    right += pad_frames * HOP
+    if not np.isfinite(y).all():  # checked first: nan_to_num always copies, an hour of audio is 230 MB
+        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+    buf = np.zeros(left + len(y) + right, np.float32)
+    clip = highpass(y, SAMPLE_RATE, out=buf[left : left + len(y)])
+    if pad_frames:
+        # Room tone stands in for the reflection too (noise reflected is noise).
+        tone = _room_tone(left + right, clip)
+        buf[:left], buf[left + len(y) :] = tone[:left], tone[left:]
+    elif len(y) > half:
+        reflect_right = min(right, len(y) - 1)
+        buf[:half] = clip[half:0:-1]
+        buf[left + len(y) : left + len(y) + reflect_right] = clip[::-1][1 : 1 + reflect_right]
+    return buf
 
 
 def _room_tone(n: int, y: np.ndarray) -> np.ndarray:

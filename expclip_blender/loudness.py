@@ -30,18 +30,25 @@ _ENERGY_BLOCK = 2048
 
 
 def _window_energy(a: np.ndarray, hop_n: int, win_n: int, n: int) -> np.ndarray:
-    """(n,) mean square of ``a`` over ``win_n`` samples centred on every ``hop_n``-th sample (zeros
-    beyond the ends), computed block by block in float64 so an hour of audio is never copied whole."""
+    """(n,) energy of ``a`` about its own mean over ``win_n`` samples centred on every ``hop_n``-th sample
+    (per ``win_n``; nothing beyond the ends), so a DC offset reads as silence. Computed block by block in
+    float64 so an hour of audio is never copied whole."""
     out = np.empty(n)
     half = win_n // 2
     for k0 in range(0, n, _ENERGY_BLOCK):
         k1 = min(n, k0 + _ENERGY_BLOCK)
         lo, hi = k0 * hop_n - half, (k1 - 1) * hop_n - half + win_n  # samples the block's windows cover
-        seg = np.zeros(hi - lo)
+        seg, inside = np.zeros(hi - lo), np.zeros(hi - lo)
         src_lo, src_hi = max(0, lo), min(len(a), hi)
         if src_hi > src_lo:
             seg[src_lo - lo : src_hi - lo] = a[src_lo:src_hi]
-        csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
+            inside[src_lo - lo : src_hi - lo] = 1.0
         starts = np.arange(k1 - k0) * hop_n
-        out[k0:k1] = (csum[starts + win_n] - csum[starts]) / win_n
+        sq, total, count = (_window_sums(v, starts, win_n) for v in (seg * seg, seg, inside))
+        out[k0:k1] = np.maximum(sq - total * total / np.maximum(count, 1.0), 0.0) / win_n
     return out
+
+
+def _window_sums(v: np.ndarray, starts: np.ndarray, win_n: int) -> np.ndarray:
+    csum = np.concatenate([[0.0], np.cumsum(v)])
+    return csum[starts + win_n] - csum[starts]
