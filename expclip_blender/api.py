@@ -290,6 +290,9 @@ def _clean_prompt(prompt: object) -> str:
         return ""
     if not isinstance(prompt, str):
         raise TypeError(f"a prompt must be text, got {type(prompt).__name__}")
+    # Lone surrogates (from a broken paste or a filename decoded with surrogateescape) are not text the
+    # tokenizer accepts: pairs are joined into their character, lone ones dropped.
+    prompt = prompt.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\ufffd", " ")
     return " ".join(prompt.split())
 
 

@@ -12,6 +12,7 @@ does not ship soundfile (Blender's ``aud`` decodes there), yet needs the checks 
 from __future__ import annotations
 
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -19,12 +20,15 @@ import numpy as np
 
 __all__ = [
     "AudioError",
+    "AudioWarning",
     "check_audio_file",
     "highpass",
     "load_audio",
     "resample",
     "to_mono",
     "validate_audio",
+    "warn_if_truncated",
+    "wav_stated_frames",
 ]
 
 # One animation frame at 30 fps: anything shorter cannot drive even a single keyframe.
@@ -45,6 +49,55 @@ class AudioError(ValueError):
 
     def __reduce__(self):  # keep the exception picklable despite the custom __init__
         return type(self), (self.path, self.problem, self.hint)
+
+
+class AudioWarning(UserWarning):
+    """An audio file decodes, but not as it should (it is shorter than it says): the message says what."""
+
+
+def wav_stated_frames(path: str | os.PathLike) -> int | None:
+    """Frames a RIFF WAV file's header states (its data chunk's size), or None for other files and for
+    headers that state no length (streamed WAVs write 0 or 0xFFFFFFFF; RF64 keeps it elsewhere)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
+                return None
+            block_align = 0
+            for _ in range(64):  # chunks before the data: fmt, fact, LIST...; a sane file has a few
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                size = struct.unpack("<I", chunk[4:])[0]
+                if chunk[:4] == b"fmt ":
+                    fmt = f.read(size + (size & 1))
+                    block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else 0
+                elif chunk[:4] == b"data":
+                    stated = block_align > 0 and 0 < size < 0xFFFFFFFF
+                    return size // block_align if stated else None
+                else:
+                    f.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
+def warn_if_truncated(
+    path: str | os.PathLike, decoded: int, stated: int | None, rate: float, exact: bool
+) -> None:
+    """Issue an :class:`AudioWarning` when ``decoded`` frames fall short of the ``stated`` ones (both at
+    ``rate``): a file cut off while copying decodes silently to its first part. ``exact`` (a WAV header)
+    allows one frame of slack; estimates (MP3 Xing headers, FFmpeg's) 0.25 s or 2%."""
+    if not stated or rate <= 0:
+        return
+    slack = 1 if exact else max(0.25 * rate, 0.02 * stated)
+    if stated - decoded > slack:
+        warnings.warn(
+            f"'{Path(path).name}' is truncated: {decoded / rate:.2f} s decoded of the {stated / rate:.2f} s "
+            "its header states, so the rest of the speech is missing. Copy or export the file again.",
+            AudioWarning,
+            stacklevel=3,
+        )
 
 
 def check_audio_file(path: str | os.PathLike) -> Path:
@@ -206,4 +259,17 @@ def load_audio(
                 "Re-export it as WAV, FLAC, OGG or MP3, or load it inside Blender.",
             ) from ar_err  # the traceback shows both decoders' errors (libsndfile's is the context)
     mono = validate_audio(to_mono(data), sr, path, min_duration)
+    wav = wav_stated_frames(p)
+    stated = wav if wav is not None else _soundfile_frames(p)
+    warn_if_truncated(path, len(mono), stated, sr, exact=wav is not None)
     return resample(mono, sr, sample_rate)
+
+
+def _soundfile_frames(path: Path) -> int | None:
+    """Frames libsndfile says a (non-WAV) file holds: an MP3's Xing header count, for one."""
+    import soundfile as sf
+
+    try:
+        return int(sf.info(path).frames)
+    except Exception:
+        return None

@@ -280,7 +280,13 @@ def bake_message(plan: BakePlan, lines: list[str]) -> str:
     text = f"Baked '{plan.action_name}' from {plan.audio.label} on frames {first}-{first + count - 1}. "
     if plan.silent:
         text += "The audio is silent: baked a resting face. "
-    return text + "; ".join(lines)
+    warned = "".join(f" Warning: {w}" for w in plan.audio.warnings)
+    return text + "; ".join(lines) + warned
+
+
+def bake_report_type(plan: BakePlan) -> set[str]:
+    """The report type of a finished bake: WARNING when the audio decoded short of its stated length."""
+    return {"WARNING"} if plan.audio.warnings else {"INFO"}
 
 
 # --- preview ----------------------------------------------------------------------------------------
