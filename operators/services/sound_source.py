@@ -10,8 +10,9 @@ sound does not reach (a positive ``sound_offset``), the window holds silence.
 Volume, pan and the strip's mute flag are playback settings and are ignored: the speech is the same.
 A strip retimed to another speed is refused (its audio would not line up with a 1:1 reading).
 
-The API differs between versions (FACTS.md): strips are ``sequence_editor.strips_all`` on 5.x and
-``sequences_all`` on 4.2 (4.5 has both); ``sound_offset`` exists from 4.3 on. Both are detected.
+The API differs between versions (docs/blender-differences.md): strips are
+``sequence_editor.strips_all`` on 5.x and ``sequences_all`` on 4.2 (4.5 has both); ``sound_offset``
+exists from 4.3 on. Both are detected.
 """
 
 from __future__ import annotations
