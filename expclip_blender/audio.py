@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import struct
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,12 @@ import numpy as np
 __all__ = [
     "AudioError",
     "AudioWarning",
+    "HighPass",
+    "all_finite",
     "check_audio_file",
     "highpass",
     "load_audio",
+    "mono_blocks",
     "resample",
     "to_mono",
     "validate_audio",
@@ -127,6 +131,11 @@ def check_audio_file(path: str | os.PathLike) -> Path:
     return p
 
 
+def all_finite(samples: np.ndarray, block: int = 1 << 20) -> bool:
+    """Whether every sample is a finite number; checked a block at a time (no full-length bool array)."""
+    return all(np.isfinite(samples[i : i + block]).all() for i in range(0, len(samples), block))
+
+
 def to_mono(samples: np.ndarray) -> np.ndarray:
     """Average the channels of ``(frames, channels)`` samples into 1-D float32 (1-D input passes through)."""
     samples = np.asarray(samples, dtype=np.float32)
@@ -159,33 +168,64 @@ HIGHPASS_HZ = 20.0
 _HP_BLOCK = 4096
 
 
-def highpass(samples: np.ndarray, sample_rate: int, out: np.ndarray | None = None) -> np.ndarray:
-    """1-D float32 samples without DC offset and sub-audio rumble (two cascaded one-pole DC blockers).
+class HighPass:
+    """DC offset and sub-audio rumble removed from a stream of 1-D float32 blocks (two cascaded one-pole
+    DC blockers at ``HIGHPASS_HZ``), the filter state carried from block to block.
 
-    Causal and computed block by block with the filter state carried over, so an hour of audio costs one
-    pass and no full-length temporaries; its phase shift does not matter to the magnitude features fed
-    to the generator. The state starts at the mean of the opening ``1 / HIGHPASS_HZ`` s, so a clip that
-    starts on an offset does not click. ``out`` (same length, may be ``samples`` itself) receives it.
+    Causal, one pass, no full-length temporaries: an hour of audio streams through it; its phase shift
+    does not matter to the magnitude features fed to the generator. The state starts at the mean of the
+    first block's opening ``1 / HIGHPASS_HZ`` s, so a clip that starts on an offset does not click.
     """
-    x = np.asarray(samples, dtype=np.float32)
-    y = np.empty_like(x) if out is None else out
-    if len(x) == 0:
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = int(sample_rate)
+        self.a = float(np.exp(-2.0 * np.pi * HIGHPASS_HZ / float(sample_rate)))
+        k = np.arange(_HP_BLOCK, dtype=np.float64)
+        self._grow, self._decay = self.a**-k, self.a**k
+        self._states: list[float] | None = None
+
+    def __call__(self, samples: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The next block filtered, into ``out`` (same length, may be ``samples`` itself) or a new array."""
+        x = np.asarray(samples, dtype=np.float32)
+        y = np.empty_like(x) if out is None else out
+        if len(x) == 0:
+            return y
+        if self._states is None:
+            opening = x[: max(1, round(self.sample_rate / HIGHPASS_HZ))]
+            self._states = [float(opening.mean(dtype=np.float64)), 0.0]  # 2nd section's input starts ~0
+        a, states = self.a, self._states
+        for start in range(0, len(x), _HP_BLOCK):
+            block = x[start : start + _HP_BLOCK].astype(np.float64)
+            m = len(block)
+            for i, state in enumerate(states):
+                # The one-pole low-pass lp[n] = a lp[n-1] + (1 - a) x[n] in closed form over the block.
+                low = self._decay[:m] * (a * state + (1.0 - a) * np.cumsum(block * self._grow[:m]))
+                states[i] = float(low[-1])
+                block -= low
+            y[start : start + m] = block
         return y
-    a = float(np.exp(-2.0 * np.pi * HIGHPASS_HZ / float(sample_rate)))
-    k = np.arange(min(_HP_BLOCK, len(x)), dtype=np.float64)
-    grow, decay = a**-k, a**k
-    opening = x[: max(1, round(sample_rate / HIGHPASS_HZ))]
-    states = [float(opening.mean(dtype=np.float64)), 0.0]  # second section: its input starts near 0
-    for start in range(0, len(x), _HP_BLOCK):
-        block = x[start : start + _HP_BLOCK].astype(np.float64)
-        m = len(block)
-        for i, state in enumerate(states):
-            # The one-pole low-pass lp[n] = a lp[n-1] + (1 - a) x[n] in closed form over the block.
-            low = decay[:m] * (a * state + (1.0 - a) * np.cumsum(block * grow[:m]))
-            states[i] = float(low[-1])
-            block -= low
-        y[start : start + m] = block
-    return y
+
+
+def highpass(samples: np.ndarray, sample_rate: int, out: np.ndarray | None = None) -> np.ndarray:
+    """1-D float32 samples without DC offset and sub-audio rumble (:class:`HighPass` over the whole)."""
+    return HighPass(sample_rate)(samples, out)
+
+
+def mono_blocks(samples: np.ndarray, sr_in: int, sr_out: int, seconds: float = 10.0) -> Iterator[np.ndarray]:
+    """``(frames,)`` or ``(frames, channels)`` samples as mono float32 blocks at ``sr_out``, mixed down and
+    resampled ``seconds`` of input at a time (soxr's stream: the same samples as :func:`resample` on the
+    whole), so an hour at 48 kHz is never held mixed down or resampled whole."""
+    step = max(1, round(seconds * sr_in))
+    stream = None
+    if int(sr_in) != int(sr_out):
+        import soxr
+
+        stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="HQ")
+    for start in range(0, len(samples), step):
+        block = to_mono(samples[start : start + step])
+        if stream is not None:
+            block = stream.resample_chunk(block, last=start + step >= len(samples))
+        yield block
 
 
 def validate_audio(

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .audio import to_mono
+
 __all__ = ["loudness_envelope"]
 
 
@@ -13,6 +15,8 @@ def loudness_envelope(
     audio: np.ndarray, sample_rate: int, hop: float = 0.01, win: float = 0.03, range_db: float = 30.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """(times, loudness in 0..1) every ``hop`` s: RMS level relative to the clip's loud speech.
+
+    ``audio`` is ``(samples,)`` or ``(samples, channels)`` (mixed down a block at a time).
 
     1 is the 95th percentile of the clip's RMS level (its loud speech), 0 is ``range_db`` below it.
     """
@@ -41,7 +45,8 @@ def _window_energy(a: np.ndarray, hop_n: int, win_n: int, n: int) -> np.ndarray:
         seg, inside = np.zeros(hi - lo), np.zeros(hi - lo)
         src_lo, src_hi = max(0, lo), min(len(a), hi)
         if src_hi > src_lo:
-            seg[src_lo - lo : src_hi - lo] = a[src_lo:src_hi]
+            part = a[src_lo:src_hi]
+            seg[src_lo - lo : src_hi - lo] = to_mono(part) if part.ndim == 2 else part
             inside[src_lo - lo : src_hi - lo] = 1.0
         starts = np.arange(k1 - k0) * hop_n
         sq, total, count = (_window_sums(v, starts, win_n) for v in (seg * seg, seg, inside))
