@@ -154,10 +154,13 @@ def read_strip_audio(scene: bpy.types.Scene, strip) -> BakeAudio:
     first, end = int(strip.frame_final_start), int(strip.frame_final_end)
     offset = float(getattr(strip, "sound_offset", 0.0))  # 4.3+; 4.2 has no sound offset
     index, count = strip_window(float(strip.frame_start), first, end, offset, fps, SAMPLE_RATE)
-    window = np.zeros(max(count, 0), np.float32)
     lo, hi = max(index, 0), min(index + count, len(samples))
-    if hi > lo:
-        window[lo - index : hi - index] = samples[lo:hi]
+    if lo == index and hi - lo == count and 2 * count > len(samples):
+        window = samples[lo:hi]  # inside the sound and most of it: no copy (an hour is 230 MB)
+    else:
+        window = np.zeros(max(count, 0), np.float32)
+        if hi > lo:
+            window[lo - index : hi - index] = samples[lo:hi]
     if len(window) == 0:
         raise SoundSourceError(f"The {label} is empty (zero frames long): lengthen it or pick another.")
     return BakeAudio(window, SAMPLE_RATE, first, end - first, label, problems)
