@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .arkit import ARKIT_INDEX, NUM_ARKIT
+from .audio import all_finite
 from .cancel import Progress
 from .device import check_device, resolve_device
 from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
@@ -273,15 +274,18 @@ def _gaussian_smooth(x: np.ndarray, sigma_frames: float) -> np.ndarray:
 def _check_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     a = np.asarray(audio, np.float32)
     if a.ndim == 2 and min(a.shape) <= 8:
-        # Multichannel: (samples, channels) as soundfile reads it, or (channels, samples); mixed down.
-        a = a.mean(axis=1 if a.shape[1] <= a.shape[0] else 0)
-    if a.ndim != 1:
+        # Multichannel: (samples, channels) as soundfile reads it, or (channels, samples). Kept as
+        # (samples, channels) and mixed down block by block where it is read (features, pauses): an hour
+        # of 48 kHz mixed down whole would be 690 MB.
+        a = a if a.shape[1] <= a.shape[0] else a.T
+        a = a[:, 0] if a.shape[1] == 1 else a
+    elif a.ndim != 1:
         raise ValueError(f"audio must be mono samples (or up to 8 channels), got shape {a.shape}")
     if not isinstance(sample_rate, (int, np.integer)) or sample_rate < 1000:
         raise ValueError(f"sample_rate must be a whole number of Hz (8000 or more), got {sample_rate!r}")
     if a.size == 0:
         raise ValueError("the audio is empty (zero samples): choose a clip with sound in it")
-    if not np.isfinite(a).all():
+    if not all_finite(a):
         a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=-1.0)
     return a
 
@@ -295,6 +299,9 @@ def _clean_prompt(prompt: object) -> str:
         return ""
     if not isinstance(prompt, str):
         raise TypeError(f"a prompt must be text, got {type(prompt).__name__}")
+    # Lone surrogates (from a broken paste or a filename decoded with surrogateescape) are not text the
+    # tokenizer accepts: pairs are joined into their character, lone ones dropped.
+    prompt = prompt.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\ufffd", " ")
     return " ".join(prompt.split())
 
 

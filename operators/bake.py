@@ -14,7 +14,15 @@ import bpy
 
 from .. import expclip_blender as ex
 from .reporting import poll_fail, report_bake_error
-from .services.baking import BakeJob, BakePlan, bake_message, plan_bake, run_model, write_bake
+from .services.baking import (
+    BakeJob,
+    BakePlan,
+    bake_message,
+    bake_report_type,
+    plan_bake,
+    run_model,
+    write_bake,
+)
 from .services.model_cache import get_model, model_settings
 from .services.scene_settings import settings_of
 from .services.sound_source import NO_AUDIO_MESSAGE, audio_available
@@ -62,7 +70,7 @@ class EXPCLIP_OT_bake(bpy.types.Operator):
             return report_bake_error(self, err)
         finally:
             wm.progress_end()
-        self.report({"INFO"}, bake_message(plan, lines))
+        self.report(bake_report_type(plan), bake_message(plan, lines))
         return {"FINISHED"}
 
     def invoke(self, context, event):
@@ -105,7 +113,7 @@ class EXPCLIP_OT_bake(bpy.types.Operator):
             return {"CANCELLED"}
         except Exception as err:
             return report_bake_error(self, err)
-        self.report({"INFO"}, bake_message(plan, lines))
+        self.report(bake_report_type(plan), bake_message(plan, lines))
         return {"FINISHED"}
 
     def cancel(self, context):  # Blender ends the modal (window closed, file loaded): stop the worker

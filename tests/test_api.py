@@ -160,3 +160,9 @@ def test_command_line_expression():
     doc = json.loads(out.stdout)
     assert len(doc["weights"]) == 52 and doc["prompt"] == "furious"
     assert doc["weights"]["browDownLeft"] > 0.1
+
+
+def test_a_lone_surrogate_in_a_prompt_is_dropped() -> None:
+    model = ex.load(device="cpu")
+    np.testing.assert_array_equal(model.expression("furious \ud800"), model.expression("furious"))
+    assert model.embed_text(["\udc80 happy", "a \ud83d\ude00 smile"]).shape[0] == 2

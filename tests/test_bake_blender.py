@@ -542,3 +542,19 @@ def test_baked_animation_survives_gltf_export(head, speech_wav, tmp_path):
     assert len(times) == len(baked) == 72
     np.testing.assert_allclose(times, (10 + np.arange(72)) / 24, atol=1e-5)
     np.testing.assert_allclose(weights, baked, atol=1e-4)
+
+
+def test_truncated_audio_bakes_with_a_warning(head, tmp_path, ext, capfd):
+    import bpy
+    from bake_helpers import RATE, write_wav
+
+    data = write_wav(tmp_path / "whole.wav", 0.3 * np.sin(np.arange(3 * RATE) * 0.05)).read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    _use_file(bpy, cut)
+    plan = ext.operators.services.baking.plan_bake(bpy.context)
+    assert ext.operators.services.baking.bake_report_type(plan) == {"WARNING"}
+    capfd.readouterr()
+    assert _bake(bpy) == {"FINISHED"}
+    out = capfd.readouterr().out
+    assert "Warning: 'cut.wav' is truncated" in out and "of the 3.00 s its header states" in out

@@ -175,3 +175,20 @@ def test_audio_file_source_starts_on_the_scene_start(ext, empty_scene, tmp_path)
         ss.read_file_audio(scene, str(tmp_path / "nothing.wav"))
     with pytest.raises(ss.SoundSourceError, match="No audio file chosen"):
         ss.read_file_audio(scene, "  ")
+
+
+def test_truncated_files_decode_with_a_warning(ext, empty_scene, tmp_path):
+    from bake_helpers import RATE, add_sound_strip, write_wav
+
+    ss = ext.operators.services.sound_source
+    scene = empty_scene
+    whole = write_wav(tmp_path / "whole.wav", np.full(2 * RATE, 0.25))
+    assert ss.read_file_audio(scene, str(whole)).warnings == ()
+    data = whole.read_bytes()
+    cut = tmp_path / "voice.wav"
+    cut.write_bytes(data[: len(data) // 2 + 1000])
+    audio = ss.read_file_audio(scene, str(cut))
+    assert len(audio.warnings) == 1
+    assert "'voice.wav' is truncated" in audio.warnings[0] and "of the 2.00 s" in audio.warnings[0]
+    strip = add_sound_strip(scene, cut, 1)
+    assert "'voice.wav' is truncated" in ss.read_strip_audio(scene, strip).warnings[0]

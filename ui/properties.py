@@ -11,6 +11,14 @@ from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty
 
 from ..expclip_blender.limits import INTENSITY_RANGE, SMOOTHING_RANGE, TRANSITION_RANGE
 
+# Blender 4.5+ warns on every "//" value of a path property unless it declares that it accepts one; 4.2
+# has no such option (docs/blender-differences.md). Detected from the API: Property has the matching flag.
+PATH_OPTIONS: set[str] = {"ANIMATABLE"} | (
+    {"PATH_SUPPORTS_BLEND_RELATIVE"}
+    if "is_path_supports_blend_relative" in bpy.types.Property.bl_rna.properties
+    else set()
+)
+
 
 class EXPCLIP_PG_settings(bpy.types.PropertyGroup):
     """ExpCLIP bake settings of a scene"""
@@ -33,6 +41,7 @@ class EXPCLIP_PG_settings(bpy.types.PropertyGroup):
         name="Audio File",
         description="WAV, FLAC, OGG, MP3 or any file Blender plays",
         subtype="FILE_PATH",
+        options=PATH_OPTIONS,
         default="",
     )
     prompt: StringProperty(
@@ -59,6 +68,7 @@ class EXPCLIP_PG_settings(bpy.types.PropertyGroup):
         name="Mapping Preset",
         description="Optional JSON file mapping ARKit channels to this rig's shape keys; empty = match names",
         subtype="FILE_PATH",
+        options=PATH_OPTIONS,
         default="",
     )
     transition_s: FloatProperty(

@@ -28,6 +28,8 @@ from ...expclip_blender.audio import (
     resample,
     to_mono,
     validate_audio,
+    warn_if_truncated,
+    wav_stated_frames,
 )
 
 try:
@@ -58,6 +60,10 @@ def load_audio_with_aud(
         # on such a file throws a C++ exception that aborts Blender (checked in 5.0.1).
         rate = sound.specs[0]
         data = sound.data()  # (frames, channels) float32 at the file's own rate
+        # aud's length is what the container states (an MP3's Xing count, FFmpeg's estimate); for a
+        # WAV it is clamped to the bytes present, so the header's data size is read instead.
+        wav = wav_stated_frames(p)
+        stated = wav if wav is not None else int(getattr(sound, "length", 0) or 0)
     except aud.error as err:  # type: ignore[misc]  # an Exception subclass; the stubs declare a bare class
         # aud says only "The file couldn't be read with any installed file reader." for every bad file.
         raise AudioError(
@@ -66,4 +72,5 @@ def load_audio_with_aud(
             "Re-export it as WAV, FLAC, OGG or MP3.",
         ) from err
     mono = validate_audio(to_mono(data), rate, path, min_duration)
+    warn_if_truncated(path, len(mono), stated, rate, exact=wav is not None)  # an AudioWarning
     return resample(mono, round(rate), sample_rate)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Literal
 
 import bpy
 import numpy as np
@@ -281,7 +282,20 @@ def bake_message(plan: BakePlan, lines: list[str]) -> str:
     text = f"Baked '{plan.action_name}' from {plan.audio.label} on frames {first}-{first + count - 1}. "
     if plan.silent:
         text += "The audio is silent: baked a resting face. "
-    return text + "; ".join(lines)
+    warned = "".join(f" Warning: {w}" for w in plan.audio.warnings)
+    return text + "; ".join(lines) + warned
+
+
+# What Operator.report accepts, a set of these (sets are invariant: a narrower Literal set is refused).
+ReportType = Literal[
+    "DEBUG", "INFO", "OPERATOR", "PROPERTY", "WARNING", "ERROR",
+    "ERROR_INVALID_INPUT", "ERROR_INVALID_CONTEXT", "ERROR_OUT_OF_MEMORY",
+]  # fmt: skip
+
+
+def bake_report_type(plan: BakePlan) -> set[ReportType]:
+    """The report type of a finished bake: WARNING when the audio decoded short of its stated length."""
+    return {"WARNING"} if plan.audio.warnings else {"INFO"}
 
 
 # --- preview ----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import bpy
 
@@ -37,11 +38,13 @@ def video_support() -> VideoSupport:
     )
     # The codec enum lists AAC even where the build has no audio library to mix the sound with.
     aac = "AAC" in _enum(bpy.types.FFmpegSettings, "audio_codec")
-    return VideoSupport(video=video, audio=video and aac and bool(bpy.app.build_options.audaspace))
+    # build_options is a struct sequence whose fields the stubs do not list.
+    has_audio = bool(getattr(bpy.app.build_options, "audaspace", False))
+    return VideoSupport(video=video, audio=video and aac and has_audio)
 
 
-def _enum(struct: type, prop: str) -> set[str]:
-    """The identifiers an enum property of ``struct`` offers in this build."""
+def _enum(struct: Any, prop: str) -> set[str]:
+    """The identifiers an enum property of ``struct`` (a bpy.types class) offers in this build."""
     return {item.identifier for item in struct.bl_rna.properties[prop].enum_items}
 
 
@@ -63,7 +66,7 @@ def configure_video(
     if not video_support().video:
         raise RuntimeError("this Blender build cannot write H.264 video through FFmpeg")
     render = scene.render
-    render.engine = "BLENDER_WORKBENCH"
+    render.engine = "BLENDER_WORKBENCH"  # type: ignore[assignment]  # engines register at runtime; the stubs list one
     render.resolution_x, render.resolution_y = size  # H.264 wants even sizes
     render.resolution_percentage = 100
     render.film_transparent = False
@@ -107,12 +110,13 @@ def add_caption(
         raise RuntimeError(f"scene {scene.name!r} has no camera to pin a caption to")
     render = scene.render
     aspect = render.resolution_x / render.resolution_y
-    curve = bpy.data.curves.new(f"Caption {text}", "FONT")
+    # curves.new() is typed as the base Curve; a "FONT" curve is a TextCurve, which has the text fields.
+    curve = cast("bpy.types.TextCurve", bpy.data.curves.new(f"Caption {text}", "FONT"))
     curve.body = text
     curve.align_x = "CENTER"
     curve.align_y = "CENTER"
     material = bpy.data.materials.new(f"Caption {text}")
-    material.diffuse_color = _CAPTION_COLOR
+    material.diffuse_color = _CAPTION_COLOR  # type: ignore[assignment]  # RNA arrays take any sequence
     curve.materials.append(material)
     obj = bpy.data.objects.new(f"Caption {text}", curve)
     obj.parent = cam

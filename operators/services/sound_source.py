@@ -10,8 +10,9 @@ sound does not reach (a positive ``sound_offset``), the window holds silence.
 Volume, pan and the strip's mute flag are playback settings and are ignored: the speech is the same.
 A strip retimed to another speed is refused (its audio would not line up with a 1:1 reading).
 
-The API differs between versions (FACTS.md): strips are ``sequence_editor.strips_all`` on 5.x and
-``sequences_all`` on 4.2 (4.5 has both); ``sound_offset`` exists from 4.3 on. Both are detected.
+The API differs between versions (docs/blender-differences.md): strips are
+``sequence_editor.strips_all`` on 5.x and ``sequences_all`` on 4.2 (4.5 has both); ``sound_offset``
+exists from 4.3 on. Both are detected.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 import numpy as np
 
-from ...expclip_blender.audio import AudioError
+from ...expclip_blender.audio import AudioError, AudioWarning
 from .audio_aud import load_audio_with_aud
 from .targets import scene_fps
 
@@ -47,6 +49,7 @@ class BakeAudio:
     start_frame: int  # the frame sample 0 plays on (animation row 0 lands here)
     frame_count: int  # frames the animation covers: start_frame .. start_frame + frame_count - 1
     label: str  # what was read, for messages ("sound strip 'voice' (frames 10-81)")
+    warnings: tuple[str, ...] = ()  # decoded, but not as it should (a truncated file): for the report
 
     @property
     def duration(self) -> float:
@@ -140,7 +143,7 @@ def read_strip_audio(scene: bpy.types.Scene, strip) -> BakeAudio:
     if sound is None:
         raise SoundSourceError(f"The {label} has no sound: delete it and add the audio again.")
     fps = scene_fps(scene)
-    samples = _decode_sound(sound, label)
+    samples, problems = _decode_sound(sound, label)
     if len(getattr(strip, "retiming_keys", ())):
         natural = len(samples) / SAMPLE_RATE * fps
         if abs(strip.frame_duration - natural) > 1.0:
@@ -151,13 +154,16 @@ def read_strip_audio(scene: bpy.types.Scene, strip) -> BakeAudio:
     first, end = int(strip.frame_final_start), int(strip.frame_final_end)
     offset = float(getattr(strip, "sound_offset", 0.0))  # 4.3+; 4.2 has no sound offset
     index, count = strip_window(float(strip.frame_start), first, end, offset, fps, SAMPLE_RATE)
-    window = np.zeros(max(count, 0), np.float32)
     lo, hi = max(index, 0), min(index + count, len(samples))
-    if hi > lo:
-        window[lo - index : hi - index] = samples[lo:hi]
+    if lo == index and hi - lo == count and 2 * count > len(samples):
+        window = samples[lo:hi]  # inside the sound and most of it: no copy (an hour is 230 MB)
+    else:
+        window = np.zeros(max(count, 0), np.float32)
+        if hi > lo:
+            window[lo - index : hi - index] = samples[lo:hi]
     if len(window) == 0:
         raise SoundSourceError(f"The {label} is empty (zero frames long): lengthen it or pick another.")
-    return BakeAudio(window, SAMPLE_RATE, first, end - first, label)
+    return BakeAudio(window, SAMPLE_RATE, first, end - first, label, problems)
 
 
 def read_file_audio(scene: bpy.types.Scene, path: str) -> BakeAudio:
@@ -166,11 +172,12 @@ def read_file_audio(scene: bpy.types.Scene, path: str) -> BakeAudio:
         raise SoundSourceError("No audio file chosen: choose a file, or use a sound strip.")
     absolute = bpy.path.abspath(path)
     try:
-        samples = load_audio_with_aud(absolute, SAMPLE_RATE)
+        samples, problems = _decode_noting_problems(absolute)
     except AudioError as err:
         raise SoundSourceError(str(err)) from err
     frames = math.ceil(len(samples) / SAMPLE_RATE * scene_fps(scene) - 1e-6)
-    return BakeAudio(samples, SAMPLE_RATE, scene.frame_start, frames, f"file '{Path(absolute).name}'")
+    label = f"file '{Path(absolute).name}'"
+    return BakeAudio(samples, SAMPLE_RATE, scene.frame_start, frames, label, problems)
 
 
 def bake_audio(scene: bpy.types.Scene, settings) -> BakeAudio:
@@ -180,8 +187,18 @@ def bake_audio(scene: bpy.types.Scene, settings) -> BakeAudio:
     return read_strip_audio(scene, chosen_strip(scene, settings.strip.strip()))
 
 
-def _decode_sound(sound: bpy.types.Sound, label: str) -> np.ndarray:
-    """Decode a Sound datablock (its file, or its packed copy) to mono float32 at SAMPLE_RATE."""
+def _decode_noting_problems(path: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Decode ``path`` at SAMPLE_RATE; the AudioWarnings it raised (a truncated file) come back as text."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AudioWarning)
+        samples = load_audio_with_aud(path, SAMPLE_RATE)
+    problems = tuple(str(w.message) for w in caught if issubclass(w.category, AudioWarning))
+    return samples, problems
+
+
+def _decode_sound(sound: bpy.types.Sound, label: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Decode a Sound datablock (its file, or its packed copy) to mono float32 at SAMPLE_RATE, with the
+    problems noticed on the way (:func:`_decode_noting_problems`)."""
     if sound.packed_file is not None:
         # Packed into the .blend: decode a temporary copy (the decoders read files, not bytes).
         suffix = Path(sound.filepath).suffix or ".wav"
@@ -198,10 +215,13 @@ def _decode_sound(sound: bpy.types.Sound, label: str) -> np.ndarray:
     return _load(path, label)
 
 
-def _load(path: str, label: str, shown: str | None = None) -> np.ndarray:
+def _load(path: str, label: str, shown: str | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Decode ``path``; errors name the strip and ``shown`` (the path the user knows) instead of it."""
     try:
-        return load_audio_with_aud(path, SAMPLE_RATE)
+        samples, problems = _decode_noting_problems(path)
+        if shown:  # a packed sound's temporary copy: name what the user knows
+            problems = tuple(p.replace(f"'{Path(path).name}'", f"'{shown}'") for p in problems)
+        return samples, problems
     except AudioError as err:
         named = AudioError(shown, err.problem, err.hint) if shown else err
         raise SoundSourceError(f"The {label}: {named}") from err
