@@ -289,20 +289,30 @@ def load_audio(
         ) from err
     try:
         data, sr = sf.read(p, dtype="float32", always_2d=True)
-    except sf.LibsndfileError:
+    except sf.LibsndfileError as sf_err:
+        # A format libsndfile reads (WAV, FLAC, OGG, MP3, AIFF...) that it cannot read is damaged: another
+        # decoder would only salvage part of it, and only where FFmpeg happens to be installed.
+        if p.suffix[1:].upper() in sf.available_formats():
+            raise _unreadable(path) from sf_err
         try:
             data, sr = _decode_audioread(p)
         except Exception as ar_err:  # audioread raises its own errors, OSError, EOFError...
-            raise AudioError(
-                path,
-                "it is not a readable audio file (it is damaged, or its format needs FFmpeg outside Blender)",
-                "Re-export it as WAV, FLAC, OGG or MP3, or load it inside Blender.",
-            ) from ar_err  # the traceback shows both decoders' errors (libsndfile's is the context)
+            raise _unreadable(path) from ar_err  # the traceback shows both decoders' errors
+        if data.size == 0:  # FFmpeg "decodes" some garbage to nothing: that is not an empty recording
+            raise _unreadable(path) from sf_err
     mono = validate_audio(to_mono(data), sr, path, min_duration)
     wav = wav_stated_frames(p)
     stated = wav if wav is not None else _soundfile_frames(p)
     warn_if_truncated(path, len(mono), stated, sr, exact=wav is not None)
     return resample(mono, sr, sample_rate)
+
+
+def _unreadable(path: str | os.PathLike) -> AudioError:
+    return AudioError(
+        path,
+        "it is not a readable audio file (it is damaged, or its format needs FFmpeg outside Blender)",
+        "Re-export it as WAV, FLAC, OGG or MP3, or load it inside Blender.",
+    )
 
 
 def _soundfile_frames(path: Path) -> int | None:

@@ -160,6 +160,21 @@ def test_corrupt_file(tmp_path: Path, name: str) -> None:
     assert_names_file(err, path, "not a readable audio file", "damaged", "Re-export")
 
 
+def test_a_damaged_file_in_a_libsndfile_format_never_falls_back(tmp_path: Path, monkeypatch) -> None:
+    """Whether FFmpeg is installed must not change the answer: a damaged FLAC is damaged."""
+    import expclip_blender.audio as audio
+
+    def salvage(path):
+        raise AssertionError("the fallback decoder ran on a format libsndfile reads")
+
+    monkeypatch.setattr(audio, "_decode_audioread", salvage)
+    path = tmp_path / "noise.flac"
+    path.write_bytes(np.random.default_rng(7).bytes(8192))
+    with pytest.raises(AudioError) as err:
+        load_audio(path)
+    assert_names_file(err, path, "damaged")
+
+
 def test_truncated_flac(tmp_path: Path) -> None:
     whole = write_file(tmp_path / "whole.flac", tone_signal(44100, 2), 44100, "flac").read_bytes()
     path = tmp_path / "cut.flac"
@@ -212,8 +227,9 @@ def test_bad_sample_rate(tmp_path: Path) -> None:
 
 
 def test_audioread_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files libsndfile rejects go through audioread (here its standard-library WAV reader)."""
-    path = write_file(tmp_path / "tone.wav", tone_signal(22050, 2), 22050, "wav-pcm16")
+    """Files in a format libsndfile lacks go through audioread (here its standard-library WAV reader)."""
+    wav = write_file(tmp_path / "tone.wav", tone_signal(22050, 2), 22050, "wav-pcm16")
+    path = wav.rename(tmp_path / "tone.m4a")  # a suffix libsndfile has no format for
 
     def refuse(*args, **kwargs):
         raise sf.LibsndfileError(1, "Error opening: ")
