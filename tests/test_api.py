@@ -59,8 +59,7 @@ def test_prompts_read_as_their_emotion(model, prompt, emotion):
     ],
 )
 def test_a_named_side_is_the_side_that_moves(model, prompt, side):
-    # Session 8's weights raised the wrong corner for "left" (mouthSmileRight 0.27, Left 0.16: happiness);
-    # side choice without the side-named draw did it for "right". Session 9's weights keep the named side.
+    # A model trained without the side-named draw can raise the wrong corner (docs/experiments.md).
     face = dict(zip(ex.ARKIT_NAMES, model.expression(prompt), strict=True))
     other = "Left" if side == "Right" else "Right"
     assert face[f"mouthSmile{side}"] > face[f"mouthSmile{other}"] + 0.1

@@ -62,8 +62,8 @@ def test_strict_split_is_scored_by_held_out_item(tead):
 
 
 def test_intensity_ladders_use_trained_words_only():
-    """Until session 10 the disgust ladder began with held-out "put off", which reads as sadness at
-    strength 0.08: that rung was below "disgusted" because the word was unknown, not because it is slight."""
+    """A held-out word on a ladder (e.g. "put off", read as sadness at strength 0.08) would sit below
+    "disgusted" because the word is unknown, not because it is slight: ladders use trained words only."""
     held = heldout_finder(Annotator(wide=True).heldout_vocabulary())
     assert [p for ladder in INTENSITY_LADDERS.values() for p in ladder if held.search(p)] == []
     assert set(INTENSITY_LADDERS) == {"happiness", "sadness", "surprise", "fear", "anger", "disgust"}

@@ -188,9 +188,8 @@ def test_builtin_prompts_give_the_face_their_name_says():
     assert mean(disgusted, "noseSneerLeft", "noseSneerRight") > 0.3
     assert mean(scared, "eyeWideLeft", "eyeWideRight") > 0.3
     assert sum(neutral.values()) < 0.3 * min(sum(f.values()) for f in (happy, sad, furious, surprised))
-    # One-sided looks stay one-sided: until session 10 "smug, self-satisfied half smile" decoded a near
-    # symmetric smile (right - left 0.09), "sarcastic, one-sided smirk, unimpressed eyes" one with no eye
-    # roll, and "confused, puzzled frown, one brow raised" level brows with squinted eyes (an angry look).
+    # One-sided looks stay one-sided: a preset prompt can decode a symmetric smile, no eye roll or level
+    # brows (an angry look) when its wording pulls the other way (docs/experiments.md has the cases).
     smug, sarcastic, confused = face("Smug"), face("Sarcastic"), face("Confused")
 
     def lopsided(f, unit):

@@ -27,7 +27,7 @@ from expclip_train.tead.vocabulary import load as load_vocabulary
 
 VOCAB = load_vocabulary()
 SMALL = ExpressionConfig(individuals=6, per_grade=1, mirrored_per_grade=1, neutral=4, blends_per_pair=1)
-ASKED_FOR = (  # the states the issue names (awe is the compound "awed", shy is "embarrassed")
+ASKED_FOR = (  # states animators ask for (awe is the compound "awed", shy is "embarrassed")
     "calm", "bored", "tired", "sleepy", "skeptical", "smug", "confused", "concentrating", "in pain",
     "embarrassed", "flirtatious", "determined", "worried", "disappointed", "pouting", "laughing", "crying",
     "shouting", "awed", "relieved",
