@@ -190,10 +190,18 @@ def test_loudness_envelope_is_computed_in_blocks_with_bounded_memory():
     from expclip_blender.loudness import _window_energy, loudness_envelope
 
     def whole(a: np.ndarray, hop_n: int, win_n: int, n: int) -> np.ndarray:
-        padded = np.concatenate([np.zeros(win_n // 2), a.astype(np.float64), np.zeros(win_n)])
-        csum = np.concatenate([[0.0], np.cumsum(padded**2)])
+        """Energy about each window's mean (the samples inside the clip), the whole clip at once."""
+        pad = (np.zeros(win_n // 2), np.zeros(win_n))
+        padded = np.concatenate([pad[0], a.astype(np.float64), pad[1]])
+        inside = np.concatenate([pad[0], np.ones(len(a)), pad[1]])
         starts = np.arange(n) * hop_n
-        return (csum[starts + win_n] - csum[starts]) / win_n
+
+        def sums(v: np.ndarray) -> np.ndarray:
+            csum = np.concatenate([[0.0], np.cumsum(v)])
+            return csum[starts + win_n] - csum[starts]
+
+        sq, total, count = sums(padded**2), sums(padded), sums(inside)
+        return np.maximum(sq - total * total / np.maximum(count, 1.0), 0.0) / win_n
 
     rng = np.random.default_rng(3)
     for length in (0, 7, 160 * 2048 - 1, 160 * 2048 + 481, 160 * 20000 + 3):  # across block edges
