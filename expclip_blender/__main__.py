@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from .arkit import ARKIT_NAMES
-from .limits import check_fps, check_intensity, check_seed, check_smoothing, check_transition
+from .limits import (
+    check_fps,
+    check_gaze_amount,
+    check_intensity,
+    check_seed,
+    check_smoothing,
+    check_transition,
+)
 from .mapping import MappingError, auto_match, load_mapping_preset
 
 
@@ -108,6 +115,7 @@ def _check_animate_numbers(args: argparse.Namespace) -> None:
     check_smoothing(args.smoothing, "--smoothing")
     check_transition(args.transition, "--transition")
     check_seed(args.seed, "--seed")
+    check_gaze_amount(args.gaze_amount, "--gaze-amount")
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
@@ -126,7 +134,8 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         model = load(device=args.device, models_dir=args.models)
         weights = model.animate(
             audio, sr, args.prompt, fps=args.fps, intensity=args.intensity, cues=args.cue,
-            transition_s=args.transition, blinks=not args.no_blinks, smoothing=args.smoothing, seed=args.seed,
+            transition_s=args.transition, blinks=not args.no_blinks, gaze=not args.no_gaze,
+            gaze_amount=args.gaze_amount, smoothing=args.smoothing, seed=args.seed,
         )  # fmt: skip
     except (AudioError, ModelFileError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -184,7 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     anim.add_argument("--transition", type=float, default=0.5, help="seconds a style change takes (0.5)")
     anim.add_argument("--smoothing", type=float, default=0.0, help="0..1 temporal smoothing (default 0)")
     anim.add_argument("--no-blinks", action="store_true", help="do not add procedural blinks")
-    anim.add_argument("--seed", type=int, default=0, help="seed of the blinks")
+    anim.add_argument("--no-gaze", action="store_true", help="do not add procedural eye movement")
+    anim.add_argument(
+        "--gaze-amount", type=float, default=1.0, help="eye movement, 0 none, 1 modest (default), up to 2"
+    )
+    anim.add_argument("--seed", type=int, default=0, help="seed of the blinks and eye movement")
     anim.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     anim.add_argument("--models", default=None, help="a folder of custom .safetensors weights (optional)")
     anim.set_defaults(run=_cmd_animate)

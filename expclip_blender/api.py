@@ -18,7 +18,15 @@ from .device import check_device, resolve_device
 from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
 from .expclip import ExpClipHeads, load_heads
 from .lexicon import bundled_lexicon
-from .limits import check_fps, check_intensity, check_seed, check_smoothing, check_time, check_transition
+from .limits import (
+    check_fps,
+    check_gaze_amount,
+    check_intensity,
+    check_seed,
+    check_smoothing,
+    check_time,
+    check_transition,
+)
 from .model_folder import EXPCLIP_FILE, GENERATOR_FILE, MODELS_DIR, model_path
 from .text_encoder import MAX_TOKENS, MiniLMEncoder
 
@@ -184,6 +192,8 @@ class ExpClip:
         cues: Sequence[StyleCue] | None = None,
         transition_s: float = 0.5,
         blinks: bool = True,
+        gaze: bool = True,
+        gaze_amount: float = 1.0,
         smoothing: float = 0.0,
         seed: int = 0,
         progress: Progress | None = None,
@@ -195,15 +205,17 @@ class ExpClip:
         ``features.EDGE_PAD_S`` each side). ``cues`` change the style
         during the clip (each from its time on); the style embedding crossfades over ``transition_s``
         around each cue. ``blinks`` adds
-        procedural blinks (deterministic from ``seed``); ``smoothing`` (0..1) smooths motion over up to
-        60 ms. ``progress(fraction)`` is called as the work advances; returning False cancels (raises
-        :class:`Cancelled`).
+        procedural blinks and ``gaze`` procedural eye movement (``gaze.py``; ``gaze_amount`` 0..2, 1 = the
+        modest default, biased by the prompt's face), both deterministic from ``seed``; ``smoothing``
+        (0..1) smooths motion over up to 60 ms. ``progress(fraction)`` is called as the work advances;
+        returning False cancels (raises :class:`Cancelled`).
         """
         from .features import EDGE_PAD_S, FEATURE_RATE, log_mel
         from .generator import run_chunked, to_fps
 
         fps, intensity, smoothing = check_fps(fps), check_intensity(intensity), check_smoothing(smoothing)
         transition_s, seed = check_transition(transition_s), check_seed(seed)
+        gaze_amount = check_gaze_amount(gaze_amount) if gaze else 0.0
         if any(not isinstance(c, StyleCue) for c in cues or []):
             raise ValueError("cues must be StyleCue(time_s, prompt, intensity) objects")
         audio = _check_audio(audio, sample_rate)
@@ -230,12 +242,35 @@ class ExpClip:
         out = to_fps(frames, duration, fps, rate=rate)
         if smoothing > 0 and len(out) > 1:
             out = _gaussian_smooth(out, sigma_frames=smoothing * 0.06 * fps)
-        if blinks and len(out):
-            from .blinks import blink_curve, pause_starts
-
-            blink = blink_curve(len(out), fps, seed=seed, pauses=pause_starts(audio, sample_rate))
-            out[:, _BLINK] = 1.0 - (1.0 - out[:, _BLINK]) * (1.0 - blink[:, None])
+        if (blinks or gaze_amount > 0) and len(out):
+            face = self.expression(prompt, intensity) if gaze_amount > 0 else None
+            _add_eyes(out, fps, seed, audio, sample_rate, blinks, gaze_amount, face)
         return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def _add_eyes(
+    out: np.ndarray,
+    fps: float,
+    seed: int,
+    audio: np.ndarray,
+    sample_rate: int,
+    blinks: bool,
+    gaze_amount: float,
+    face: np.ndarray | None,
+) -> None:
+    """Add the procedural blinks and eye movement to ``out`` (frames, 52) in place."""
+    from .blinks import blink_curve, blink_starts, pause_starts
+    from .gaze import GAZE_INDEX, gaze_curves, gaze_style
+
+    pauses = pause_starts(audio, sample_rate)
+    if blinks:
+        blink = blink_curve(len(out), fps, seed=seed, pauses=pauses)
+        out[:, _BLINK] = 1.0 - (1.0 - out[:, _BLINK]) * (1.0 - blink[:, None])
+    if gaze_amount > 0 and face is not None:
+        # Larger gaze shifts go with the blinks when there are any; added to the generator's own gaze.
+        starts = blink_starts(len(out), fps, seed=seed, pauses=pauses) if blinks else None
+        style = gaze_style(face)
+        out[:, GAZE_INDEX] += gaze_curves(len(out), fps, seed, pauses, starts, gaze_amount, style)
 
 
 def style_mix(times: np.ndarray, cue_times: Sequence[float], transition_s: float) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 from .curves import raised
 from .loudness import loudness_envelope
 
-__all__ = ["blink_curve", "blink_events", "pause_starts"]
+__all__ = ["blink_curve", "blink_events", "blink_schedule", "blink_starts", "pause_starts"]
 
 PAUSE_LEVEL = 0.1  # loudness (0..1 of the clip's loud speech, 30 dB range) below which it is a pause
 MIN_PAUSE_S = 0.3
@@ -40,16 +40,34 @@ def blink_curve(n_frames: int, fps: float, seed: int = 0, pauses: np.ndarray | N
     return blink_events(t, n_frames / float(fps), np.random.default_rng(seed), pauses).astype(np.float32)
 
 
-def blink_events(t: np.ndarray, duration: float, rng: np.random.Generator, pauses: np.ndarray) -> np.ndarray:
-    """Eyelid closure in [0, 1] at times ``t``: a blink every 2-6 s, 150-250 ms long (40% closing, 60%
-    opening), moved to just after the start of a pause (``pauses``: start times in s) when one is near."""
-    blink = np.zeros_like(t, dtype=np.float64)
+def blink_starts(n_frames: int, fps: float, seed: int = 0, pauses: np.ndarray | None = None) -> np.ndarray:
+    """Start times (s) of the blinks :func:`blink_curve` draws with the same arguments."""
+    pauses = np.zeros(0) if pauses is None else np.asarray(pauses, np.float64)
+    schedule = blink_schedule(n_frames / float(fps), np.random.default_rng(seed), pauses)
+    return np.array([when for when, _, _ in schedule], np.float64)
+
+
+def blink_schedule(
+    duration: float, rng: np.random.Generator, pauses: np.ndarray
+) -> list[tuple[float, float, float]]:
+    """The blinks of a clip as (start s, length s, peak closure): one every 2-6 s, 150-250 ms long, moved
+    to just after the start of a pause (``pauses``: start times in s) when one is near."""
+    out = []
     tb = rng.uniform(0.3, 2.5)
     while tb < duration:
         near = pauses[(pauses > tb - 1.0) & (pauses < tb + 0.5)]
         when = float(near[0]) + 0.05 if near.size else tb
         dur = rng.uniform(0.15, 0.25)
         peak = rng.uniform(0.85, 1.0)
-        blink = np.maximum(blink, peak * raised(t, when, 0.4 * dur, when + 0.4 * dur, 0.6 * dur))
+        out.append((when, dur, peak))
         tb = when + rng.uniform(2.0, 6.0)
+    return out
+
+
+def blink_events(t: np.ndarray, duration: float, rng: np.random.Generator, pauses: np.ndarray) -> np.ndarray:
+    """Eyelid closure in [0, 1] at times ``t`` of the blinks of :func:`blink_schedule` (40% of each blink
+    closing, 60% opening)."""
+    blink = np.zeros_like(t, dtype=np.float64)
+    for when, dur, peak in blink_schedule(duration, rng, pauses):
+        blink = np.maximum(blink, peak * raised(t, when, 0.4 * dur, when + 0.4 * dur, 0.6 * dur))
     return blink

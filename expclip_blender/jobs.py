@@ -7,8 +7,8 @@ checked here, so a typo is reported with the row and field it is in before any f
 A job is one shot: a .blend, the object(s) to animate, the audio (a sound strip of the shot or a file),
 the prompt or a preset, the intensity and where to save. What a job leaves out comes from the shot's own
 ExpCLIP settings, saved in the .blend by the sidebar panel (a shot set up by hand bakes the same way from
-the command line). A preset fills in prompt, intensity, smoothing, blinks and mapping; a job's own fields
-override the preset's.
+the command line). A preset fills in prompt, intensity, smoothing, blinks, gaze (and its amount) and
+mapping; a job's own fields override the preset's.
 
 Jobs files are JSON (a list of objects, or ``{"jobs": [...]}``) or CSV (a header row naming the fields).
 CSV is read strictly, one line per row: a quoted field that does not close on its line, or a row with
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .files import FileTooLargeError, NotARegularFileError, read_regular_file
-from .limits import INTENSITY_RANGE, SMOOTHING_RANGE, check_number
+from .limits import GAZE_AMOUNT_RANGE, INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 COMMAND = "expclip"
 PROG = f"blender --background SHOT.blend --command {COMMAND}"
@@ -53,6 +53,8 @@ FIELDS = (
     "intensity",
     "smoothing",
     "blinks",
+    "gaze",
+    "gaze_amount",
     "mapping",
     "output",
     "overwrite",
@@ -88,6 +90,8 @@ class Job:
     intensity: float | None = None
     smoothing: float | None = None
     blinks: bool | None = None
+    gaze: bool | None = None
+    gaze_amount: float | None = None
     mapping: str | None = None
     output: str | None = None  # None: save over the .blend; "//" paths: relative to the .blend's folder
     overwrite: bool = False  # may save over its own .blend (jobs files say so per row; ``bake`` always may)
@@ -248,6 +252,10 @@ def make_job(
         intensity=_number(given["intensity"], "intensity", INTENSITY_RANGE) if "intensity" in given else None,
         smoothing=_number(given["smoothing"], "smoothing", SMOOTHING_RANGE) if "smoothing" in given else None,
         blinks=_flag(given["blinks"], "blinks") if "blinks" in given else None,
+        gaze=_flag(given["gaze"], "gaze") if "gaze" in given else None,
+        gaze_amount=_number(given["gaze_amount"], "gaze_amount", GAZE_AMOUNT_RANGE)
+        if "gaze_amount" in given
+        else None,
         mapping=paths.get("mapping"),
         output=paths.get("output"),
         overwrite=_flag(given["overwrite"], "overwrite") if "overwrite" in given else False,
@@ -488,6 +496,12 @@ def _parser() -> _Parser:
     blinks.add_argument(
         "--no-blinks", dest="blinks", action="store_const", const=False, help="no added blinks"
     )
+    gaze = bake.add_mutually_exclusive_group()
+    gaze.add_argument("--gaze", dest="gaze", action="store_const", const=True, help="add eye movement")
+    gaze.add_argument(
+        "--no-gaze", dest="gaze", action="store_const", const=False, help="no added eye movement"
+    )
+    bake.add_argument("--gaze-amount", metavar="X", help="eye movement, 0 = none, 1 = modest, up to 2")
     bake.add_argument("--mapping", metavar="FILE", help="JSON mapping preset for a rig with other key names")
     bake.add_argument("--output", metavar="FILE", help="save to this .blend (default: save over the shot)")
     jobs = sub.add_parser("jobs", add_help=False, help="bake every shot of a JSON or CSV jobs file")
@@ -535,6 +549,8 @@ def parse_command(argv: Sequence[str], cwd: str | Path | None = None) -> Command
     try:
         job = make_job(fields, base_dir, label="bake", require_blend=False)
     except JobError as err:  # name the option, not the field
-        text = str(err).replace("field '", "option '--")
+        text = (
+            str(err).replace("field 'gaze_amount'", "option '--gaze-amount'").replace("field '", "option '--")
+        )
         raise UsageError(f"{text}\n{parser.subparsers['bake'].format_usage().rstrip()}") from None
     return Command("bake", job=job)

@@ -11,11 +11,13 @@ from numbers import Integral, Real
 
 __all__ = [
     "FPS_RANGE",
+    "GAZE_AMOUNT_RANGE",
     "INTENSITY_RANGE",
     "SEED_RANGE",
     "SMOOTHING_RANGE",
     "TRANSITION_RANGE",
     "check_fps",
+    "check_gaze_amount",
     "check_intensity",
     "check_number",
     "check_seed",
@@ -37,6 +39,9 @@ FPS_RANGE = (1.0, 1000.0)
 TRANSITION_RANGE = (0.0, 30.0)
 #: Seeds of the procedural blinks (numpy's generators take non-negative integers).
 SEED_RANGE = (0, 2**63 - 1)
+#: The procedural eye movement (``gaze.py``): 0 = none, 1 = the modest default, 2 = twice as far (beyond it
+#: the larger shifts reach the eyeLook channels' limit of 1).
+GAZE_AMOUNT_RANGE = (0.0, 2.0)
 
 
 def check_number(value: object, name: str, bounds: tuple[float, float] | None = None) -> float:
@@ -63,6 +68,11 @@ def check_smoothing(value: object, name: str = "smoothing") -> float:
 def check_fps(value: object, name: str = "fps") -> float:
     """An output frame rate, 1 to 1000 frames per second."""
     return check_number(value, name, FPS_RANGE)
+
+
+def check_gaze_amount(value: object, name: str = "gaze_amount") -> float:
+    """An amount of procedural eye movement, 0 (none) to 2 (1 = the default)."""
+    return check_number(value, name, GAZE_AMOUNT_RANGE)
 
 
 def check_transition(value: object, name: str = "transition_s") -> float:

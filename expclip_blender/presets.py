@@ -1,4 +1,4 @@
-"""Emotion presets: a prompt with its intensity, smoothing, blinks and optional rig mapping, as JSON files.
+"""Emotion presets: a prompt with its intensity, smoothing, blinks, gaze and optional rig mapping, as JSON.
 
 Presets come from three folders, in rising precedence:
 
@@ -21,14 +21,18 @@ A preset file::
       "intensity": 1.3,
       "smoothing": 0.1,
       "blinks": true,
+      "gaze": true,
+      "gaze_amount": 1.0,
       "mapping": null,
       "description": "Full-on rage for shouted lines."
     }
 
-Only ``prompt`` is required; ``name`` defaults to the file name. ``mapping`` is an optional path to a JSON
-mapping preset (see :mod:`expclip_blender.mapping`); a relative path is relative to the preset file's
-folder, so a studio can keep its rig mappings next to its presets (in a sub-folder: files directly in a
-preset folder are read as emotion presets).
+Only ``prompt`` is required; ``name`` defaults to the file name, the others to the values above
+(``gaze``: procedural eye movement, ``gaze_amount`` 0 to 2; presets written before these fields load with
+them as above). ``mapping`` is an optional path to a JSON mapping preset (see
+:mod:`expclip_blender.mapping`); a relative path is relative to the preset file's folder, so a studio can
+keep its rig mappings next to its presets (in a sub-folder: files directly in a preset folder are read as
+emotion presets).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .files import FileTooLargeError, NotARegularFileError, read_regular_file
-from .limits import INTENSITY_RANGE, SMOOTHING_RANGE, check_number
+from .limits import GAZE_AMOUNT_RANGE, INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 FORMAT = "expclip-preset"
 VERSION = 1
@@ -64,6 +68,8 @@ _FIELDS = (
     "intensity",
     "smoothing",
     "blinks",
+    "gaze",
+    "gaze_amount",
     "mapping",
     "description",
 )
@@ -94,6 +100,8 @@ class Preset:
     blinks: bool = True
     mapping: str | None = None  # path of a JSON mapping preset; relative = to the preset file's folder
     description: str = ""
+    gaze: bool = True  # after the older fields, so presets made positionally keep their meaning
+    gaze_amount: float = 1.0
 
     def __post_init__(self) -> None:
         # Values made in code are checked (and normalised: stripped name, float numbers) like file values.
@@ -111,6 +119,8 @@ class Preset:
             "intensity": self.intensity,
             "smoothing": self.smoothing,
             "blinks": self.blinks,
+            "gaze": self.gaze,
+            "gaze_amount": self.gaze_amount,
             "mapping": self.mapping,
         }
         if self.description:
@@ -185,9 +195,10 @@ def _validated(data: object, where: str, default_name: str | None) -> dict:
     if len(prompt) > MAX_PROMPT_LENGTH:
         raise PresetError(f"{where}: field 'prompt' is longer than {MAX_PROMPT_LENGTH} characters")
     name = check_name(data.get("name", default_name), where)
-    blinks = data.get("blinks", True)
-    if not isinstance(blinks, bool):
-        raise PresetError(f"{where}: field 'blinks' must be true or false, got {blinks!r}")
+    blinks, gaze = data.get("blinks", True), data.get("gaze", True)
+    for key, flag in (("blinks", blinks), ("gaze", gaze)):
+        if not isinstance(flag, bool):
+            raise PresetError(f"{where}: field {key!r} must be true or false, got {flag!r}")
     mapping = data.get("mapping")
     if mapping is not None and (not isinstance(mapping, str) or _CONTROL.search(mapping)):
         raise PresetError(f"{where}: field 'mapping' must be the path of a mapping preset or null")
@@ -200,6 +211,8 @@ def _validated(data: object, where: str, default_name: str | None) -> dict:
         intensity=_number(data, "intensity", 1.0, INTENSITY_RANGE, where),
         smoothing=_number(data, "smoothing", 0.0, SMOOTHING_RANGE, where),
         blinks=blinks,
+        gaze=gaze,
+        gaze_amount=_number(data, "gaze_amount", 1.0, GAZE_AMOUNT_RANGE, where),
         mapping=mapping or None,
         description=description,
     )

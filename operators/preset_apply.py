@@ -1,4 +1,4 @@
-"""Apply Preset: set the scene's prompt, intensity, smoothing, blinks (and mapping) from an emotion preset.
+"""Apply Preset: set the scene's prompt, intensity, smoothing, blinks, gaze (and mapping) from a preset.
 
 It changes the scene's settings (``scene.expclip``) and is undoable.
 """
@@ -14,7 +14,7 @@ from .services.scene_settings import NOT_REGISTERED, settings_of
 
 
 class EXPCLIP_OT_preset_apply(bpy.types.Operator):
-    """Set the prompt, intensity, smoothing and blinks (and the mapping, when it names one) from a preset"""
+    """Set the prompt, intensity, smoothing, blinks, eye movement (and mapping, if any) from a preset"""
 
     bl_idname = "expclip.preset_apply"
     bl_label = "Apply Preset"
@@ -39,7 +39,11 @@ class EXPCLIP_OT_preset_apply(bpy.types.Operator):
         p = entry.preset
         assert p is not None  # get() returns a usable file or raises
         blinks = "on" if p.blinks else "off"
-        lines = [f'"{p.prompt}": intensity {p.intensity:g}, smoothing {p.smoothing:g}, blinks {blinks}']
+        gaze = f"{p.gaze_amount:g}" if p.gaze else "off"
+        lines = [
+            f'"{p.prompt}": intensity {p.intensity:g}, smoothing {p.smoothing:g}, blinks {blinks}, '
+            f"eye movement {gaze}"
+        ]
         if p.mapping:
             lines.append(f"Mapping: {entry.mapping_path()}")
         if p.description:

@@ -1,4 +1,4 @@
-"""Save Preset: the scene's prompt, intensity, smoothing, blinks and mapping as a user preset."""
+"""Save Preset: the scene's prompt, intensity, smoothing, blinks, eye movement and mapping as a preset."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .services.scene_settings import NOT_REGISTERED, settings_of
 
 
 class EXPCLIP_OT_preset_save(bpy.types.Operator):
-    """Save this scene's prompt, intensity, smoothing, blinks and mapping as a user preset"""
+    """Save this scene's prompt, intensity, smoothing, blinks, eye movement and mapping as a user preset"""
 
     bl_idname = "expclip.preset_save"
     bl_label = "Save Preset"

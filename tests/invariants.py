@@ -81,6 +81,17 @@ def compute() -> dict[str, np.ndarray]:
     out["animate_noblink_60"] = model.animate(
         audio[:20000], SAMPLE_RATE, "smug half smile", 60.0, blinks=False
     )
+    # Without the procedural eye movement: exactly the outputs from before it existed.
+    out["animate_cues_24_nogaze"] = model.animate(
+        audio,
+        SAMPLE_RATE,
+        "calm",
+        fps=24.0,
+        cues=[ex.StyleCue(1.5, "on the verge of tears", 0.8)],
+        smoothing=0.5,
+        seed=3,
+        gaze=False,
+    )
     return out
 
 

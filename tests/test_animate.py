@@ -1,4 +1,4 @@
-"""ExpClip.animate: lengths, edge cases, style cues, blinks, cancelling and device choice.
+"""ExpClip.animate: lengths, edge cases, style cues, blinks, eye movement, cancelling and device choice.
 
 Run on a small untrained generator in a temporary model folder (the shapes, timing and edge-case
 contract do not depend on training); the trained model's lip-sync is checked by the evaluation report
@@ -61,7 +61,7 @@ def test_any_sample_rate_gives_the_same_motion(model, sr):
 def test_edge_cases(model):
     short = model.animate(_speechlike(0.1, 16000), 16000, fps=30.0)
     assert short.shape == (3, 52)
-    silent = model.animate(np.zeros(3 * 16000, np.float32), 16000, fps=30.0, blinks=False)
+    silent = model.animate(np.zeros(3 * 16000, np.float32), 16000, fps=30.0, blinks=False, gaze=False)
     # A still face away from the clip's edges (where the convolutions see the padding).
     assert silent.shape == (90, 52) and np.ptp(silent[30:60], axis=0).max() < 1e-4
     clipped = np.clip(_speechlike(1.0, 16000) * 50, -1, 1)
@@ -135,6 +135,32 @@ def test_blinks_are_added_and_deterministic(model):
     assert len(pause_starts(audio, 16000)) >= 2  # the signal pauses every 2 s
 
 
+def test_eye_movement_is_added_to_the_gaze_channels_only(model):
+    from expclip_blender.gaze import GAZE_INDEX, GAZE_NAMES
+
+    audio = _speechlike(8.0, 16000)
+    others = [i for i in range(52) if i not in GAZE_INDEX]
+    still = model.animate(audio, 16000, "calm", seed=3, gaze=False)
+    moving = model.animate(audio, 16000, "calm", seed=3)
+    np.testing.assert_array_equal(moving[:, others], still[:, others])
+    added = moving[:, GAZE_INDEX] - still[:, GAZE_INDEX]
+    assert np.ptp(added, axis=0).max() > 0.1 and added.min() >= -1e-6  # added on top, never taken away
+    assert np.array_equal(moving, model.animate(audio, 16000, "calm", seed=3))
+    assert not np.array_equal(moving, model.animate(audio, 16000, "calm", seed=4))
+    # Amount 0 is off; off changes nothing of the output without it.
+    np.testing.assert_array_equal(model.animate(audio, 16000, "calm", seed=3, gaze_amount=0.0), still)
+    np.testing.assert_array_equal(
+        model.animate(audio, 16000, "calm", seed=3, gaze=False, gaze_amount=5), still
+    )
+    more = model.animate(audio, 16000, "calm", seed=3, gaze_amount=2.0)[:, GAZE_INDEX] - still[:, GAZE_INDEX]
+    assert np.abs(more).sum() > 1.5 * np.abs(added).sum()
+    left_out, right_in = GAZE_NAMES.index("eyeLookOutLeft"), GAZE_NAMES.index("eyeLookInRight")
+    np.testing.assert_array_equal(added[:, left_out] > 0, added[:, right_in] > 0)
+    for bad in (-0.1, 2.5, float("nan"), True):
+        with pytest.raises(ValueError, match="gaze_amount must be"):
+            model.animate(audio, 16000, gaze_amount=bad)
+
+
 def test_smoothing_reduces_motion(model):
     audio = _speechlike(3.0, 16000)
     raw = model.animate(audio, 16000, blinks=False)
@@ -181,6 +207,7 @@ def test_command_line_writes_weights(model, tmp_path, capsys):
     import soundfile as sf
 
     from expclip_blender.__main__ import main
+    from expclip_blender.audio import load_audio
     from expclip_blender.weights_io import load_weights
 
     wav = tmp_path / "line.wav"
@@ -192,6 +219,14 @@ def test_command_line_writes_weights(model, tmp_path, capsys):
         assert main(["animate", *args, "--cue", "1.0=calm"]) == 0
         weights, fps = load_weights(out)
         assert weights.shape == (48, 52) and (fps is None or fps == 24.0)
+    # --no-gaze and --gaze-amount reach animate().
+    plain = ["animate", str(wav), "--out", str(tmp_path / "g.npy"), "--models", folder, "--seed", "2"]
+    audio = load_audio(wav)
+    runs = (([], {}), (["--no-gaze"], {"gaze": False}), (["--gaze-amount", "0.5"], {"gaze_amount": 0.5}))
+    for extra, options in runs:
+        assert main([*plain, *extra]) == 0
+        expected = model.animate(audio, 16000, seed=2, **options)
+        np.testing.assert_array_equal(load_weights(tmp_path / "g.npy")[0], expected)
     assert main(["animate", str(wav), "--out", str(tmp_path / "x.txt"), "--models", folder]) == 2
     assert main(["animate", str(tmp_path / "missing.wav"), "--out", str(tmp_path / "x.csv")]) == 2
     err = capsys.readouterr().err
@@ -282,6 +317,8 @@ def test_command_line_checks_numbers_before_any_work(tmp_path, monkeypatch, caps
         ("--smoothing", "-1", "--smoothing must be from 0 to 1"),
         ("--intensity", "7", "--intensity must be from 0 to 2"),
         ("--seed", "-3", "--seed must be a whole number"),
+        ("--gaze-amount", "3", "--gaze-amount must be from 0 to 2"),
+        ("--gaze-amount", "nan", "--gaze-amount must be a number from 0 to 2"),
     ):
         args = ["animate", str(tmp_path / "line.wav"), "--out", str(tmp_path / "t.csv"), option, value]
         assert main(args) == 2

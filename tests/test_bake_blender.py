@@ -104,6 +104,22 @@ def test_bake_writes_one_action_on_the_strip_frames(head, speech_wav):
     assert values[:, JAW].max() > 0.05  # the speech opens the jaw
 
 
+def test_the_bake_moves_the_eyes_unless_told_not_to(head, speech_wav):
+    import bpy
+
+    from expclip_blender.gaze import GAZE_INDEX
+
+    _use_file(bpy, speech_wav)
+    assert _bake(bpy) == {"FINISHED"}
+    moving = _baked(head)[:, GAZE_INDEX]
+    assert np.ptp(moving, axis=0).max() > 0.1  # saccades and glances in the eyeLook curves by default
+    _settings(bpy).gaze = False
+    assert _bake(bpy) == {"FINISHED"}
+    still = _baked(head)[:, GAZE_INDEX]
+    assert np.ptp(still, axis=0).max() < 0.05  # only the generator's own slight eye motion
+    assert np.all(moving >= still - 1e-6)  # added on top of it
+
+
 def test_bake_honours_fps_base(head, speech_wav):
     import bpy
     from bake_helpers import add_sound_strip

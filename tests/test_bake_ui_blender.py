@@ -15,6 +15,8 @@ FIELDS = {
     "intensity": 1.0,
     "smoothing": 0.0,
     "blinks": True,
+    "gaze": True,
+    "gaze_amount": 1.0,
     "mapping_preset": "",
     "transition_s": 0.5,
     "use_timeline": True,
@@ -36,6 +38,7 @@ def test_scene_settings_fields_and_defaults(registered):
     props = type(settings).bl_rna.properties
     assert (props["intensity"].hard_min, props["intensity"].hard_max) == (0.0, 2.0)
     assert (props["smoothing"].hard_min, props["smoothing"].hard_max) == (0.0, 1.0)
+    assert (props["gaze_amount"].hard_min, props["gaze_amount"].hard_max) == (0.0, 2.0)
     assert [item.identifier for item in props["audio_source"].enum_items] == ["STRIP", "FILE"]
 
 
@@ -179,6 +182,29 @@ def _draw_panel(ext, bpy) -> None:
     for name in ("_draw_audio", "_draw_style", "_draw_timeline", "_draw_targets"):
         setattr(panel, name, functools.partial(getattr(cls, name), panel))
     cls.draw(panel, bpy.context)
+
+
+class _Recorder:
+    """A UILayout stand-in that records the properties drawn and the ``active`` state they were drawn in."""
+
+    def __init__(self, drawn: list, active: bool = True):
+        self._drawn, self.active = drawn, active
+
+    def prop(self, data, name, **kwargs):
+        self._drawn.append((name, self.active))
+        return _Recorder(self._drawn, self.active)
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: _Recorder(self._drawn, self.active)
+
+
+def test_panel_draws_eye_movement_and_its_amount(registered, ext):
+    settings = registered.context.scene.expclip
+    for gaze in (True, False):
+        settings.gaze = gaze
+        drawn: list = []
+        ext.ui.sidebar.EXPCLIP_PT_main._draw_style(None, _Recorder(drawn), settings)
+        assert ("gaze", True) in drawn and ("gaze_amount", gaze) in drawn  # the amount greys out when off
 
 
 def test_panel_redraws_read_the_mapping_preset_once_per_version(registered, tmp_path, ext, monkeypatch):

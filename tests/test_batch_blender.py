@@ -120,6 +120,20 @@ def test_the_command_is_registered_with_the_extension(ext, empty_scene, bpy_modu
 
 
 @pytest.mark.blender42
+def test_a_job_sets_eye_movement_over_its_preset_and_the_shot(registered, ext):
+    scene = registered.context.scene
+    scene.expclip.gaze, scene.expclip.gaze_amount = False, 0.2
+    batch, Job = ext.operators.services.batch, ext.expclip_blender.jobs.Job
+    shot = batch.job_settings(scene, Job(objects=("Face",)))
+    assert (shot.gaze, shot.gaze_amount) == (False, pytest.approx(0.2))  # the shot's own settings
+    preset = batch.job_settings(scene, Job(objects=("Face",), preset="Furious"))
+    assert (preset.gaze, preset.gaze_amount) == (True, 1.0)  # a built-in preset leaves them at the defaults
+    own = batch.job_settings(scene, Job(objects=("Face",), preset="Furious", gaze_amount=1.7))
+    assert (own.gaze, own.gaze_amount) == (True, 1.7)
+    assert scene.expclip.gaze is False  # a batch bake never changes the scene's settings
+
+
+@pytest.mark.blender42
 def test_help_and_usage_errors(registered, ext, capsys, tmp_path):
     assert _run(ext, ["--help"]) == 0
     assert "usage: blender --background SHOT.blend --command expclip" in capsys.readouterr().out

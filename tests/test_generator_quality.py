@@ -38,7 +38,7 @@ def speech():
 
 
 def test_lipsync_on_unseen_speech(model, speech):
-    weights = model.animate(speech.audio, 16000, "neutral", fps=FPS, blinks=False)
+    weights = model.animate(speech.audio, 16000, "neutral", fps=FPS, blinks=False, gaze=False)
     m = lipsync_metrics(weights, speech.phones, FPS)
     assert m["bilabial_closure_rate"] >= 0.8, m
     assert m["open_bilabial_auc"] >= 0.9, m
@@ -52,9 +52,9 @@ def test_lipsync_on_unseen_speech(model, speech):
 )
 def test_style_shows_on_the_upper_face_while_the_lips_keep_speaking(model, speech, prompt, emotion):
     neutral = lipsync_metrics(
-        model.animate(speech.audio, 16000, "neutral", fps=FPS, blinks=False), speech.phones, FPS
+        model.animate(speech.audio, 16000, "neutral", fps=FPS, blinks=False, gaze=False), speech.phones, FPS
     )
-    styled_w = model.animate(speech.audio, 16000, prompt, fps=FPS, blinks=False)
+    styled_w = model.animate(speech.audio, 16000, prompt, fps=FPS, blinks=False, gaze=False)
     styled = lipsync_metrics(styled_w, speech.phones, FPS)
     # The expression the prompt decodes to must itself read as the emotion for the check to mean anything.
     assert read_emotions(model.expression(prompt)[None], region="upper")[0] == emotion
@@ -67,5 +67,7 @@ def test_style_shows_on_the_upper_face_while_the_lips_keep_speaking(model, speec
 def test_silence_rests_the_mouth(model):
     from expclip_train.speech.coarticulation import mouth_aperture
 
-    weights = model.animate(np.zeros(3 * 16000, np.float32), 16000, "neutral", fps=FPS, blinks=False)
+    weights = model.animate(
+        np.zeros(3 * 16000, np.float32), 16000, "neutral", fps=FPS, blinks=False, gaze=False
+    )
     assert mouth_aperture(weights).max() < 0.08

@@ -156,7 +156,9 @@ class StandIn:
         emotion = gr.EMOTION_PROMPTS.get(prompt)
         return prototype_face(emotion, "E") if emotion else np.zeros(NUM_ARKIT, np.float32)
 
-    def animate(self, audio, sample_rate, prompt="neutral", fps=30.0, intensity=1.0, *, blinks=True):
+    def animate(
+        self, audio, sample_rate, prompt="neutral", fps=30.0, intensity=1.0, *, blinks=True, gaze=True
+    ):
         clip = self.by_audio[id(audio)]
         w = speech_targets(clip.phones, fps, len(audio) / sample_rate)
         w[:, ~self.mouth] = self.expression(prompt, intensity)[~self.mouth]

@@ -28,3 +28,12 @@ def test_the_clip_moves_the_face(outputs):
     # Guards the check itself: a clip that animated nothing would compare equal through any change.
     assert outputs["animate_furious_30"][:, 17:40].std(axis=0).max() > 0.05
     assert np.abs(outputs["expression"][1:]).sum(axis=1).min() > 0.5
+
+
+def test_eye_movement_changes_the_eyelook_channels_only(outputs):
+    from expclip_blender.gaze import GAZE_INDEX
+
+    on, off = outputs["animate_cues_24"], outputs["animate_cues_24_nogaze"]
+    others = [i for i in range(on.shape[1]) if i not in GAZE_INDEX]
+    np.testing.assert_array_equal(on[:, others], off[:, others])
+    assert np.abs(on[:, GAZE_INDEX] - off[:, GAZE_INDEX]).max() > 0.05

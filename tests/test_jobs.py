@@ -48,6 +48,13 @@ def test_bake_arguments_become_a_job_with_absolute_paths(tmp_path):
     assert job.blend is None and job.strip is None and job.preset is None and job.smoothing is None
 
 
+def test_gaze_options_become_job_fields(tmp_path):
+    job = parse_command(["bake", "--object", "F", "--no-gaze", "--gaze-amount", "0.4"], cwd=tmp_path).job
+    assert (job.gaze, job.gaze_amount) == (False, 0.4)
+    job = parse_command(["bake", "--object", "F", "--gaze"], cwd=tmp_path).job
+    assert (job.gaze, job.gaze_amount) == (True, None)
+
+
 def test_bake_defaults_leave_everything_to_the_shot(tmp_path):
     job = parse_command(["bake", "--object", "Face"], cwd=tmp_path).job
     assert job == Job(objects=("Face",), overwrite=True, label="bake")  # one shot: saved in place
@@ -71,6 +78,8 @@ def test_an_empty_prompt_is_kept_as_neutral_and_blender_paths_stay_relative(tmp_
         ),
         (["bake", "--object", "F", "--intensity", "3"], "option '--intensity' must be from 0 to 2, got 3"),
         (["bake", "--object", "F", "--smoothing", "nan"], "option '--smoothing' must be a number"),
+        (["bake", "--object", "F", "--gaze-amount", "2.5"], "option '--gaze-amount' must be from 0 to 2"),
+        (["bake", "--object", "F", "--gaze", "--no-gaze"], "not allowed with argument"),
         (["bake", "--object", "F", "--audio", "a.wav", "--strip", "voice"], "not allowed with argument"),
         (["bake", "--object", "F", "--output", "out"], "option '--output' must be a .blend file path"),
         (["bake", "--object", "F", "--blend", "shot.txt"], "option '--blend' must be a .blend file"),
@@ -158,6 +167,12 @@ def test_make_job_checks_each_field(tmp_path):
         "intensity": ("field 'intensity' must be a number from 0 to 2, got 'x'", {"intensity": "x"}),
         "bool": ("field 'intensity' must be a number from 0 to 2, got True", {"intensity": True}),
         "blinks": ("field 'blinks' must be true or false, got 'maybe'", {"blinks": "maybe"}),
+        "gaze": ("field 'gaze' must be true or false, got 2", {"gaze": 2}),
+        "gaze_amount": (
+            "field 'gaze_amount' must be a number from 0 to 2, got 'far'",
+            {"gaze_amount": "far"},
+        ),
+        "gaze_range": ("field 'gaze_amount' must be from 0 to 2, got -1", {"gaze_amount": -1}),
         "prompt": ("field 'prompt' must be text, got 3", {"prompt": 3}),
         "preset": ("field 'preset' is empty", {"preset": " "}),
         "output": ("field 'output' is empty", {"output": ""}),
@@ -175,6 +190,8 @@ def test_make_job_reads_spreadsheet_text(tmp_path):
             "object": "Face; Teeth;Face",
             "intensity": " 0.5 ",
             "blinks": "No",
+            "gaze": "off",
+            "gaze_amount": " 1.5",
             "smoothing": "0",
             "output": "out/s.blend",
         },
@@ -182,6 +199,7 @@ def test_make_job_reads_spreadsheet_text(tmp_path):
     )
     assert job.objects == ("Face", "Teeth")
     assert (job.intensity, job.blinks, job.smoothing) == (0.5, False, 0.0)
+    assert (job.gaze, job.gaze_amount) == (False, 1.5)
     assert job.blend == str(tmp_path / "s.blend")
 
 

@@ -63,6 +63,16 @@ def test_preset_round_trips_through_a_file(tmp_path):
     assert read_preset(path) == preset
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["format"] == "expclip-preset" and data["version"] == 1
+    assert data["gaze"] is True and data["gaze_amount"] == 1.0
+    still = Preset("Still", "calm", gaze=False, gaze_amount=0.3)
+    back = read_preset(write_preset(still, tmp_path / "still.json"))
+    assert back == still and (back.gaze, back.gaze_amount) == (False, 0.3)
+
+
+def test_presets_without_the_gaze_fields_load_with_eye_movement_on(tmp_path):
+    old = {"format": "expclip-preset", "version": 1, "name": "Old", "prompt": "sad", "blinks": False}
+    preset = read_preset(_write(tmp_path / "old.json", old))
+    assert (preset.gaze, preset.gaze_amount, preset.blinks) == (True, 1.0, False)
 
 
 def test_only_the_prompt_is_required_and_the_name_defaults_to_the_file_name(tmp_path):
@@ -91,6 +101,9 @@ def test_values_made_in_code_are_checked_and_normalised():
         ({"prompt": "x", "intensity": 5}, "field 'intensity' must be from 0 to 2, got 5"),
         ({"prompt": "x", "smoothing": -0.1}, "field 'smoothing' must be from 0 to 1"),
         ({"prompt": "x", "blinks": "yes"}, "field 'blinks' must be true or false"),
+        ({"prompt": "x", "gaze": "on"}, "field 'gaze' must be true or false, got 'on'"),
+        ({"prompt": "x", "gaze_amount": 2.5}, "field 'gaze_amount' must be from 0 to 2, got 2.5"),
+        ({"prompt": "x", "gaze_amount": None}, "field 'gaze_amount' must be a number from 0 to 2, got None"),
         ({"prompt": "x", "mapping": 4}, "field 'mapping' must be the path"),
         ({"prompt": "x", "name": ""}, "name is empty"),
         ({"prompt": "x", "name": "a" * 64}, "longer than 63 characters"),

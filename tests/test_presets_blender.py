@@ -54,6 +54,8 @@ def _settings_tuple(settings):
         round(settings.intensity, 5),
         round(settings.smoothing, 5),
         settings.blinks,
+        settings.gaze,
+        round(settings.gaze_amount, 5),
         settings.mapping_preset,
     )
 
@@ -86,6 +88,7 @@ def test_save_then_apply_gives_the_same_settings(registered, ext, tmp_path):
     settings.intensity = 0.7
     settings.smoothing = 0.35
     settings.blinks = False
+    settings.gaze, settings.gaze_amount = False, 0.4
     settings.mapping_preset = str(mapping)
     saved = _settings_tuple(settings)
 
@@ -94,9 +97,11 @@ def test_save_then_apply_gives_the_same_settings(registered, ext, tmp_path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["prompt"] == "seething, quiet rage" and data["blinks"] is False
     assert data["intensity"] == 0.7 and data["smoothing"] == 0.35  # exact decimals, not float32 noise
+    assert data["gaze"] is False and data["gaze_amount"] == 0.4
     assert data["mapping"] == str(mapping) and data["description"] == "for the standoff"
 
     settings.prompt, settings.intensity, settings.smoothing, settings.blinks = "happy", 1.0, 0.0, True
+    settings.gaze, settings.gaze_amount = True, 1.0
     settings.mapping_preset = ""
     assert bpy.ops.expclip.preset_apply(name="quiet rage") == {"FINISHED"}
     assert _settings_tuple(settings) == saved

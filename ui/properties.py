@@ -9,7 +9,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
 
-from ..expclip_blender.limits import INTENSITY_RANGE, SMOOTHING_RANGE, TRANSITION_RANGE
+from ..expclip_blender.limits import GAZE_AMOUNT_RANGE, INTENSITY_RANGE, SMOOTHING_RANGE, TRANSITION_RANGE
 
 # Blender 4.5+ warns on every "//" value of a path property unless it declares that it accepts one; 4.2
 # has no such option (docs/blender-differences.md). Detected from the API: Property has the matching flag.
@@ -64,6 +64,18 @@ class EXPCLIP_PG_settings(bpy.types.PropertyGroup):
         max=SMOOTHING_RANGE[1],
     )
     blinks: BoolProperty(name="Blinks", description="Add natural eye blinks", default=True)
+    gaze: BoolProperty(
+        name="Eye Movement",
+        description="Add natural eye movement: small saccades and glances away, more of them at pauses",
+        default=True,
+    )
+    gaze_amount: FloatProperty(
+        name="Amount",
+        description="How far the eyes move (0 = still, 1 = modest, 2 = twice as far)",
+        default=1.0,
+        min=GAZE_AMOUNT_RANGE[0],
+        max=GAZE_AMOUNT_RANGE[1],
+    )
     mapping_preset: StringProperty(
         name="Mapping Preset",
         description="Optional JSON file mapping ARKit channels to this rig's shape keys; empty = match names",

@@ -101,6 +101,11 @@ class EXPCLIP_PT_main(bpy.types.Panel):
             box.menu(PRESET_MENU, icon="PRESET")
         box.prop(settings, "smoothing", slider=True)
         box.prop(settings, "blinks")
+        row = box.row()
+        row.prop(settings, "gaze")
+        sub = row.row()
+        sub.active = settings.gaze  # the amount is kept, and used again when eye movement is back on
+        sub.prop(settings, "gaze_amount", slider=True)
         box.prop(settings, "mapping_preset", text="Mapping")
         if settings.mapping_preset.strip():
             try:

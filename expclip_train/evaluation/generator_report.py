@@ -8,8 +8,9 @@ seen in training). The main table uses the clips whose phones come from forced a
 transcript (``pocketsphinx-align``); a secondary table uses the held-out clips without a transcript,
 whose phones were *recognised* (``pocketsphinx-allphone``), not aligned: its figures are indicative only.
 
-Systems, all at 30 fps on the same audio: the model (``ex.load()``, ``animate(..., blinks=False)``) with
-the prompt "neutral" and with one strong prompt per basic emotion (:data:`EMOTION_PROMPTS`, intensity 1);
+Systems, all at 30 fps on the same audio: the model (``ex.load()``, ``animate(..., blinks=False,
+gaze=False)``: the network alone) with the prompt "neutral" and with one strong prompt per basic emotion
+(:data:`EMOTION_PROMPTS`, intensity 1);
 ``pylipsync`` and ``openfacefx`` (audio-energy mode), mapped to ARKit weights by :mod:`.peers`.
 
 Figures (:mod:`speech.metrics`, pooled over the clips; thresholds :data:`speech.metrics.THRESHOLDS`):
@@ -413,7 +414,7 @@ def evaluate_clips(
     model_name = f"model:{NEUTRAL_PROMPT}"
     if model is not None:
         neutral = run_system(
-            lambda a: model.animate(a, 16000, prompt=NEUTRAL_PROMPT, fps=FPS, blinks=False), clips
+            lambda a: model.animate(a, 16000, prompt=NEUTRAL_PROMPT, fps=FPS, blinks=False, gaze=False), clips
         )
         record(model_name, neutral, per_clip=True)
         section["neutral_upper_face_neutral_share"] = float(
@@ -430,7 +431,9 @@ def evaluate_clips(
         style: dict[str, dict] = {}
         for prompt, emotion in prompts.items():
             run = run_system(
-                lambda a, p=prompt: model.animate(a, 16000, prompt=p, fps=FPS, intensity=1.0, blinks=False),
+                lambda a, p=prompt: model.animate(
+                    a, 16000, prompt=p, fps=FPS, intensity=1.0, blinks=False, gaze=False
+                ),
                 clips,
             )
             frames = np.concatenate(run.weights) if run.weights else np.zeros((0, 52), np.float32)

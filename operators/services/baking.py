@@ -86,6 +86,8 @@ class BakePlan:
     cues: list[tuple[float, str, float]] = field(default_factory=list)  # (seconds from start, prompt, x)
     transition_s: float = 0.5
     blinks: bool = True
+    gaze: bool = True
+    gaze_amount: float = 1.0
     smoothing: float = 0.0
     silent: bool = False
 
@@ -126,6 +128,8 @@ def plan_for(
         cues=cues,
         transition_s=float(settings.transition_s),
         blinks=bool(settings.blinks),
+        gaze=bool(settings.gaze),
+        gaze_amount=float(settings.gaze_amount),
         smoothing=float(settings.smoothing),
         silent=bool(ex.audio_is_silent(audio.samples)),
     )
@@ -146,6 +150,8 @@ def run_model(plan: BakePlan, model, progress=None) -> np.ndarray:
         cues=cues,
         transition_s=plan.transition_s,
         blinks=plan.blinks,
+        gaze=plan.gaze,
+        gaze_amount=plan.gaze_amount,
         smoothing=plan.smoothing,
         progress=progress,
     )

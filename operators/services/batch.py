@@ -58,6 +58,8 @@ class BatchSettings:
     intensity: float
     smoothing: float
     blinks: bool
+    gaze: bool
+    gaze_amount: float
     mapping_preset: str
     transition_s: float
     use_timeline: bool
@@ -75,6 +77,8 @@ class BatchSettings:
             intensity=float(s.intensity),
             smoothing=float(s.smoothing),
             blinks=bool(s.blinks),
+            gaze=bool(s.gaze),
+            gaze_amount=float(s.gaze_amount),
             mapping_preset=s.mapping_preset,
             transition_s=float(s.transition_s),
             use_timeline=bool(s.use_timeline),
@@ -99,6 +103,8 @@ def job_settings(scene: bpy.types.Scene, job: Job, context: bpy.types.Context | 
             intensity=preset.intensity,
             smoothing=preset.smoothing,
             blinks=preset.blinks,
+            gaze=preset.gaze,
+            gaze_amount=preset.gaze_amount,
             mapping_preset=mapping if mapping is not None else settings.mapping_preset,
         )
     overrides: dict[str, Any] = {  # BatchSettings field -> a value of that field's type
@@ -108,6 +114,8 @@ def job_settings(scene: bpy.types.Scene, job: Job, context: bpy.types.Context | 
             ("intensity", job.intensity),
             ("smoothing", job.smoothing),
             ("blinks", job.blinks),
+            ("gaze", job.gaze),
+            ("gaze_amount", job.gaze_amount),
             ("mapping_preset", job.mapping),
         )
         if value is not None

@@ -58,6 +58,8 @@ def preset_from_settings(settings, name: str, include_mapping: bool = True, desc
         intensity=_exact(settings.intensity),
         smoothing=_exact(settings.smoothing),
         blinks=bool(settings.blinks),
+        gaze=bool(settings.gaze),
+        gaze_amount=_exact(settings.gaze_amount),
         mapping=mapping or None,
         description=description,
     )
@@ -69,6 +71,8 @@ def apply_to_settings(settings, preset: Preset, mapping: str | None) -> None:
     settings.intensity = preset.intensity
     settings.smoothing = preset.smoothing
     settings.blinks = preset.blinks
+    settings.gaze = preset.gaze
+    settings.gaze_amount = preset.gaze_amount
     if mapping is not None:
         settings.mapping_preset = mapping
 
