@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from .files import FileTooLargeError, NotARegularFileError, read_regular_file
+from .files import FileTooLargeError, NotARegularFileError, parse_json, read_regular_file
 from .limits import INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 COMMAND = "expclip"
@@ -358,7 +358,7 @@ def select_rows(
 
 def _json_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as err:
         raise JobsFileError(
             f"Jobs file '{path}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"

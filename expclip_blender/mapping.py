@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT, SPLIT_CHANNELS
+from .files import parse_json
 
 # Shape keys that are the rest shape, never a channel.
 _REFERENCE_NAMES = {"basis", "base", "neutral", "reference", "rest"}
@@ -252,7 +253,7 @@ def load_mapping_preset(path: str | Path) -> MappingPreset:
     """Read a JSON mapping preset; errors name the file and the faulty entry."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MappingError(f"Mapping preset '{path}' does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
