@@ -266,6 +266,8 @@ def _paths(given: Mapping[str, object], base_dir: Path) -> dict[str, str]:
             text = _text(given[key], key).strip()
             if not text:
                 raise JobError(f"field '{key}' is empty: give a file path or leave the field out")
+            if "\0" in text:  # no file system takes it (os.path raises a bare "embedded null byte")
+                raise JobError(f"field '{key}' contains a NUL character: give a file path")
             paths[key] = _path(text, base_dir)
     if paths.get("blend", "").startswith("//"):
         raise JobError(

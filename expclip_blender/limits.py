@@ -22,6 +22,7 @@ __all__ = [
     "check_smoothing",
     "check_time",
     "check_transition",
+    "is_finite_number",
 ]
 
 #: 0 = neutral, 1 = as prompted, up to 2 exaggerates; past 2 every channel saturates at 1.
@@ -83,6 +84,11 @@ def check_seed(value: object, name: str = "seed") -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or not low <= int(value) <= high:
         raise ValueError(f"{name} must be a whole number from {low} to {high}, got {_shown(value)}")
     return int(value)
+
+
+def is_finite_number(value: object) -> bool:
+    """Whether ``value`` is a finite real number, not a bool (an integer beyond float's range is not)."""
+    return not isinstance(value, bool) and isinstance(value, Real) and _finite(value)
 
 
 def _finite(value: Real) -> bool:

@@ -8,6 +8,7 @@ NPY: a float array (frames, 52) in ARKIT_NAMES order.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -18,6 +19,7 @@ import numpy as np
 
 from .arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT
 from .files import parse_json
+from .limits import is_finite_number
 from .mapping import match_arkit_name
 
 FORMATS = (".csv", ".json", ".npy")
@@ -74,7 +76,7 @@ def load_weights(path: str | Path) -> tuple[np.ndarray, float | None]:
         elif suffix == ".json":
             doc = _check_json_rows(parse_json(path.read_text(encoding="utf-8")), path)
             weights = _columns_to_arkit(doc["names"], np.asarray(doc["frames"], dtype=np.float32), path)
-            fps = float(doc["fps"]) if doc.get("fps") else None
+            fps = _json_fps(doc.get("fps"), path)
         elif suffix == ".csv":
             weights, fps = _read_csv(path)
         else:
@@ -153,6 +155,21 @@ def _check_json_rows(doc: object, path: Path) -> dict:
 
 
 _COMMON_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0)
+
+
+def _json_fps(value: object, path: Path) -> float | None:
+    """The fps a JSON weights file records: None when it records none (null, 0, ""), else a finite number
+    (numeric text is read as the number)."""
+    if not value:
+        return None
+    number = value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a number: reported below as given
+            number = float(value)
+    if not is_finite_number(number):
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:30]}..."
+        raise WeightsFileError(f"Weights file '{path}' records an fps of {shown}; a frame rate must be > 0")
+    return float(number)  # type: ignore[arg-type]  # a finite Real
 
 
 def _snap_fps(fps: float) -> float:

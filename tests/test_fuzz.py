@@ -4,7 +4,8 @@ presets, mapping presets and model weight files.
 Each case must end in a clear error (the project's own exception type, a message that is not a bare
 Python internal error) or a finite result within its documented range, and must leave every file as it
 was. The seeds are fixed and every assertion names the family, seed and case, so a failure reproduces
-with ``pytest tests/test_fuzz.py -k <family>``. The whole file runs in a few seconds.
+with ``pytest tests/test_fuzz.py -k <family>`` (and the same EXPCLIP_FUZZ_SEED / EXPCLIP_FUZZ_CASES, if
+set). The whole file runs in a few seconds.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from expclip_blender.presets import MAX_FILE_BYTES, Preset, PresetError, read_pr
 from expclip_blender.weights_io import WeightsFileError, load_weights
 
 MODELS_DIR = Path(ex.__file__).parent / "models"
-SEED = 20261206
-CASES = 40  # per family: enough variety, a few seconds in all
+# EXPCLIP_FUZZ_SEED / EXPCLIP_FUZZ_CASES run other or more cases (a longer hunt than CI's).
+SEED = int(os.environ.get("EXPCLIP_FUZZ_SEED", "20261206"))
+CASES = int(os.environ.get("EXPCLIP_FUZZ_CASES", "40"))  # per family: enough variety, a few seconds in all
 
 # What a Python internal error says; a user-facing message never does.
 _INTERNAL = (
@@ -668,6 +670,13 @@ def test_fuzz_weights_files(tmp_path: Path) -> None:
 _DEEP, _LONG_INT = deep_json(100_000), "9" * 5000
 
 
+def _first_job_error(path: Path) -> None:
+    """Raise the first job's JobError as read_jobs reports it (a bad job does not fail the file)."""
+    entry = jobs.read_jobs(path)[0]
+    if entry.error:
+        raise jobs.JobError(f"{path}: {entry.error}")
+
+
 @pytest.mark.parametrize(
     ("name", "content", "read", "error"),
     [
@@ -681,6 +690,12 @@ _DEEP, _LONG_INT = deep_json(100_000), "9" * 5000
          WeightsFileError),
         ("weights.json", '{"names": ["jawOpen"], "frames": []}', load_weights, WeightsFileError),
         ("weights.json", "[1]", load_weights, WeightsFileError),
+        ("weights.json", f'{{"fps": {_LONG_INT[:400]}, "names": ["jawOpen"], "frames": [[0.5]]}}',
+         load_weights, WeightsFileError),
+        ("jobs.json", '[{"blend": "a.blend", "object": "F", "audio": "a\\u0000.wav"}]', _first_job_error,
+         jobs.JobError),
+        ("rig.json", f'{{"channels": {{"Jaw": {{"source": "jawOpen", "gain": {_LONG_INT[:400]}}}}}}}',
+         load_mapping_preset, MappingError),
         ("weights.npy", b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (4, ",
          load_weights, WeightsFileError),
     ],
