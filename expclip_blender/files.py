@@ -3,6 +3,7 @@ memory: only regular files are opened, never a FIFO or device, and never more th
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -33,3 +34,17 @@ def read_regular_file(path: str | Path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise FileTooLargeError(f"'{path}' is larger than {max_bytes} bytes")
     return data
+
+
+def parse_json(text: str) -> object:
+    """``json.loads(text)``, with every way a file can fail to parse as a json.JSONDecodeError (which
+    callers already turn into their own message): arrays nested too deeply for the parser (RecursionError)
+    and integers longer than Python converts (ValueError) included."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("arrays or objects nested too deeply", text, 0) from None
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        raise json.JSONDecodeError("a number with thousands of digits", text, 0) from None

@@ -30,6 +30,7 @@ from torch import nn
 from .arkit import NUM_ARKIT
 from .cancel import Cancelled, Progress, report_progress
 from .device import resolve_device
+from .files import parse_json
 from .frames import num_frames
 from .model_files import ModelFileError, read_safetensors
 
@@ -321,6 +322,20 @@ def save_generator(model: SpeechToFace, path: str | Path, extra: dict | None = N
     save_file(tensors, str(path), metadata=metadata)
 
 
+def _config_fields(text: str) -> dict:
+    """The fields of a GeneratorConfig from a header's JSON; ValueError names what does not fit."""
+    data = parse_json(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"it must be a JSON object of sizes, got {type(data).__name__}")
+    known = [f.name for f in fields(GeneratorConfig)]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(
+            f"unknown field(s) {', '.join(map(repr, unknown))}; the fields are {', '.join(known)}"
+        )
+    return data
+
+
 def load_generator(path: str | Path, device: str = "auto") -> SpeechToFace:
     """Read a generator from safetensors (no code runs) onto ``device`` ("auto", "cpu", "cuda"), in eval mode.
 
@@ -332,11 +347,11 @@ def load_generator(path: str | Path, device: str = "auto") -> SpeechToFace:
     tensors, metadata = read_safetensors(path, "Generator", framework="pt")
     if metadata.get("format", FORMAT) != FORMAT:
         raise ModelFileError(f"{name} hold a {metadata['format']!r} model, not the speech generator")
+    if "config" not in metadata:
+        raise ModelFileError(f"{name} have no 'config' entry in their header")
     try:
-        config = GeneratorConfig(**json.loads(metadata["config"]))
-    except KeyError:
-        raise ModelFileError(f"{name} have no 'config' entry in their header") from None
-    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        config = GeneratorConfig(**_config_fields(metadata["config"]))
+    except (json.JSONDecodeError, ValueError) as exc:
         raise ModelFileError(f"{name} have an unusable config in their header: {exc}") from None
 
     model = SpeechToFace(config)

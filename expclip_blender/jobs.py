@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from .files import FileTooLargeError, NotARegularFileError, read_regular_file
+from .files import FileTooLargeError, NotARegularFileError, parse_json, read_regular_file
 from .limits import GAZE_AMOUNT_RANGE, INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 COMMAND = "expclip"
@@ -274,6 +274,8 @@ def _paths(given: Mapping[str, object], base_dir: Path) -> dict[str, str]:
             text = _text(given[key], key).strip()
             if not text:
                 raise JobError(f"field '{key}' is empty: give a file path or leave the field out")
+            if "\0" in text:  # no file system takes it (os.path raises a bare "embedded null byte")
+                raise JobError(f"field '{key}' contains a NUL character: give a file path")
             paths[key] = _path(text, base_dir)
     if paths.get("blend", "").startswith("//"):
         raise JobError(
@@ -366,7 +368,7 @@ def select_rows(
 
 def _json_rows(text: str, path: Path) -> list[tuple[str, Mapping | str]]:
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as err:
         raise JobsFileError(
             f"Jobs file '{path}' is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"

@@ -24,6 +24,7 @@ __all__ = [
     "check_smoothing",
     "check_time",
     "check_transition",
+    "is_finite_number",
 ]
 
 #: 0 = neutral, 1 = as prompted, up to 2 exaggerates; past 2 every channel saturates at 1.
@@ -47,8 +48,10 @@ GAZE_AMOUNT_RANGE = (0.0, 2.0)
 def check_number(value: object, name: str, bounds: tuple[float, float] | None = None) -> float:
     """``value`` as a float: a finite real number (not a bool or text) within ``bounds`` when given."""
     span = f"from {bounds[0]:g} to {bounds[1]:g}" if bounds else ""
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a {'number ' + span if span else 'finite number'}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, Real) or not _finite(value):
+        raise ValueError(
+            f"{name} must be a {'number ' + span if span else 'finite number'}, got {_shown(value)}"
+        )
     number = float(value)
     if bounds is not None and not bounds[0] <= number <= bounds[1]:
         raise ValueError(f"{name} must be {span}, got {number:g}")
@@ -89,5 +92,23 @@ def check_seed(value: object, name: str = "seed") -> int:
     """A seed: a whole number from 0 (numpy integers are accepted; floats and bools are not)."""
     low, high = SEED_RANGE
     if isinstance(value, bool) or not isinstance(value, Integral) or not low <= int(value) <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {_shown(value)}")
     return int(value)
+
+
+def is_finite_number(value: object) -> bool:
+    """Whether ``value`` is a finite real number, not a bool (an integer beyond float's range is not)."""
+    return not isinstance(value, bool) and isinstance(value, Real) and _finite(value)
+
+
+def _finite(value: Real) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float's range (a JSON 1e400 written out in digits)
+        return False
+
+
+def _shown(value: object) -> str:
+    """``value`` as a message shows it: its repr, cut short (a 400-digit number is not read)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"

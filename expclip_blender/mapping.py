@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from .arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT, SPLIT_CHANNELS
+from .files import parse_json
+from .limits import is_finite_number
 
 # Shape keys that are the rest shape, never a channel.
 _REFERENCE_NAMES = {"basis", "base", "neutral", "reference", "rest"}
@@ -224,11 +226,11 @@ def _parse_channel(key: str, spec: object, where: str) -> Channel:
             hint = match_arkit_name(str(name))
             tip = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise MappingError(f"{where}: channel {key!r}: {name!r} is not an ARKit name{tip}")
-        if not isinstance(weight, int | float) or not np.isfinite(weight):
+        if not is_finite_number(weight):
             raise MappingError(f"{where}: channel {key!r}: weight of {name!r} must be a number")
     gain, offset = spec.get("gain", 1.0), spec.get("offset", 0.0)
     for label, value in (("gain", gain), ("offset", offset)):
-        if not isinstance(value, int | float) or isinstance(value, bool) or not np.isfinite(value):
+        if not is_finite_number(value):
             raise MappingError(f"{where}: channel {key!r}: {label} must be a finite number")
     sources = tuple((n, float(w)) for n, w in mix.items())
     return Channel(key, sources, float(gain), float(offset), how="preset")
@@ -252,7 +254,7 @@ def load_mapping_preset(path: str | Path) -> MappingPreset:
     """Read a JSON mapping preset; errors name the file and the faulty entry."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MappingError(f"Mapping preset '{path}' does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:

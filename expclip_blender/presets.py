@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .files import FileTooLargeError, NotARegularFileError, read_regular_file
+from .files import FileTooLargeError, NotARegularFileError, parse_json, read_regular_file
 from .limits import GAZE_AMOUNT_RANGE, INTENSITY_RANGE, SMOOTHING_RANGE, check_number
 
 FORMAT = "expclip-preset"
@@ -242,7 +242,7 @@ def read_preset(path: str | Path) -> Preset:
     except OSError as exc:
         raise PresetError(f"{where} cannot be read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
         raise PresetError(
             f"{where} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"

@@ -8,6 +8,7 @@ NPY: a float array (frames, 52) in ARKIT_NAMES order.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT
+from .files import parse_json
+from .limits import is_finite_number
 from .mapping import match_arkit_name
 
 FORMATS = (".csv", ".json", ".npy")
@@ -69,12 +72,11 @@ def load_weights(path: str | Path) -> tuple[np.ndarray, float | None]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            weights, fps = np.load(path, allow_pickle=False), None
+            weights, fps = _read_npy(path), None
         elif suffix == ".json":
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            _check_json_rows(doc, path)
+            doc = _check_json_rows(parse_json(path.read_text(encoding="utf-8")), path)
             weights = _columns_to_arkit(doc["names"], np.asarray(doc["frames"], dtype=np.float32), path)
-            fps = float(doc["fps"]) if doc.get("fps") else None
+            fps = _json_fps(doc.get("fps"), path)
         elif suffix == ".csv":
             weights, fps = _read_csv(path)
         else:
@@ -92,6 +94,17 @@ def load_weights(path: str | Path) -> tuple[np.ndarray, float | None]:
     if fps is not None and not (np.isfinite(fps) and fps > 0):
         raise WeightsFileError(f"Weights file '{path}' records an fps of {fps}; a frame rate must be > 0")
     return weights, fps
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise
+    except Exception:  # a damaged header fails inside numpy's parser (tokenize.TokenError, SyntaxError)
+        raise WeightsFileError(
+            f"Weights file '{path}' is not a readable .npy file (its header is damaged)"
+        ) from None
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, float | None]:
@@ -119,19 +132,44 @@ def _read_csv(path: Path) -> tuple[np.ndarray, float | None]:
     return _columns_to_arkit(header, table, path), fps
 
 
-def _check_json_rows(doc: dict, path: Path) -> None:
-    """Every frame of a JSON weights file has one value per name (a short frame is named)."""
+def _check_json_rows(doc: object, path: Path) -> dict:
+    """``doc`` when it is a JSON weights file whose every frame has one value per name (a short frame is
+    named)."""
+    if not isinstance(doc, dict) or not {"names", "frames"} <= set(doc):
+        raise WeightsFileError(
+            f"Weights file '{path}': a JSON weights file is an object with 'names' and 'frames'"
+        )
     names, frames = doc["names"], doc["frames"]
-    for i, frame in enumerate(frames if isinstance(frames, list) else []):
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise WeightsFileError(f"Weights file '{path}': 'names' must be a list of channel names")
+    if not isinstance(frames, list) or not frames:
+        raise WeightsFileError(f"Weights file '{path}' has no frames ('frames': a list of lists of numbers)")
+    for i, frame in enumerate(frames):
         if not isinstance(frame, list) or len(frame) != len(names):
             count = len(frame) if isinstance(frame, list) else "no"
             raise WeightsFileError(
                 f"Weights file '{path}': frame {i + 1} has {count} values for {len(names)} names "
                 "(the file is cut off or damaged): export it again"
             )
+    return doc
 
 
 _COMMON_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0)
+
+
+def _json_fps(value: object, path: Path) -> float | None:
+    """The fps a JSON weights file records: None when it records none (null, 0, ""), else a finite number
+    (numeric text is read as the number)."""
+    if not value:
+        return None
+    number = value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a number: reported below as given
+            number = float(value)
+    if not is_finite_number(number):
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:30]}..."
+        raise WeightsFileError(f"Weights file '{path}' records an fps of {shown}; a frame rate must be > 0")
+    return float(number)  # type: ignore[arg-type]  # a finite Real
 
 
 def _snap_fps(fps: float) -> float:
