@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT, SPLIT_CHANNELS
-from .files import parse_json
+from .files import FileTooLargeError, NotARegularFileError, parse_json, read_regular_file
 from .limits import is_finite_number
 
 # Shape keys that are the rest shape, never a channel.
@@ -45,6 +45,8 @@ _SIDE_SUFFIX = re.compile(r"^(?P<stem>.*?)[\s_\-.]*(?P<side>left|right|l|r)$", r
 
 _CANONICAL: dict[str, str] = {n.lower(): n for n in ARKIT_NAMES}
 _SPLIT: dict[str, str] = {n.lower(): n for n in SPLIT_CHANNELS}
+
+MAX_MAPPING_BYTES = 1 << 20  # a mapping of every ARKit channel is a few kB
 
 
 class MappingError(ValueError):
@@ -254,9 +256,20 @@ def load_mapping_preset(path: str | Path) -> MappingPreset:
     """Read a JSON mapping preset; errors name the file and the faulty entry."""
     path = Path(path)
     try:
-        data = parse_json(path.read_text(encoding="utf-8"))
+        # Only a regular file, and never more than the limit: a FIFO named *.json would block the bake.
+        data = parse_json(read_regular_file(path, MAX_MAPPING_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise MappingError(f"Mapping preset '{path}' does not exist") from None
+    except IsADirectoryError:
+        raise MappingError(f"Mapping preset '{path}' is a folder: choose the .json file in it") from None
+    except NotARegularFileError:
+        raise MappingError(
+            f"Mapping preset '{path}' is not a regular file (a pipe, device or socket): choose a .json file"
+        ) from None
+    except FileTooLargeError:
+        raise MappingError(
+            f"Mapping preset '{path}' is larger than {MAX_MAPPING_BYTES} bytes: not a mapping preset?"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"Mapping preset '{path}' cannot be read: {exc}") from None
     except json.JSONDecodeError as exc:

@@ -184,3 +184,25 @@ def test_bad_preset_files_name_the_file(tmp_path):
 def test_apply_mapping_checks_shape():
     with pytest.raises(ValueError, match="frames, 52"):
         apply_mapping(np.zeros((3, 51)), [])
+
+
+def test_a_fifo_mapping_preset_is_refused_without_blocking(tmp_path):
+    import os
+
+    from fifo_helpers import within
+
+    fifo = tmp_path / "rig.json"
+    os.mkfifo(fifo)
+    with pytest.raises(MappingError, match="not a regular file"):
+        within(5, lambda: load_mapping_preset(fifo), fifo)
+
+
+def test_a_folder_or_huge_mapping_preset_is_refused(tmp_path):
+    folder = tmp_path / "rig.json"
+    folder.mkdir()
+    with pytest.raises(MappingError, match="is a folder"):
+        load_mapping_preset(folder)
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b" " * (2 << 20))
+    with pytest.raises(MappingError, match="larger than"):
+        load_mapping_preset(huge)
