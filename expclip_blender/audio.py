@@ -23,8 +23,10 @@ __all__ = [
     "AudioError",
     "AudioWarning",
     "HighPass",
+    "StreamResampler",
     "all_finite",
     "check_audio_file",
+    "check_decoded",
     "highpass",
     "load_audio",
     "mono_blocks",
@@ -211,21 +213,57 @@ def highpass(samples: np.ndarray, sample_rate: int, out: np.ndarray | None = Non
     return HighPass(sample_rate)(samples, out)
 
 
+class StreamResampler:
+    """Mono float32 blocks resampled from ``sr_in`` to ``sr_out`` Hz as one stream: soxr's stream, whose
+    output over all blocks (the last one flagged, or an empty one flagged after them) is the same samples
+    as :func:`resample` on the whole. At equal rates the blocks pass through."""
+
+    def __init__(self, sr_in: int, sr_out: int) -> None:
+        self._stream = None
+        if int(sr_in) != int(sr_out):
+            import soxr
+
+            self._stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="HQ")
+
+    def __call__(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        """The resampled samples ``block`` completes (``last``: and the stream's tail)."""
+        block = np.asarray(block, dtype=np.float32)
+        if self._stream is None:
+            return block
+        return self._stream.resample_chunk(block, last=last)
+
+
 def mono_blocks(samples: np.ndarray, sr_in: int, sr_out: int, seconds: float = 10.0) -> Iterator[np.ndarray]:
     """``(frames,)`` or ``(frames, channels)`` samples as mono float32 blocks at ``sr_out``, mixed down and
-    resampled ``seconds`` of input at a time (soxr's stream: the same samples as :func:`resample` on the
-    whole), so an hour at 48 kHz is never held mixed down or resampled whole."""
+    resampled ``seconds`` of input at a time (:class:`StreamResampler`: the same samples as
+    :func:`resample` on the whole), so an hour at 48 kHz is never held mixed down or resampled whole."""
     step = max(1, round(seconds * sr_in))
-    stream = None
-    if int(sr_in) != int(sr_out):
-        import soxr
-
-        stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="HQ")
+    stream = StreamResampler(sr_in, sr_out)
     for start in range(0, len(samples), step):
-        block = to_mono(samples[start : start + step])
-        if stream is not None:
-            block = stream.resample_chunk(block, last=start + step >= len(samples))
-        yield block
+        yield stream(to_mono(samples[start : start + step]), last=start + step >= len(samples))
+
+
+def check_decoded(
+    frames: int, bad: int, sample_rate: float, source: str | os.PathLike, min_duration: float = ONE_FRAME
+) -> None:
+    """Raise AudioError naming ``source`` unless ``frames`` decoded mono samples, ``bad`` of them not
+    finite, make usable audio (what :func:`validate_audio` checks, for audio decoded in blocks)."""
+    if frames == 0:
+        raise AudioError(source, "it contains no audio (0 samples)", _CHOOSE_OTHER)
+    if bad:
+        raise AudioError(
+            source,
+            f"{bad} of its {frames} samples are not numbers (NaN or infinity)",
+            "The file is damaged; export it again from your audio editor.",
+        )
+    # Allow one sample of slack: resamplers round lengths, and a file of exactly min_duration must pass.
+    if frames + 1 < min_duration * sample_rate:
+        raise AudioError(
+            source,
+            f"it is too short ({frames / sample_rate * 1000:.1f} ms; at least {min_duration * 1000:.1f} ms, "
+            "one animation frame, is needed)",
+            "Choose a longer recording.",
+        )
 
 
 def validate_audio(
@@ -233,23 +271,8 @@ def validate_audio(
 ) -> np.ndarray:
     """Check decoded mono samples; return them unchanged or raise AudioError naming ``source``."""
     n = len(samples)
-    if n == 0:
-        raise AudioError(source, "it contains no audio (0 samples)", _CHOOSE_OTHER)
-    bad = n - int(np.count_nonzero(np.isfinite(samples)))
-    if bad:
-        raise AudioError(
-            source,
-            f"{bad} of its {n} samples are not numbers (NaN or infinity)",
-            "The file is damaged; export it again from your audio editor.",
-        )
-    # Allow one sample of slack: resamplers round lengths, and a file of exactly min_duration must pass.
-    if n + 1 < min_duration * sample_rate:
-        raise AudioError(
-            source,
-            f"it is too short ({n / sample_rate * 1000:.1f} ms; at least {min_duration * 1000:.1f} ms, "
-            "one animation frame, is needed)",
-            "Choose a longer recording.",
-        )
+    bad = n - int(np.count_nonzero(np.isfinite(samples))) if n else 0
+    check_decoded(n, bad, sample_rate, source, min_duration)
     return samples
 
 
