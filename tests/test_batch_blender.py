@@ -107,7 +107,7 @@ def _run(ext, argv: list[str]) -> int:
 # --- registration ----------------------------------------------------------------------------------
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_the_command_is_registered_with_the_extension(ext, empty_scene, bpy_module):
     batch = ext.operators.batch
     assert hasattr(bpy_module.utils, "register_cli_command")  # 4.2 and later
@@ -119,7 +119,7 @@ def test_the_command_is_registered_with_the_extension(ext, empty_scene, bpy_modu
     assert batch._handle is None
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_help_and_usage_errors(registered, ext, capsys, tmp_path):
     assert _run(ext, ["--help"]) == 0
     assert "usage: blender --background SHOT.blend --command expclip" in capsys.readouterr().out
@@ -176,14 +176,14 @@ def test_a_failed_bake_saves_nothing(strip_shot, ext, capsys):
     assert _digest(strip_shot) == before
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_bake_needs_a_file_to_save_to(registered, ext, capsys, speech_wav):
     _head(ext)
     assert _run(ext, ["bake", "--object", "Face", "--audio", str(speech_wav)]) == 1
     assert "No .blend file is open and no --output is given" in capsys.readouterr().err
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_a_blend_blender_cannot_read(registered, ext, tmp_path, capsys):
     broken = tmp_path / "broken.blend"
     broken.write_bytes(b"BLENDER-v300" + bytes(200))
@@ -216,7 +216,7 @@ def _bad_jobs(shots: Path, audio: Path) -> list[dict]:
     ]
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_jobs_file_bakes_the_good_jobs_and_reports_each_bad_one(
     plain_shot, ext, speech_wav, tmp_path, capsys
 ):
@@ -330,7 +330,7 @@ def test_each_job_starts_from_its_own_file(strip_shot, ext, tmp_path, capsys):
 # --- the plain --python script ---------------------------------------------------------------------
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_bake_shot_script(plain_shot, ext, speech_wav, tmp_path, monkeypatch, capsys):
     import runpy
     import sys
