@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parent
 BUILD_DIR = ROOT / "build"
 WHEEL_CACHE = BUILD_DIR / "wheels"
 PYTHON_VERSION = "3.11"  # Blender 4.2 to 5.0 embed CPython 3.11
+# Blender 5.1 and newer embed CPython 3.13 and refuse wheels built for 3.11, so a zip with wheels states the
+# end of the 3.11 releases as its (exclusive) blender_version_max; the dev build keeps the source manifest's.
+WHEELS_BLENDER_VERSION_MAX = "5.1.0"
 
 # What the zip carries, pinned to the versions the tests run against. numpy is not here: Blender ships it
 # (bpy requires it). Checked by tests/test_runtime_deps.py: the runtime path (load, expression, animate)
@@ -354,9 +357,14 @@ def link_or_copy(src: Path, dst: Path) -> None:
 
 
 def write_manifest_with_wheels(stage: Path, platforms: Iterable[str], wheels: Iterable[str]) -> None:
-    """Add ``platforms`` and ``wheels`` to the staged manifest, as top-level keys (before any table)."""
+    """Add ``platforms`` and ``wheels`` to the staged manifest, as top-level keys (before any table), and
+    narrow its ``blender_version_max`` to the Blenders whose Python the wheels fit."""
     path = stage / "blender_manifest.toml"
-    lines = path.read_text(encoding="utf-8").splitlines()
+    wheels_max = f'blender_version_max = "{WHEELS_BLENDER_VERSION_MAX}"'
+    lines = [
+        wheels_max if line.startswith("blender_version_max") else line
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
     while first_table > 0 and lines[first_table - 1].startswith("#"):  # keep a table's comment with it
         first_table -= 1
@@ -372,8 +380,12 @@ def write_manifest_with_wheels(stage: Path, platforms: Iterable[str], wheels: It
     ]
     path.write_text("\n".join([*lines[:first_table], *added, *lines[first_table:]]) + "\n", encoding="utf-8")
     manifest = read_manifest(stage)
-    if manifest.get("platforms") != list(platforms) or len(manifest.get("wheels", [])) != len(list(wheels)):
-        raise SystemExit("build.py: the staged manifest did not take the platforms and wheels")
+    if (
+        manifest.get("platforms") != list(platforms)
+        or len(manifest.get("wheels", [])) != len(list(wheels))
+        or manifest.get("blender_version_max") != WHEELS_BLENDER_VERSION_MAX
+    ):
+        raise SystemExit("build.py: the staged manifest did not take the platforms, wheels and version range")
 
 
 # ---- reporting ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from audio_signals import (
     write_file,
 )
 
-pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+pytestmark = [pytest.mark.blender, pytest.mark.blender_compat]
 
 # FFmpeg's Vorbis decoder in aud does not apply the end trim of the last Ogg page exactly: the decoded
 # length differs by up to one Vorbis block at the end (24 ms at 8 kHz), never at the start.

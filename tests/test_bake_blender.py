@@ -15,7 +15,7 @@ import pytest
 
 from expclip_blender import ARKIT_NAMES
 
-pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+pytestmark = [pytest.mark.blender, pytest.mark.blender_compat]
 
 JAW = ARKIT_NAMES.index("jawOpen")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+pytestmark = [pytest.mark.blender, pytest.mark.blender_compat]
 
 # The presets read and write these names: they are a contract.
 FIELDS = {

@@ -107,7 +107,7 @@ def _run(ext, argv: list[str]) -> int:
 # --- registration ----------------------------------------------------------------------------------
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_the_command_is_registered_with_the_extension(ext, empty_scene, bpy_module):
     batch = ext.operators.batch
     assert hasattr(bpy_module.utils, "register_cli_command")  # 4.2 and later
@@ -119,7 +119,7 @@ def test_the_command_is_registered_with_the_extension(ext, empty_scene, bpy_modu
     assert batch._handle is None
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_a_job_sets_eye_movement_over_its_preset_and_the_shot(registered, ext):
     scene = registered.context.scene
     scene.expclip.gaze, scene.expclip.gaze_amount = False, 0.2
@@ -133,7 +133,7 @@ def test_a_job_sets_eye_movement_over_its_preset_and_the_shot(registered, ext):
     assert scene.expclip.gaze is False  # a batch bake never changes the scene's settings
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_help_and_usage_errors(registered, ext, capsys, tmp_path):
     assert _run(ext, ["--help"]) == 0
     assert "usage: blender --background SHOT.blend --command expclip" in capsys.readouterr().out
@@ -190,14 +190,14 @@ def test_a_failed_bake_saves_nothing(strip_shot, ext, capsys):
     assert _digest(strip_shot) == before
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_bake_needs_a_file_to_save_to(registered, ext, capsys, speech_wav):
     _head(ext)
     assert _run(ext, ["bake", "--object", "Face", "--audio", str(speech_wav)]) == 1
     assert "No .blend file is open and no --output is given" in capsys.readouterr().err
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_a_blend_blender_cannot_read(registered, ext, tmp_path, capsys):
     broken = tmp_path / "broken.blend"
     broken.write_bytes(b"BLENDER-v300" + bytes(200))
@@ -231,7 +231,7 @@ def _bad_jobs(shots: Path, audio: Path) -> list[dict]:
     ]  # fmt: skip
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_jobs_file_bakes_the_good_jobs_and_reports_each_bad_one(
     plain_shot, ext, speech_wav, tmp_path, capsys
 ):
@@ -342,7 +342,7 @@ def test_each_job_starts_from_its_own_file(strip_shot, ext, tmp_path, capsys):
     assert "sad" not in bpy.data.actions
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_a_stray_quote_in_a_csv_never_overwrites_a_shot(plain_shot, ext, speech_wav, tmp_path, capsys):
     """The open quote used to swallow the output column and every later row: qx.blend was saved over
     itself (its Action named after the rest of the file), the other rows were never baked, exit 0."""
@@ -371,7 +371,7 @@ def test_a_stray_quote_in_a_csv_never_overwrites_a_shot(plain_shot, ext, speech_
     assert _baked(tmp_path / "out" / "b.blend")[0] == "sad"
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_jobs_save_over_their_shot_only_when_the_row_says_overwrite(plain_shot, ext, speech_wav, capsys):
     shots = _copies(plain_shot, 3)
     before = [_digest(p) for p in shots]
@@ -394,7 +394,7 @@ def test_jobs_save_over_their_shot_only_when_the_row_says_overwrite(plain_shot, 
     assert _digest(shots[2]) != before[2] and _baked(shots[2])[0] == "happy"
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_rows_bake_part_of_a_jobs_file_numbered_as_in_the_whole(plain_shot, ext, speech_wav, capsys):
     shots = _copies(plain_shot, 4)
     before = [_digest(p) for p in shots]
@@ -428,7 +428,7 @@ def test_rows_bake_part_of_a_jobs_file_numbered_as_in_the_whole(plain_shot, ext,
     assert "--rows 3-2: the first row is 1 or more" in capsys.readouterr().err
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_blender_relative_outputs_are_next_to_the_shot(plain_shot, ext, speech_wav, tmp_path, capsys):
     """``//`` outputs used to be written at the filesystem root (/expclip_out.blend, /expclip_rel/)."""
     root = [Path("/expclip_test_out.blend"), Path("/expclip_test_rel")]
@@ -447,7 +447,7 @@ def test_blender_relative_outputs_are_next_to_the_shot(plain_shot, ext, speech_w
     assert _baked(plain_shot.parent / "expclip_test_rel" / "b.blend")[0] == "sad"
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_a_failed_save_leaves_the_old_output_whole(plain_shot, ext, speech_wav, tmp_path, capsys):
     """Blender writes ``out.blend@`` and renames it over ``out.blend``: with the temporary file's name
     taken by a folder the save fails, and the output from an earlier run is still whole."""
@@ -464,7 +464,7 @@ def test_a_failed_save_leaves_the_old_output_whole(plain_shot, ext, speech_wav, 
 # --- the plain --python script ---------------------------------------------------------------------
 
 
-@pytest.mark.blender42
+@pytest.mark.blender_compat
 def test_bake_shot_script(plain_shot, ext, speech_wav, tmp_path, monkeypatch, capsys):
     import runpy
     import sys

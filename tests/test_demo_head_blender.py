@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+pytestmark = [pytest.mark.blender, pytest.mark.blender_compat]
 
 RESOLUTION = 48  # small and quick; the mesh code path is the same at any resolution
 

@@ -27,7 +27,14 @@ import pytest
 
 from expclip_blender.model_folder import MODELS_DIR
 
-pytestmark = [pytest.mark.blender, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.blender,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        sys.version_info[:2] != (3, 11),
+        reason="the zip's wheels are CPython 3.11 builds, for Blender 4.2 to 5.0 (build.py)",
+    ),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = "linux-x64"

@@ -8,7 +8,7 @@ import pytest
 from expclip_blender import ARKIT_NAMES
 from expclip_blender.weights_io import save_weights
 
-pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+pytestmark = [pytest.mark.blender, pytest.mark.blender_compat]
 
 
 @pytest.fixture

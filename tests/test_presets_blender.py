@@ -15,7 +15,7 @@ import pytest
 
 from expclip_blender.model_folder import MODELS_DIR
 
-pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+pytestmark = [pytest.mark.blender, pytest.mark.blender_compat]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import pytest
 
 from expclip_blender import ARKIT_NAMES
 
-pytestmark = [pytest.mark.blender, pytest.mark.blender42]
+pytestmark = [pytest.mark.blender, pytest.mark.blender_compat]
 
 KEYS = [
     "eyeBlink_L",
