@@ -483,7 +483,8 @@ def _datasheet_heldout(pairs: list[Pair], info: dict, train_texts: set[str]) -> 
         out.append(
             f"A second, easier held-out split, `heldout_phrasing` ({phrased} pairs, neutral and prototype "
             "faces), puts training words and situations into sentence frames that no training text uses "
-            "(vocabulary.PHRASING_*); it is reported beside the strict split, never instead of it.\n"
+            "(the `heldout_phrasing` frames of `frames.toml`); it is reported beside the strict split, "
+            "never instead of it.\n"
         )
     return out
 
