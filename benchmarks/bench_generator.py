@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the workshop (speech synthesis, peers) runs from the source tree
 SR = 16000
 FPS = 30.0
 PROMPT = "neutral"

@@ -34,7 +34,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
+# The workshop (expclip_train, which synthesises the speech) runs from the source tree, beside the
+# installed runtime; the scripts folder holds the extension loader.
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 # bpy writes Blender's user folders on import: keep them out of the home folder.
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="expclip-demo-"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import struct
 from pathlib import Path
@@ -146,3 +147,22 @@ def test_mp4_reader_reads_tracks_and_durations(tmp_path):
     path.write_bytes(box(b"ftyp", b"isom" + bytes(4)))
     with pytest.raises(ValueError, match="moov"):
         read_movie(path)
+
+
+@pytest.mark.parametrize(
+    "script", ["scripts/demo.py", "scripts/side_by_side.py", "benchmarks/bench_generator.py"]
+)
+def test_scripts_that_use_the_workshop_run_from_a_fresh_checkout(script):
+    """Run as README says (``.venv/bin/python scripts/demo.py``): the workshop is not installed, only the
+    runtime is, so each script must find ``expclip_train`` in the source tree itself."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # The script's top level runs (not its main), then the workshop must be importable, as its main needs.
+    code = (
+        f"import runpy; runpy.run_path({str(root / script)!r}, run_name='check'); import expclip_train.speech"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd="/", env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
