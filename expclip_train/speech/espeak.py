@@ -57,18 +57,23 @@ _CALLBACK = ctypes.CFUNCTYPE(
 )
 _EV_LIST_TERMINATED, _EV_PHONEME = 0, 7
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
-_INIT_PHONEME_EVENTS, _INIT_DONT_EXIT = 0x0001, 0x8000
-_POS_CHARACTER, _CHARS_UTF8 = 1, 1
+_INIT_PHONEME_EVENTS, _INIT_PHONEME_IPA, _INIT_DONT_EXIT = 0x0001, 0x0002, 0x8000
+_POS_CHARACTER, _CHARS_UTF8, _PHONEME_INPUT = 1, 1, 0x100
 _P_RATE, _P_PITCH, _P_RANGE, _P_WORDGAP = 1, 3, 4, 7
 
 
 class EspeakLib:
-    """The process-wide espeak-ng library (it keeps global state: one synthesis at a time)."""
+    """The process-wide espeak-ng library (it keeps global state: one synthesis at a time).
+
+    Its phoneme events carry mnemonics; a process that constructs ``EspeakLib(ipa=True)`` instead (and
+    never calls :meth:`get`) gets the phonemes' IPA names, which is how the phoneme tables learn the IPA
+    of each mnemonic. The library is initialised once per process, so the two never share one.
+    """
 
     _instance: EspeakLib | None = None
     _lock = threading.Lock()
 
-    def __init__(self) -> None:
+    def __init__(self, ipa: bool = False) -> None:
         name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
         try:
             self.lib = ctypes.CDLL(name)
@@ -85,7 +90,10 @@ class EspeakLib:
             ctypes.c_void_p, ctypes.c_void_p,
         ]  # fmt: skip
         self.sample_rate = self.lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, 0, None, _INIT_PHONEME_EVENTS | _INIT_DONT_EXIT
+            _AUDIO_OUTPUT_SYNCHRONOUS,
+            0,
+            None,
+            _INIT_PHONEME_EVENTS | (_INIT_PHONEME_IPA if ipa else 0) | _INIT_DONT_EXIT,
         )
         if self.sample_rate <= 0:
             raise SynthError("espeak-ng failed to initialise (is espeak-ng-data installed?)")
@@ -108,14 +116,25 @@ class EspeakLib:
         while events[i].type != _EV_LIST_TERMINATED:
             ev = events[i]
             if ev.type == _EV_PHONEME:
-                self._events.append((int(ev.sample), ev.id.string.decode("ascii", "replace")))
+                self._events.append((int(ev.sample), ev.id.string.decode("utf-8", "replace")))
             i += 1
         return 0  # 0 = go on
 
     def synth(
-        self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, word_gap: int
+        self,
+        text: str,
+        voice: str,
+        rate: int,
+        pitch: int,
+        pitch_range: int,
+        word_gap: int,
+        phoneme_input: bool = False,
     ) -> tuple[np.ndarray, list[tuple[int, str]]]:
-        """(int16 audio at self.sample_rate, [(start sample, mnemonic)])."""
+        """(int16 audio at self.sample_rate, [(start sample, mnemonic)]).
+
+        With ``phoneme_input`` the text may hold phoneme mnemonics in ``[[...]]``, as on espeak-ng's
+        command line.
+        """
         with self._lock:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise SynthError(f"espeak-ng has no voice {voice!r}")
@@ -124,7 +143,8 @@ class EspeakLib:
             self.lib.espeak_SetParameter(_P_WORDGAP, int(word_gap), 0)
             self._chunks, self._events = [], []
             data = text.encode("utf-8") + b"\0"
-            err = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+            flags = _CHARS_UTF8 | (_PHONEME_INPUT if phoneme_input else 0)
+            err = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, flags, None, None)
             self.lib.espeak_Synchronize()
             if err != 0:
                 raise SynthError(f"espeak-ng failed to synthesise (error {err})")
