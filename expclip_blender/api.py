@@ -14,6 +14,7 @@ import numpy as np
 from .arkit import ARKIT_INDEX, NUM_ARKIT
 from .audio import all_finite
 from .cancel import Progress
+from .curves import smoothstep
 from .device import check_device, resolve_device
 from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
 from .expclip import ExpClipHeads, load_heads
@@ -282,8 +283,7 @@ def style_mix(times: np.ndarray, cue_times: Sequence[float], transition_s: float
     take = []  # how far each cue's style has taken over, 0..1
     for c in cue_times:
         if transition_s > 0:
-            x = np.clip((times - c) / transition_s + 0.5, 0.0, 1.0)
-            take.append(x * x * (3.0 - 2.0 * x))
+            take.append(smoothstep((times - c) / transition_s + 0.5))
         else:
             take.append((times >= c).astype(np.float64))
     # Telescoping: style k holds take[k-1] - take[k] (with take[-1] = 1, take[K] = 0).

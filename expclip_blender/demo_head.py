@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arkit import ARKIT_INDEX, ARKIT_NAMES, NUM_ARKIT
+from .curves import smoothstep
 
 # Material slots, by index into this tuple (``DemoHead.material_index``).
 MATERIAL_NAMES: tuple[str, ...] = (
@@ -124,8 +125,7 @@ class DemoHead:
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    return smoothstep((x - e0) / (e1 - e0))
 
 
 def _falloff(p: np.ndarray, centre, radii) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bpy
 
+from .reporting import poll_fail
+
 
 class EXPCLIP_OT_add_demo_head(bpy.types.Operator):
     """Add a stylised head with all 52 ARKit shape keys, for trying ExpCLIP without a rig of your own"""
@@ -14,10 +16,7 @@ class EXPCLIP_OT_add_demo_head(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode first")
-            return False
-        return True
+        return True if context.mode == "OBJECT" else poll_fail(cls, "Switch to Object Mode first")
 
     def execute(self, context):
         from .services.demo_head import create_demo_head_object

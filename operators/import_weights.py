@@ -13,6 +13,7 @@ from bpy.props import FloatProperty, IntProperty, StringProperty
 
 from ..expclip_blender.limits import FPS_RANGE
 from ..expclip_blender.weights_io import WeightsFileError, load_weights
+from .reporting import poll_fail
 from .services.shape_key_writer import ShapeKeyWriteError, check_target, write_shape_key_action
 from .services.targets import scene_fps, target_meshes
 
@@ -45,10 +46,7 @@ class EXPCLIP_OT_import_weights(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not target_meshes(context):
-            cls.poll_message_set("Select a mesh with shape keys")
-            return False
-        return True
+        return True if target_meshes(context) else poll_fail(cls, "Select a mesh with shape keys")
 
     def invoke(self, context, event):
         self.start_frame = context.scene.frame_start

@@ -9,6 +9,7 @@ import bpy
 from bpy.props import StringProperty
 
 from ..expclip_blender.presets import PresetError
+from .reporting import poll_fail
 from .services.presets import apply_to_settings, missing_mapping, preset_library
 from .services.scene_settings import NOT_REGISTERED, settings_of
 
@@ -24,10 +25,7 @@ class EXPCLIP_OT_preset_apply(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if settings_of(context) is None:
-            cls.poll_message_set(NOT_REGISTERED)
-            return False
-        return True
+        return True if settings_of(context) is not None else poll_fail(cls, NOT_REGISTERED)
 
     @classmethod
     def description(cls, context, properties):

@@ -6,6 +6,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from ..expclip_blender.presets import USER, PresetError, name_key
+from .reporting import poll_fail
 from .services.presets import cached_listing, preset_from_settings, preset_library
 from .services.scene_settings import NOT_REGISTERED, settings_of
 
@@ -33,10 +34,7 @@ class EXPCLIP_OT_preset_save(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if settings_of(context) is None:
-            cls.poll_message_set(NOT_REGISTERED)
-            return False
-        return True
+        return True if settings_of(context) is not None else poll_fail(cls, NOT_REGISTERED)
 
     def invoke(self, context, event):
         if not self.name:

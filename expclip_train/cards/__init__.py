@@ -19,7 +19,7 @@ from typing import Any
 
 from expclip_blender.model_folder import MODELS_DIR
 
-from ..recipes import RECIPES_DIR, recipe_path
+from ..recipes import RECIPES_DIR, recipe_path, recipe_values
 
 CARDS_DIR = Path(__file__).resolve().parent
 ROOT = CARDS_DIR.parents[1]
@@ -37,12 +37,6 @@ _GENERATOR_FLAGS = ("seed", "steps", "lr", "warmup", "rounding_weight", "apertur
 def _text(name: str) -> str:
     """A stored text file of this folder, without its trailing newline."""
     return (CARDS_DIR / name).read_text(encoding="utf-8").rstrip("\n")
-
-
-def _recipe(name: str) -> dict[str, Any]:
-    import tomllib
-
-    return tomllib.loads(recipe_path(name).read_text(encoding="utf-8"))["config"]
 
 
 def _rel(path: Path) -> str:
@@ -176,7 +170,7 @@ def render_expclip_card(weights: Path, report: str | None = None) -> str:
     ]
     if joint is None:
         out += ["## Training", "", f"Recipe: `{stage1}`.", "", *_joint_stage_lines(log, VERSION)]
-        flags, other = _flags(log["config"], _recipe("expclip-stage1"), {"epochs": "--epochs"})
+        flags, other = _flags(log["config"], recipe_values("expclip-stage1"), {"epochs": "--epochs"})
         commands = [f"`python -m expclip_train.training.expclip --stage 1{flags}`"]
     else:
         out += [
@@ -196,7 +190,7 @@ def render_expclip_card(weights: Path, report: str | None = None) -> str:
             "",
             *_text_stage_lines(log, tead),
         ]
-        flags, other = _flags(log["config"], _recipe("expclip-stage2"), _STAGE2_FLAGS)
+        flags, other = _flags(log["config"], recipe_values("expclip-stage2"), _STAGE2_FLAGS)
         stage1_cmd = (
             "`python -m expclip_train.training.expclip --stage 1 --out build/expclip-stage1.safetensors`"
         )
@@ -252,7 +246,9 @@ def render_generator_card(weights: Path) -> str:
     log = json.loads(weights.with_suffix(".train-log.json").read_text(encoding="utf-8"))
     r, g, data = log["recipe"], log["generator_config"], log["data"]
     last = log["log"][-1]
-    flags, other = _flags(r, _recipe("generator"), {k: "--" + k.replace("_", "-") for k in _GENERATOR_FLAGS})
+    flags, other = _flags(
+        r, recipe_values("generator"), {k: "--" + k.replace("_", "-") for k in _GENERATOR_FLAGS}
+    )
     threads = f" --threads {log['threads']}" if log["threads"] != 2 else ""
     init = f" --init {log['init']['file']}" if log.get("init") else ""
     command = f"`python -m expclip_train.training.generator{threads}{flags}{init}`"

@@ -28,6 +28,11 @@ def recipe_path(name: str) -> Path:
     return RECIPES_DIR / f"{name}.toml"
 
 
+def recipe_values(name: str) -> dict[str, Any]:
+    """The ``[config]`` table of the shipped recipe ``name``, as written in its file."""
+    return dict(_read(recipe_path(name))["config"])
+
+
 def recipe_name(path: Path) -> str:
     """What the recipe file at ``path`` configures (its ``recipe`` key)."""
     return str(_read(path).get("recipe", ""))
