@@ -7,8 +7,9 @@ multilingual check.
   pitch, pitch range and word gaps as the English clips have them.
 - *Held-out* clips ``synmlh-<lang>-NNN`` (split ``holdout-ml``): sentences from the held-out words (words
   no training sentence uses, see :mod:`.multilingual_text`), from another random stream, spoken with
-  variants reserved for the check (half female, none robotic): no multilingual training clip uses them. They are heard
-  in the English part, which uses every variant; each (language, variant) voice of the check is new.
+  variants reserved for the check (half female, none robotic): no multilingual training clip uses them.
+  They are heard in the English part, which uses every variant; each (language, variant) voice of the
+  check is new.
   Sentences are joined until the clip (with its silent edges) lasts 4-6 s.
 
 Phones are the tables' ARPAbet stand-ins with espeak-ng's own timings (:class:`synth.EspeakSynth`); the
@@ -66,8 +67,10 @@ def variant_pools(sexes: dict[str, str], seed: int, n_holdout: int) -> VariantPo
         names = [v for v in by_sex[sex] if not v.startswith(_NOT_FOR_CHECK)]
         rng.shuffle(names)
         held[sex] = sorted(names[: min(n, max(len(names) - 1, 0))])  # leave one for training
-    train = {sex: tuple(v for v in by_sex[sex] if v not in held[sex]) for sex in by_sex}
-    train["male"] = (None, *train["male"])
+    train: dict[str, tuple[str | None, ...]] = {
+        sex: tuple(v for v in by_sex[sex] if v not in held[sex]) for sex in by_sex
+    }
+    train["male"] = (None, *train["male"])  # the voice's own default
     order = [v for pair in zip(held["female"], held["male"], strict=False) for v in pair]
     order += held["female"][len(held["male"]) :] + held["male"][len(held["female"]) :]
     return VariantPools(train, tuple((v, sexes[v]) for v in order))
@@ -152,8 +155,9 @@ def holdout_clip(lang: str, index: int, seed: int, synth, pools: VariantPools):
     voice = LANGUAGES[lang].voice
     sentences: list[str] = []
     best = None
-    for _ in range(_HOLDOUT_TRIES):
-        candidate = gen.sentence()
+    for attempt in range(_HOLDOUT_TRIES):
+        # Whole sentences first; then single clauses, shorter, to fill what is left below 6 s.
+        candidate = gen.sentence() if attempt < _HOLDOUT_TRIES // 2 else gen.clause().capitalize() + "."
         utt = synth.synth(" ".join([*sentences, candidate]), voice=voice, variant=variant, **settings)
         if utt.duration > hi:
             continue  # too long with this sentence: draw another
