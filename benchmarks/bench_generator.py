@@ -284,9 +284,7 @@ def speed_summary(model_warm: float, peers: dict[str, float]) -> str:
     )
     if "pylipsync" in peers:
         ratio = peers["pylipsync"] / model_warm
-        line += (
-            f"; pylipsync {peers['pylipsync']:.2f} s on the same audio: ratio {ratio:.0f} ({_times(ratio)})"
-        )
+        line += f"; pylipsync {peers['pylipsync']:.2f} s on the same audio (pylipsync / model = {ratio:.1f})"
     else:
         line += "; pylipsync not measured"
     return line
