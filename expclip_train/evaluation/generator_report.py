@@ -19,8 +19,8 @@ Figures (:mod:`speech.metrics`, pooled over the clips; thresholds :data:`speech.
 bilabial closure rate, open-vowel/bilabial AUC, pauses at rest, sync lag (best lag of the clips' summed
 aperture/openness cross-correlation, in frames; the clips' median and share within one frame are in the
 JSON), rounding AUC, and the aperture-openness correlation with its lag (how well the mouth's opening
-follows how open the sounds are). The targets the issue of each figure sets (:mod:`.targets`,
-``generator_targets.toml``) are marked PASS / MISS: the real-English targets under the main table. Style
+follows how open the sounds are). The targets (:mod:`.targets`, ``generator_targets.toml``) are marked
+PASS / MISS: the general thresholds in the tables, the real-English targets under the main table. Style
 while speaking: the share of frames whose upper face (``facs.read_emotion(region="upper")``) reads the
 prompt's emotion, the upper face's strength as a share of the still expression's (target 85% for every
 emotion), and every lip-sync figure's relative change against the neutral prompt (target: within 5%, read
