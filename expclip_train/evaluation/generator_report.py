@@ -1,7 +1,7 @@
 """Evaluation report of the speech generator on the held-out real speakers, beside two lip-sync peers.
 
     python -m expclip_train.evaluation.generator_report --corpus build/corpus [--limit N]
-        [--json-out REPORT.json] [--device cpu] [--no-peers] [--no-languages] [--no-robustness]
+        [--json-out REPORT.json] [--device cpu] [--no-peers] [--no-languages] [--no-robustness] [--threads N]
 
 Clips: the held-out split of a corpus built by ``python -m expclip_train.speech.corpus`` (speakers never
 seen in training). The main table uses the clips whose phones come from forced alignment of their
@@ -629,6 +629,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--no-languages", action="store_true", help="skip the per-language section (split holdout-ml)"
     )
     parser.add_argument("--no-robustness", action="store_true", help="skip the degraded-audio section")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     return parser
 
 
@@ -787,6 +788,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
 
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model = _load_model(args.device, args.models)
     status = 0 if model is not None else 1
     t0 = time.perf_counter()
