@@ -6,14 +6,17 @@
 Prints, per device (cpu, and cuda when torch sees a GPU):
 * ``import expclip_blender`` and ``ex.load()`` times;
 * 60 s of speech -> 30 fps weights: the first ``animate`` call after ``load()`` (target <= 3 s on CPU)
-  and warm calls (median of ``--repeat``; target <= 0.3 s on the 2-core CPU, 200x real time);
+  and warm calls (median of ``--repeat``; target on the 2-core CPU: ``[speed] warm_60s_cpu`` of
+  ``expclip_train/evaluation/generator_targets.toml``, 0.15 s, 400x real time, marked PASS / MISS);
 * the peak memory of one call: the rise of the process's resident set (RSS) over its level before the
   call (Linux VmHWM reset through /proc/self/clear_refs; elsewhere a 2 ms RSS sampler), which counts
   torch's native allocations that tracemalloc cannot see; on CUDA also torch's peak device allocation;
 * ``--durations`` (10 s / 60 s / 600 s): time and peak RSS rise each, to show that time grows linearly
   and memory stays bounded (chunked inference: the rise should track the audio and output arrays, not
   the duration squared);
-* the peers on the same 60 s: pylipsync (and openfacefx's energy mode), with the model's speed-up.
+* the peers on the same 60 s: pylipsync (and openfacefx's energy mode), with the model's speed-up; the
+  last line puts the model's warm 60 s time, its target and pylipsync's time on the same audio side by
+  side, with their ratio.
 
 Speech: real recordings concatenated from ``--speech-dir`` (a folder with manifest.csv, such as
 ../shared/data/speech) when present, else sentences synthesised by espeak-ng, else a speech-like signal
@@ -197,7 +200,7 @@ def bench_device(
         warm.append(dt)
         rises.append(r)
     med = statistics.median(warm)
-    target_first, target_warm = (3.0, 0.3) if not cuda else (None, None)
+    target_first, target_warm = (3.0, warm_target()) if not cuda else (None, None)
     print(
         f"[{device}] 60 s of speech -> {out.shape[0]} frames x 52 at {FPS:g} fps:\n"
         f"  first call after load(): {first:.2f} s"
@@ -205,7 +208,8 @@ def bench_device(
     )
     print(
         f"  warm: median {med:.3f} s over {repeat} (min {min(warm):.3f}, max {max(warm):.3f}), "
-        f"{60.0 / med:.0f}x real time" + (f" (target <= {target_warm:g} s, 200x)" if target_warm else "")
+        f"{60.0 / med:.0f}x real time"
+        + (f" (target <= {target_warm:g} s, {60 / target_warm:.0f}x: {_verdict(med)})" if target_warm else "")
     )
     print(
         f"  peak memory of a call: RSS +{max(rises):.0f} MB over {before:.0f} MB "
@@ -234,16 +238,29 @@ def bench_device(
     return {"load": t_load, "first": first, "warm": med}
 
 
+def warm_target() -> float:
+    """The warm 60 s target on CPU (seconds), from the report's targets file."""
+    from expclip_train.evaluation.targets import generator_targets
+
+    return float(generator_targets()["speed"]["warm_60s_cpu"])
+
+
+def _verdict(seconds: float) -> str:
+    return "PASS" if seconds <= warm_target() else "MISS"
+
+
 def _times(ratio: float) -> str:
     if ratio >= 1:
         return f"{ratio:.0f}x faster" if ratio >= 10 else f"{ratio:.1f}x faster"
     return f"{1 / ratio:.1f}x slower"
 
 
-def bench_peers(audio: np.ndarray, model_warm: float) -> None:
+def bench_peers(audio: np.ndarray, model_warm: float) -> dict[str, float]:
+    """Each installed peer's time on ``audio`` (seconds), printed beside the model's warm time."""
     from expclip_train.evaluation.peers import peer_available, peer_weights
 
     seconds = len(audio) / SR
+    times: dict[str, float] = {}
     print(f"\npeers on the same {seconds:.0f} s of speech (CPU):")
     for name in ("pylipsync", "openfacefx"):
         if not peer_available(name):
@@ -251,10 +268,26 @@ def bench_peers(audio: np.ndarray, model_warm: float) -> None:
             continue
         peer_weights(name, audio[: SR // 2], SR, FPS)  # warm-up: templates, imports
         dt, _, rise, _ = measure(lambda n=name: peer_weights(n, audio, SR, FPS))
+        times[name] = dt
         print(
             f"  {name}: {dt:.2f} s ({seconds / dt:.1f}x real time, RSS +{rise:.0f} MB); "
             f"the model (warm, cpu) is {_times(dt / model_warm)}"
         )
+    return times
+
+
+def speed_summary(model_warm: float, peers: dict[str, float]) -> str:
+    """One line: the model's warm 60 s time against its target, beside pylipsync's on the same audio."""
+    line = (
+        f"60 s of speech, warm, cpu: model {model_warm:.3f} s "
+        f"(target <= {warm_target():g} s: {_verdict(model_warm)})"
+    )
+    if "pylipsync" in peers:
+        ratio = peers["pylipsync"] / model_warm
+        line += f"; pylipsync {peers['pylipsync']:.2f} s on the same audio (pylipsync / model = {ratio:.1f})"
+    else:
+        line += "; pylipsync not measured"
+    return line
 
 
 def main() -> int:
@@ -297,7 +330,9 @@ def main() -> int:
     if not args.no_peers:
         if cpu is None:
             cpu = bench_device(ex, "cpu", {60.0: clips[60.0]}, args.repeat, args.models)
-        bench_peers(clips[60.0], cpu["warm"])
+        print("\n" + speed_summary(cpu["warm"], bench_peers(clips[60.0], cpu["warm"])))
+    elif cpu is not None:
+        print("\n" + speed_summary(cpu["warm"], {}))
     return 0
 
 

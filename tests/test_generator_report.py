@@ -27,6 +27,8 @@ GOOD = {
     "sync_lag": 0.0,
     "sync_lag_subframe": 0.1,
     "rounding_auc": 0.9,
+    "openness_correlation": 0.7,
+    "openness_lag": 0.0,
 }
 
 
@@ -39,10 +41,15 @@ def test_figures_use_the_pooled_lag():
 def test_relative_change_and_style_tolerance():
     assert gr.relative_change(0.9, 1.0) == pytest.approx(-0.1)
     assert math.isnan(gr.relative_change(0.5, 0.0)) and math.isnan(gr.relative_change(math.nan, 1.0))
-    assert gr.style_within("bilabial_closure_rate", 0.86, 0.95) is True  # -9.5%
-    assert gr.style_within("bilabial_closure_rate", 0.84, 0.95) is False  # -11.6%
+    assert gr.STYLE_TOLERANCE == 0.05
+    assert gr.style_within("bilabial_closure_rate", 0.91, 0.95) is True  # -4.2%
+    assert gr.style_within("bilabial_closure_rate", 0.90, 0.95) is False  # -5.3%
     assert gr.style_within("rounding_auc", 1.0, 0.9) is True  # better under the emotion: kept
     assert gr.style_within("sync_lag", 1.0, 0.0) is True and gr.style_within("sync_lag", -2.0, 0.0) is False
+    assert (
+        gr.style_within("openness_lag", -1.0, 0.0) is True
+        and gr.style_within("openness_lag", 2.0, 0) is False
+    )
     assert gr.style_within("pause_rest_rate", 0.0, 0.0) is True  # both zero: unchanged
     assert gr.style_within("pause_rest_rate", math.nan, 0.9) is None
 
@@ -54,11 +61,14 @@ def test_compare():
     assert gr.compare("sync_lag", -0.2, 0.4) == "beats"  # closer to 0, whatever the sign
     assert gr.compare("sync_lag", 1.5, -0.5) == "loses"
     assert gr.compare("rounding_auc", math.nan, 0.5) == "n/a"
+    assert gr.compare("openness_correlation", 0.6, 0.5) == "beats"
+    assert gr.compare("openness_lag", 0.0, -1.0) == "beats"
 
 
 def test_peer_comparison_uses_subframe_lag_and_verdict():
     peer = GOOD | {"bilabial_closure_rate": 0.5, "open_bilabial_auc": 0.7, "pause_rest_rate": 0.6,
-                   "sync_lag_subframe": 0.4, "rounding_auc": 0.5}  # fmt: skip
+                   "sync_lag_subframe": 0.4, "rounding_auc": 0.5, "openness_correlation": 0.4,
+                   "openness_lag": 2.0}  # fmt: skip
     comp = gr.peer_comparison(GOOD, {"a": peer, "b": peer})
     assert all(v == "beats" for verdicts in comp.values() for v in verdicts.values())
     assert gr.comparison_lines(comp)[-1].endswith("YES")
@@ -78,18 +88,32 @@ def test_figures_table_marks():
     lines = gr.figures_table({"model": GOOD, "peer": bad})
     assert "model" in lines[0] and "peer" in lines[0]
     rows = {label: line for label, line in zip(gr.FIGURES.values(), lines[1:], strict=True)}
-    assert rows["bilabial closure rate"].count("PASS") == 1 and "0.500 fail" in rows["bilabial closure rate"]
-    assert "-2 (-2.10) fail" in rows["sync lag (frames)"] and "+0 (+0.10) PASS" in rows["sync lag (frames)"]
+    assert rows["bilabial closure rate"].count("PASS") == 1 and "0.500 MISS" in rows["bilabial closure rate"]
+    assert "-2 (-2.10) MISS" in rows["sync lag (frames)"] and "+0 (+0.10) PASS" in rows["sync lag (frames)"]
+    assert rows["aperture-openness r"].count("0.700 PASS") == 2
     assert "n/a" in rows["rounding AUC"]
 
 
 def test_style_table_verdicts():
     emotions = {
-        "furious": {"emotion": "anger", "share": 0.95, "figures": GOOD | {"open_bilabial_auc": 0.97}},
-        "devastated": {"emotion": "sadness", "share": 0.5, "figures": GOOD | {"bilabial_closure_rate": 0.7}},
+        "furious": {
+            "emotion": "anger",
+            "share": 0.95,
+            "strength": 0.9,
+            "figures": GOOD | {"open_bilabial_auc": 0.97},
+        },
+        "devastated": {
+            "emotion": "sadness",
+            "share": 0.5,
+            "strength": 0.63,
+            "figures": GOOD | {"bilabial_closure_rate": 0.7},
+        },
     }
     lines, verdicts = gr.style_table(GOOD, emotions)
     assert verdicts["furious"]["emotion_ok"] is True and verdicts["furious"]["lipsync_ok"] is True
+    assert verdicts["furious"]["strength_ok"] is True and verdicts["devastated"]["strength_ok"] is False
+    assert "90% PASS" in next(s for s in lines if s.startswith("furious"))
+    assert "63% MISS" in next(s for s in lines if s.startswith("devastated"))
     assert verdicts["devastated"]["emotion_ok"] is False
     assert verdicts["devastated"]["lipsync_within"]["bilabial_closure_rate"] is False
     assert verdicts["devastated"]["lipsync_ok"] is False
@@ -181,7 +205,21 @@ def test_evaluate_clips_with_a_stand_in_model():
     assert section["neutral_upper_face_neutral_share"] == 1.0
     assert set(section["per_clip"]["model:neutral"]) == {"c0", "c1", "c2"}
     text = "\n".join(gr.format_section("T", section))
-    assert "emotion shown for every prompt: YES" in text and "lip-sync kept under every prompt: YES" in text
+    assert "emotion shown for every prompt: YES" in text
+    assert "strength >= 85% for every emotion: YES" in text
+    assert "lip-sync within 5% of neutral under every prompt: YES" in text
+    oracle = section["systems"][gr.ORACLE]  # the training targets: everything in reach
+    assert all(gr.passes(oracle).values()) and oracle["openness_correlation"] > 0.65
+    verdicts = gr.english_targets(model)
+    assert set(verdicts) == {
+        "bilabial_closure_rate",
+        "open_bilabial_auc",
+        "rounding_auc",
+        "openness_correlation",
+        "openness_lag",
+    }
+    lines = gr.english_target_lines(verdicts)
+    assert lines[-1].endswith("YES") and all(("PASS" in s) for s in lines[1:-1])
     json.dumps(gr.json_safe(section), allow_nan=False)
 
 

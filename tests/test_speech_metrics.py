@@ -12,9 +12,12 @@ from phone_sequences import random_speech, seq
 from expclip_blender.arkit import ARKIT_INDEX, NUM_ARKIT
 from expclip_train.speech.coarticulation import targets
 from expclip_train.speech.metrics import (
+    OPENNESS_LEVELS,
     bilabial_closure_rate,
     lipsync_metrics,
     open_bilabial_auc,
+    openness_correlation,
+    openness_curve,
     passes,
     pause_rest_rate,
     phone_frames,
@@ -108,3 +111,78 @@ def test_pooled_metrics():
     pooled = pooled_metrics(clips)
     assert pooled["clips"] == 3 and pooled["bilabial_closure_rate"] == 1.0
     assert pooled["sync_within_1"] == 1.0 and pooled["n_bilabial"] > 10
+
+
+def test_openness_curve_levels():
+    phones = seq("SIL:0.1 M:0.1 AA:0.1 IY:0.1 HH:0.1 K:0.1 UW:0.1 S:0.1 SIL:0.1", t0=-0.05)
+    curve = openness_curve(phones, 10, 9)  # one frame in the middle of each phone
+    assert list(curve) == pytest.approx([0, 0, 1, 2 / 3, 1 / 3, 1 / 3, 2 / 3, 1 / 3, 0])
+    levels = OPENNESS_LEVELS
+    assert (
+        levels["open vowel"]
+        > levels["vowel"]
+        > levels["consonant"]
+        > levels["bilabial"]
+        == levels["pause"]
+        == 0
+    )
+
+
+def _jaw(curve: np.ndarray) -> np.ndarray:
+    w = np.zeros((len(curve), NUM_ARKIT), np.float32)
+    w[:, ARKIT_INDEX["jawOpen"]] = curve
+    return w
+
+
+@pytest.mark.parametrize("shift", [-3, 0, 2, 10])
+def test_openness_correlation_of_the_curve_itself(shift):
+    phones = random_speech(20, 10.0)
+    n = len(targets(phones, 30))
+    curve = openness_curve(phones, 30, n)
+    late = (
+        np.concatenate([np.zeros(max(shift, 0)), curve])[:n]
+        if shift >= 0
+        else np.append(curve[-shift:], [0] * -shift)
+    )
+    r, lag = openness_correlation(_jaw(late), phones, 30)
+    assert lag == shift and r == pytest.approx(1.0)
+    m = lipsync_metrics(_jaw(late), phones, 30)
+    assert m["openness_correlation"] == pytest.approx(1.0) and m["openness_lag"] == shift
+
+
+def test_openness_correlation_beyond_the_window_and_degenerate():
+    phones = random_speech(21, 10.0)
+    n = len(targets(phones, 30))
+    curve = openness_curve(phones, 30, n)
+    r, lag = openness_correlation(_jaw(np.roll(curve, 15)), phones, 30)
+    assert abs(lag) <= 10 and r < 0.9  # 15 frames late is outside +-10: never found
+    r, lag = openness_correlation(_jaw(np.full(n, 0.4)), phones, 30)
+    assert math.isnan(r) and math.isnan(lag)
+    noise = np.random.default_rng(0).random(n)
+    assert abs(openness_correlation(_jaw(noise), phones, 30)[0]) < 0.2
+
+
+def test_targets_follow_the_openness_curve():
+    phones = random_speech(22)
+    r, lag = openness_correlation(targets(phones, 30), phones, 30)
+    assert r > 0.65 and lag == 0
+
+
+def test_pooled_openness_correlation_takes_one_lag():
+    fps = 30
+    clips = []
+    for seed, shift in ((30, 1), (31, 1), (32, 2)):
+        phones = random_speech(seed)
+        n = len(targets(phones, fps))
+        curve = openness_curve(phones, fps, n)
+        clips.append((_jaw(np.concatenate([np.zeros(shift), curve])[:n]), phones, fps))
+    pooled = pooled_metrics(clips)
+    assert pooled["openness_lag"] == 1  # two clips of three, and the longest overlap
+    assert 0.5 < pooled["openness_correlation"] < 1.0
+    per_clip = [openness_correlation(*c)[0] for c in clips]
+    assert pooled["openness_correlation"] < max(per_clip)
+    assert passes({"openness_correlation": 0.7, "openness_lag": -1.0}) == {
+        **{k: None for k in passes({})},
+        "openness_correlation": True,
+        "openness_lag": True,
+    }

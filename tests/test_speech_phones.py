@@ -23,6 +23,7 @@ from expclip_train.speech.phones import (
     load_phones,
     normalize_label,
     normalize_timeline,
+    openness_class,
     save_phones,
     viseme,
 )
@@ -97,3 +98,11 @@ def test_ipa_to_arpabet_groups_code_points():
     assert [g for g, _ in groups] == ["P", "IY", "D", "ER", "B", "AY", "CH", SIL]
     assert groups[1][1] == [1, 2, 3]  # the stress mark and the length mark belong to the vowel
     assert 6 not in {i for _, idx in groups for i in idx}  # the space is left to the caller
+
+
+def test_openness_classes():
+    assert {openness_class(p) for p in OPEN_VOWELS} == {"open vowel"}
+    assert {openness_class(p) for p in BILABIALS} == {"bilabial"}
+    assert openness_class("sil") == "pause" and openness_class("IY1") == "vowel"
+    assert openness_class("HH") == openness_class("W") == openness_class("F") == "consonant"
+    assert {openness_class(p) for p in PHONES} == {"open vowel", "vowel", "consonant", "bilabial", "pause"}

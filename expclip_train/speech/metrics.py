@@ -14,9 +14,16 @@ Definitions (and the thresholds in :data:`THRESHOLDS`):
   apertures (>= 0.97). Centre values, not extremes: a jittering mouth must not pass by chance.
 - ``pause_rest_rate``: share of frames inside pauses (SIL >= 300 ms, less 100 ms at each end for the
   mouth to close and to open ahead of speech) whose aperture is <= 30% of ref (>= 0.90).
+- ``openness_curve``: the phone sounding at each frame time, by its openness class
+  (:func:`phones.openness_class`, :data:`OPENNESS_LEVELS`): open vowels 1, other vowels 2/3, consonants
+  1/3, bilabials and pauses 0 (high, middle, low, zero: equally spaced, as no finer order is claimed).
 - ``sync_lag``: the shift (frames, within +-0.3 s) maximising the cross-correlation between the aperture
-  and the phones' openness curve (:data:`phones.OPENNESS` at each frame); positive = the mouth is late
-  (|lag| <= 1 frame).
+  and the openness curve; positive = the mouth is late (|lag| <= 1 frame).
+- ``openness_correlation`` and ``openness_lag``: how well the aperture follows the sounds: the Pearson
+  correlation of the aperture at frame i + lag with the openness curve at frame i (over their overlap)
+  at the lag within +-:data:`MAX_OPENNESS_LAG` frames that maximises it (>= 0.65; |lag| <= 1 frame).
+  Pooled over clips: the clips' correlations averaged per lag, weighted by their lengths, and the best
+  lag of that average (one lag for all clips: a system has one latency).
 - ``rounding_auc``: ROC AUC separating rounded (UW OW W) from spread vowels (IY IH EH) by the mean of
   mouthFunnel + mouthPucker at each phone's centre (>= 0.85).
 
@@ -35,13 +42,25 @@ import numpy as np
 from expclip_blender.arkit import ARKIT_INDEX
 
 from .coarticulation import frame_times, mouth_aperture
-from .phones import BILABIALS, OPEN_VOWELS, OPENNESS, ROUNDED, SIL, SPREAD_VOWELS, Phone, normalize_timeline
+from .phones import (
+    BILABIALS,
+    OPEN_VOWELS,
+    ROUNDED,
+    SIL,
+    SPREAD_VOWELS,
+    Phone,
+    normalize_timeline,
+    openness_class,
+)
 
 __all__ = [
+    "MAX_OPENNESS_LAG",
+    "OPENNESS_LEVELS",
     "THRESHOLDS",
     "bilabial_closure_rate",
     "lipsync_metrics",
     "open_bilabial_auc",
+    "openness_correlation",
     "openness_curve",
     "passes",
     "pause_rest_rate",
@@ -58,6 +77,15 @@ MIN_PAUSE = 0.3
 PAUSE_MARGIN = 0.1
 MAX_LAG_S = 0.3
 MIN_OPEN_VOWEL = 0.05  # shorter "open" vowels are reduced (a 20 ms schwa cannot open the mouth)
+MAX_OPENNESS_LAG = 10  # frames either way searched for the openness correlation's best lag
+#: The openness curve's level for each openness class (phones.openness_class).
+OPENNESS_LEVELS: dict[str, float] = {
+    "open vowel": 1.0,
+    "vowel": 2.0 / 3.0,
+    "consonant": 1.0 / 3.0,
+    "bilabial": 0.0,
+    "pause": 0.0,
+}
 
 # name -> (comparison, threshold); sync_lag is compared by absolute value.
 THRESHOLDS: dict[str, tuple[str, float]] = {
@@ -66,6 +94,8 @@ THRESHOLDS: dict[str, tuple[str, float]] = {
     "pause_rest_rate": (">=", 0.90),
     "sync_lag": ("|<=|", 1.0),
     "rounding_auc": (">=", 0.85),
+    "openness_correlation": (">=", 0.65),
+    "openness_lag": ("|<=|", 1.0),
 }
 
 
@@ -180,12 +210,50 @@ def pause_rest_rate(weights: np.ndarray, phones: Sequence[Phone], fps: float) ->
 
 
 def openness_curve(phones: Sequence[Phone], fps: float, n: int) -> np.ndarray:
-    """OPENNESS of the phone sounding at each frame time (0 outside the phones)."""
+    """The openness level (:data:`OPENNESS_LEVELS`) of the phone sounding at each frame time (0 outside
+    the phones)."""
     t = frame_times(n, fps)
     out = np.zeros(n)
     for p in phones:
-        out[(t >= p.start) & (t < p.end)] = OPENNESS.get(p.label, 0.0)
+        out[(t >= p.start) & (t < p.end)] = OPENNESS_LEVELS[openness_class(p.label)]
     return out
+
+
+def _lag_correlations(ap: np.ndarray, curve: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson r of ``ap[i + lag]`` with ``curve[i]`` over their overlap for lag -max_lag..max_lag, and the
+    overlaps' lengths (the weights: 0, with r 0, where either side is constant over the overlap)."""
+    n = len(ap)
+    rs, ws = np.zeros(2 * max_lag + 1), np.zeros(2 * max_lag + 1)
+    for j, lag in enumerate(range(-max_lag, max_lag + 1)):
+        if n - abs(lag) < 2:
+            continue
+        a, o = (ap[lag:], curve[: n - lag]) if lag >= 0 else (ap[: n + lag], curve[-lag:])
+        if a.std() < 1e-9 or o.std() < 1e-9:
+            continue
+        rs[j], ws[j] = float(np.corrcoef(a, o)[0, 1]), len(a)
+    return rs, ws
+
+
+def _best_correlation(rs: np.ndarray, ws: np.ndarray) -> tuple[float, float]:
+    """(the largest correlation, its lag) among the lags with a weight; ties: the smallest shift."""
+    if not (ws > 0).any():
+        return math.nan, math.nan
+    max_lag = (len(rs) - 1) // 2
+    lags = np.arange(-max_lag, max_lag + 1)
+    vals = np.where(ws > 0, rs, -np.inf)
+    best = np.flatnonzero(vals >= vals.max() - 1e-12)
+    k = best[np.argmin(np.abs(lags[best]))]
+    return float(rs[k]), float(lags[k])
+
+
+def openness_correlation(
+    weights: np.ndarray, phones: Sequence[Phone], fps: float, max_lag: int = MAX_OPENNESS_LAG
+) -> tuple[float, float]:
+    """(correlation, lag in frames) of the aperture with the openness curve at the best lag; NaN when
+    either signal is constant."""
+    ap = mouth_aperture(weights)
+    phones = _phones(phones, len(ap), fps)
+    return _best_correlation(*_lag_correlations(ap, openness_curve(phones, fps, len(ap)), max_lag))
 
 
 def _xcorr(ap: np.ndarray, ref_curve: np.ndarray, max_lag: int) -> np.ndarray | None:
@@ -255,6 +323,8 @@ def lipsync_metrics(weights: np.ndarray, phones: Sequence[Phone], fps: float) ->
     rounded = _stats(r, phones, fps, ROUNDED, "centre")
     spread = _stats(r, phones, fps, SPREAD_VOWELS, "centre")
     ok = np.isfinite(ref) and ref > 0
+    curve = openness_curve(phones, fps, n)
+    corr, corr_lag = _best_correlation(*_lag_correlations(ap, curve, MAX_OPENNESS_LAG))
     return {
         "ref_aperture": ref,
         "bilabial_closure_rate": float(np.mean(mins <= CLOSED_FRACTION * ref))
@@ -264,8 +334,10 @@ def lipsync_metrics(weights: np.ndarray, phones: Sequence[Phone], fps: float) ->
         "pause_rest_rate": float(np.mean(ap[pause] <= CLOSED_FRACTION * ref))
         if pause.any() and ok
         else math.nan,
-        "sync_lag": _lag(ap, openness_curve(phones, fps, n), max(1, round(MAX_LAG_S * fps))),
+        "sync_lag": _lag(ap, curve, max(1, round(MAX_LAG_S * fps))),
         "rounding_auc": roc_auc(rounded, spread),
+        "openness_correlation": corr,
+        "openness_lag": corr_lag,
         "n_frames": n,
         "n_open": int(open_centre.size),
         "n_bilabial": int(mins.size),
@@ -293,12 +365,14 @@ def pooled_metrics(items: Iterable[tuple[np.ndarray, Sequence[Phone], float]]) -
     """Corpus-level metrics over (weights, phones, fps) clips.
 
     Phone statistics are pooled after dividing each clip's apertures by its ref (so loud and quiet clips
-    compare); ``sync_lag`` is the median of the clips' lags, ``sync_within_1`` the share of clips
-    with |lag| <= 1 frame and ``sync_lag_pooled`` the best lag of the clips' summed cross-correlations
-    (when all clips share one fps).
+    compare); ``openness_correlation`` / ``openness_lag`` as in the module docstring; ``sync_lag`` is the
+    median of the clips' lags, ``sync_within_1`` the share of clips with |lag| <= 1 frame and
+    ``sync_lag_pooled`` the best lag of the clips' summed cross-correlations (when all clips share one
+    fps).
     """
     opens, mins, bil_centre, pause_vals, rounded, spread, lags = [], [], [], [], [], [], []
     xc_sum: dict[float, np.ndarray] = {}
+    r_sum, w_sum = np.zeros(2 * MAX_OPENNESS_LAG + 1), np.zeros(2 * MAX_OPENNESS_LAG + 1)
     clips = 0
     for weights, phones, fps in items:
         clips += 1
@@ -308,8 +382,11 @@ def pooled_metrics(items: Iterable[tuple[np.ndarray, Sequence[Phone], float]]) -
         r = _rounding(weights)
         rounded.append(_stats(r, ph, fps, ROUNDED, "centre"))
         spread.append(_stats(r, ph, fps, SPREAD_VOWELS, "centre"))
-        xc = _xcorr(ap, openness_curve(ph, fps, len(ap)), max(1, round(MAX_LAG_S * fps)))
+        curve = openness_curve(ph, fps, len(ap))
+        xc = _xcorr(ap, curve, max(1, round(MAX_LAG_S * fps)))
         lags.append(_best_lag(xc))
+        rs, ws = _lag_correlations(ap, curve, MAX_OPENNESS_LAG)
+        r_sum, w_sum = r_sum + rs * ws, w_sum + ws
         if xc is not None:  # pooled over clips of one fps, weighted by length
             xc_sum[fps] = xc_sum.get(fps, 0.0) + xc * len(ap)
         if not (np.isfinite(ref) and ref > 0):
@@ -325,6 +402,7 @@ def pooled_metrics(items: Iterable[tuple[np.ndarray, Sequence[Phone], float]]) -
 
     o, m, pv, ro, sp = cat(opens), cat(mins), cat(pause_vals), cat(rounded), cat(spread)
     lg = np.array([x for x in lags if np.isfinite(x)])
+    corr, corr_lag = _best_correlation(r_sum / np.maximum(w_sum, 1.0), w_sum)
     return {
         "clips": clips,
         "bilabial_closure_rate": float(np.mean(m <= CLOSED_FRACTION)) if m.size else math.nan,
@@ -334,6 +412,8 @@ def pooled_metrics(items: Iterable[tuple[np.ndarray, Sequence[Phone], float]]) -
         "sync_within_1": float(np.mean(np.abs(lg) <= 1)) if lg.size else math.nan,
         "sync_lag_pooled": _best_lag(next(iter(xc_sum.values()))) if len(xc_sum) == 1 else math.nan,
         "rounding_auc": roc_auc(ro, sp),
+        "openness_correlation": corr,
+        "openness_lag": corr_lag,
         "n_open": int(o.size),
         "n_bilabial": int(m.size),
         "n_pause_frames": int(pv.size),

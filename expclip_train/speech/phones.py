@@ -36,6 +36,7 @@ __all__ = [
     "normalize_label",
     "normalize_timeline",
     "openness",
+    "openness_class",
     "phones_from_dicts",
     "phones_to_dicts",
     "save_phones",
@@ -81,9 +82,11 @@ VISEME_OF: dict[str, str] = {
     "UH": "ou", "UW": "ou", "W": "ou",
 }  # fmt: skip
 
-# How far each phone opens the jaw, 0 (closed) to 1 (the most open vowel). Vowels after the classic
-# height classes (low AA/AE > mid > high IY/UW); consonants after how far the jaw rises for them:
-# sibilants and labials need the teeth or lips together, velars and HH leave the jaw where the vowel is.
+# How far each phone opens the jaw, 0 (closed) to 1 (the most open vowel): the jaw TARGET of the
+# coarticulation model. Vowels after the classic height classes (low AA/AE > mid > high IY/UW);
+# consonants after where the jaw sits during them (velars and HH, nearly transparent to the jaw there,
+# carry mid values). The lip-sync metrics' openness curve is coarser and ordered by class instead
+# (:func:`openness_class`, metrics.OPENNESS_LEVELS): a high vowel there is more open than any consonant.
 OPENNESS: dict[str, float] = {
     SIL: 0.0,
     "AA": 1.0, "AE": 0.9, "AW": 0.9, "AY": 0.85, "AO": 0.85, "AH": 0.7,
@@ -137,6 +140,19 @@ def viseme(label: str) -> str:
 def openness(label: str) -> float:
     """Jaw openness (0..1) of a phone label."""
     return OPENNESS[normalize_label(label)]
+
+
+def openness_class(label: str) -> str:
+    """The openness class the lip-sync metrics use (the classes of ipa_visemes.toml): "pause", "bilabial",
+    "open vowel" (:data:`OPEN_VOWELS`), "vowel" (the other vowels) or "consonant"."""
+    lab = normalize_label(label)
+    if lab == SIL:
+        return "pause"
+    if lab in BILABIALS:
+        return "bilabial"
+    if lab in OPEN_VOWELS:
+        return "open vowel"
+    return "vowel" if lab in VOWELS else "consonant"
 
 
 def normalize_timeline(
