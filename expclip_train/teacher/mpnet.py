@@ -113,7 +113,7 @@ def ensure_model(wheels_dir: Path | None = None, model_dir: Path | None = None) 
 class MpnetTeacher:
     """Sentence embeddings as the model card computes them: MPNet, mean pooling over tokens, L2 norm."""
 
-    def __init__(self, model_dir: Path, threads: int = 2) -> None:
+    def __init__(self, model_dir: Path, threads: int = 1) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -129,6 +129,11 @@ class MpnetTeacher:
         for name, p in self.model.named_parameters():
             if not bool(torch.isfinite(p).all()):
                 raise TeacherFileError(f"{model_dir}: weight {name} has non-finite values")
+
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        """Each text's length in tokens (special tokens included, truncation applied)."""
+        ids = self.tokenizer(texts, truncation=True, max_length=self.max_seq_length)["input_ids"]
+        return [len(i) for i in ids]
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """(len(texts), 768) float32, unit length; texts are batched in the order given."""

@@ -104,9 +104,9 @@ def build_vocabulary(
     goemotions_dir: Path | None,
     *,
     seed: int = 0,
-    n_tead: int = 12_000,
-    n_goemotions: int = 4_000,
-    frame_share: float = 0.3,
+    n_tead: int = 7_000,
+    n_goemotions: int = 2_000,
+    frame_share: float = 0.2,
 ) -> Vocabulary:
     """The vocabulary (deterministic from the arguments). ``wordnet`` None leaves WordNet out,
     ``goemotions_dir`` None (or a folder without the data) leaves GoEmotions out."""
