@@ -462,6 +462,7 @@ def datasheet(tead: Tead) -> str:
         *_datasheet_heldout(pairs, info, train_texts),
         *_datasheet_reader(tead),
         *_datasheet_goemotions(pairs, info, train_texts),
+        *_datasheet_soft(pairs, info),
         *_datasheet_examples(meta, pairs, kinds),
     ]
     return "\n".join(out)
@@ -489,10 +490,15 @@ def _datasheet_intro(info: dict) -> list[str]:
         "it), `situation` (what just happened), `mixture` (compounds and blends: 'happy but a little "
         "surprised'). Two passes: the first writes exactly TEAD v1's descriptions (v1 vocabulary and "
         "random stream); the second adds more emotion words and situations per face from a much wider v2 "
-        "vocabulary (more synonyms, idioms, nouns, situations, intensity words and sentence frames).\n"
+        "vocabulary (more synonyms, idioms, nouns, situations, intensity words and sentence frames). A "
+        "third, situation pass writes the hand-written situations of `situations_v3.toml` (short and "
+        "narrated, verb phrases and whole clauses), many with several plausible emotions as soft targets: "
+        "each description is paired with a face of every emotion listed, each pair weighted by its share.\n"
         "- **GoEmotions** (Demszky et al., ACL 2020; CC BY 4.0, Google Research): real Reddit comments "
         "whose labels fall in one Ekman class (the authors' mapping) or are neutral alone, paired with a "
-        "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split.\n",
+        "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split. "
+        "Training sentences whose labels span several classes are soft targets: one pair per class, "
+        "weighted by the class's share of the labels.\n",
     ]
 
 
@@ -656,6 +662,38 @@ def _datasheet_goemotions(pairs: list[Pair], info: dict, train_texts: set[str]) 
     ]
 
 
+def _datasheet_soft(pairs: list[Pair], info: dict) -> list[str]:
+    """The "Soft targets" section: the third pass's situations by label and the weighted pairs by source."""
+    v3 = info.get("situations_v3")
+    if not v3:
+        return []
+    soft = Counter(p.kind for p in pairs if p.weight != 1.0)
+    out = [
+        "## Third pass and soft targets\n",
+        f"`situations_v3.toml`: {v3['situations']} situations, {v3['weighted_situations']} of them with "
+        f"several weighted emotions; {v3['texts']} descriptions, {v3['pairs']} training pairs (none held "
+        "out; dropped for meeting held-out text or vocabulary: "
+        + (", ".join(f"{k}: {v}" for k, v in v3["dropped"].items()) or "none")
+        + "). Descriptions by the label the situation is listed under:\n",
+        _table(["label", "descriptions"], sorted(v3["texts_by_label"].items(), key=lambda kv: -kv[1])),
+        "\nPairs with a weight below 1 (soft targets), by kind: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(soft.items()))
+        + ". A trainer draws each pair in proportion to its weight, so a text paired with faces of several "
+        "emotions counts as one text, shared out among them.\n",
+    ]
+    several = info.get("goemotions", {}).get("several_classes")
+    if several:
+        out.append(
+            f"GoEmotions training sentences whose labels span several classes: {several['sentences']} read, "
+            f"{several['kept']} kept as {several['pairs']} weighted pairs (summed weight per class: "
+            + ", ".join(f"{k} {v}" for k, v in several["weight_by_class"].items())
+            + "; dropped: "
+            + (", ".join(f"{k}: {v}" for k, v in several["dropped"].items()) or "none")
+            + ").\n"
+        )
+    return out
+
+
 def _datasheet_examples(meta: list[ExpressionMeta], pairs: list[Pair], kinds: list[str]) -> list[str]:
     """Up to six example pairs per kind (a fixed draw) and the "Files" section."""
     out = ["## Examples\n"]
@@ -672,6 +710,7 @@ def _datasheet_examples(meta: list[ExpressionMeta], pairs: list[Pair], kinds: li
         "## Files\n",
         "`expressions.npy` (E x 52 float32, ARKit order), `meta.jsonl` (one line per expression: category, "
         "label, emotion, grade, intensity, individual, mirrored, components, secondary_grade, aus), "
-        "`pairs.jsonl` (expr, text, kind, split; aus for physical, emotion for goemotions), `info.json`, "
+        "`pairs.jsonl` (expr, text, kind, split; aus for physical, emotion for goemotions; weight where it "
+        "is not 1: a soft target's share, the weights of one text summing to 1), `info.json`, "
         "this datasheet. GoEmotions text is CC BY 4.0 (Google Research); the rest is generated.\n",
     ]

@@ -57,8 +57,9 @@ def single_emotion(labels: tuple[str, ...], ekman: dict[str, str]) -> str | None
 def emotion_weights(labels: tuple[str, ...], ekman: dict[str, str]) -> tuple[tuple[str, float], ...]:
     """The emotion classes of a label set with each one's share of the labels (neutral is a class here:
     raters who chose it disagreed with the others), heaviest first, ties in ``EKMAN_TO_EMOTION`` order."""
-    classes = ["neutral" if label == "neutral" else EKMAN_TO_EMOTION.get(ekman.get(label, "")) for label in labels]
-    known = [c for c in classes if c is not None]
+    known = [c for c in (EKMAN_TO_EMOTION.get(ekman.get(label, label)) for label in labels) if c is not None]
+    if not known:
+        return ()
     order = list(EKMAN_TO_EMOTION.values())
     shares = {c: known.count(c) / len(known) for c in set(known)}
     return tuple(sorted(shares.items(), key=lambda kv: (-kv[1], order.index(kv[0]))))

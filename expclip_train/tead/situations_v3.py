@@ -11,6 +11,7 @@ instead (tests/test_tead_situations_v3.py), and the build drops any description 
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class WeightedPair:
     text: str
     weight: float
     label: str  # the situations_v3.toml table the situation is listed under
+    situation: str  # the entry's text, as in the file ("{pos} flight was cancelled at the gate")
 
 
 def _choice(rng: random.Random, seq: Sequence):
@@ -52,14 +54,21 @@ class FacePools:
             for g in grades:
                 self.by_grade.setdefault((m.label, g), []).append(m.index)
 
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one pool per build; the cache dies with it
+    def options(self, label: str, lo: int, hi: int) -> tuple[int, ...]:
+        """The faces of ``label`` at grades lo..hi (all of its faces where none is there)."""
+        found = tuple(i for g in range(lo, hi + 1) for i in self.by_grade.get((label, g), ()))
+        return found or tuple(self.by_label.get(label, ()))
+
     def pick(self, label: str, lo: int, hi: int, rng: random.Random) -> int | None:
-        """A face of ``label`` at a grade in lo..hi (any of its faces where none is there; None if none)."""
-        options = [i for g in range(lo, hi + 1) for i in self.by_grade.get((label, g), ())]
-        options = options or self.by_label.get(label, [])
+        """A face of ``label`` at a grade in lo..hi (see :meth:`options`), or None if it has no faces."""
+        options = self.options(label, lo, hi)
         return _choice(rng, options) if options else None
 
 
-def describe_situation(entry: WeightedSituation, rng: random.Random, n: int = TEXTS_PER_SITUATION) -> list[str]:
+def describe_situation(
+    entry: WeightedSituation, rng: random.Random, n: int = TEXTS_PER_SITUATION
+) -> list[str]:
     """Up to ``n`` distinct descriptions of one situation, each with a subject and a training frame."""
     v = load()
     frames = v.clause_frames if entry.clause else (*v.situation_frames["v1"], *v.situation_frames["v2"])
@@ -90,5 +99,5 @@ def third_pass(meta: Sequence[ExpressionMeta], rng: random.Random) -> list[Weigh
                 for name, weight in entry.emotions:
                     face = pools.pick(name, entry.lo, entry.hi, rng)
                     if face is not None:
-                        out.append(WeightedPair(face, text, weight, label))
+                        out.append(WeightedPair(face, text, weight, label, entry.text))
     return out
