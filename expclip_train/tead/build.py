@@ -381,13 +381,12 @@ def _goemotions_soft_pairs(
     pair (``not_train``), or one that uses held-out vocabulary."""
     pools = _goemotions_faces(meta)
     pairs: list[Pair] = []
-    dropped = Counter()
+    dropped: Counter[str] = Counter()
     kept = 0
     for s in sentences:
-        if normalize_text(s.text) in not_train:
-            dropped["same text as a dev or held-out text"] += 1
-        elif unseen.search(s.text):
-            dropped["uses held-out vocabulary"] += 1
+        why = _drop_reason(s.text, unseen, not_train)
+        if why:
+            dropped[why] += 1
         else:
             kept += 1
             for emotion, weight in s.weights:
@@ -395,9 +394,9 @@ def _goemotions_soft_pairs(
                 pairs.append(
                     Pair(pool[rng.randrange(len(pool))], s.text, "goemotions", "train", (), emotion, weight)
                 )
-    by_class = Counter()
+    by_class: dict[str, float] = dict.fromkeys(EMOTIONS, 0.0)
     for p in pairs:
-        by_class[p.emotion] += p.weight
+        by_class[p.emotion or "neutral"] += p.weight
     info = {
         "sentences": len(sentences),
         "kept": kept,
@@ -408,6 +407,14 @@ def _goemotions_soft_pairs(
     return pairs, info
 
 
+def _drop_reason(text: str, unseen: PhraseFinder, not_train: set[str]) -> str:
+    """Why a soft-target text may not train ("" if it may): it is a held-out, phrasing or dev text, or it
+    uses held-out vocabulary."""
+    if normalize_text(text) in not_train:
+        return "same text as a held-out or dev text"
+    return "uses held-out vocabulary" if unseen.search(text) else ""
+
+
 def _third_pass_pairs(
     meta: Sequence[ExpressionMeta], rng: random.Random, unseen: PhraseFinder, not_train: set[str]
 ) -> tuple[list[Pair], dict]:
@@ -415,18 +422,19 @@ def _third_pass_pairs(
     held-out, phrasing or dev text, or that meets held-out vocabulary, is dropped (none is expected: the
     vocabulary is checked against the held-out entries)."""
     pairs: list[Pair] = []
-    dropped = Counter()
-    situations: Counter = Counter()
+    dropped: Counter[str] = Counter()
+    situations: dict[str, float] = {}
     texts: set[str] = set()
+    problem: dict[str, str] = {}  # per text (one per face it is paired with): why it is dropped, or ""
     for wp in third_pass(meta, rng):
-        if normalize_text(wp.text) in not_train:
-            dropped["same text as a held-out or dev text"] += 1
-        elif unseen.search(wp.text):
-            dropped["uses held-out vocabulary"] += 1
+        if wp.text not in problem:
+            problem[wp.text] = _drop_reason(wp.text, unseen, not_train)
+        if problem[wp.text]:
+            dropped[problem[wp.text]] += 1
         else:
             pairs.append(Pair(wp.expr, wp.text, "situation", "train", (), None, wp.weight))
             texts.add(wp.text)
-            situations[wp.label] += wp.weight
+            situations[wp.label] = situations.get(wp.label, 0.0) + wp.weight
     vocabulary = load_vocabulary().situations_v3
     info = {
         "situations": sum(len(v) for v in vocabulary.values()),

@@ -57,7 +57,7 @@ def single_emotion(labels: tuple[str, ...], ekman: dict[str, str]) -> str | None
 def emotion_weights(labels: tuple[str, ...], ekman: dict[str, str]) -> tuple[tuple[str, float], ...]:
     """The emotion classes of a label set with each one's share of the labels (neutral is a class here:
     raters who chose it disagreed with the others), heaviest first, ties in ``EKMAN_TO_EMOTION`` order."""
-    known = [c for c in (EKMAN_TO_EMOTION.get(ekman.get(label, label)) for label in labels) if c is not None]
+    known = [c for label in labels if (c := EKMAN_TO_EMOTION.get(ekman.get(label, label))) is not None]
     if not known:
         return ()
     order = list(EKMAN_TO_EMOTION.values())
@@ -81,6 +81,7 @@ def load_goemotions(directory: Path, split: str) -> list[GoSentence]:
                 continue
             labels = tuple(names[int(i)] for i in parts[1].split(","))
             cid = parts[2] if len(parts) > 2 else ""
-            weights = emotion_weights(labels, ekman)
-            out.append(GoSentence(parts[0].strip(), labels, single_emotion(labels, ekman), cid, weights))
+            emotion = single_emotion(labels, ekman)
+            weights = ((emotion, 1.0),) if emotion is not None else emotion_weights(labels, ekman)
+            out.append(GoSentence(parts[0].strip(), labels, emotion, cid, weights))
     return out
