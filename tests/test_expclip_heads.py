@@ -181,6 +181,26 @@ def test_pair_weights_favour_faces_with_an_emotion_class():
     assert np.allclose(w[classed], 4 * w[~classed][0]) and np.allclose(w[~classed], w[~classed][0])
 
 
+def test_pair_weights_honour_soft_target_weights():
+    """A text paired with faces of several emotions (weights 0.5/0.3/0.2) is drawn as often as a text with
+    one face, its faces in their shares."""
+    from expclip_train.tead.build import Pair
+    from expclip_train.training.expclip import pair_weights
+
+    tead = _TinyTead()
+    text = "my flight was cancelled at the gate"
+    tead.pairs = [
+        Pair(0, text, "situation", "train", (), None, 0.5),
+        Pair(1, text, "situation", "train", (), None, 0.3),
+        Pair(2, text, "situation", "train", (), None, 0.2),
+        Pair(3, "lost my keys again", "situation", "train"),
+        Pair(0, "a held-out text", "situation", "heldout"),
+    ]
+    for m in tead.meta[:4]:
+        m.emotion = "anger"  # all weigh emotion_weight alike
+    assert np.allclose(pair_weights(tead, 3.0), [0.25, 0.15, 0.1, 0.5])
+
+
 def test_rare_emotion_words_are_drawn_more_often():
     from expclip_train.tead.build import Pair
     from expclip_train.training.expclip import word_balance_weights

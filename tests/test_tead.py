@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -248,10 +249,47 @@ def test_helpers(tead):
 # SHA-256 of the seed-0 build without GoEmotions (pairs.jsonl, meta.jsonl, info.json less its build time).
 # Any change to the vocabulary files, the annotator or the build that changes the dataset changes these.
 REFERENCE_SHA256 = {
-    "pairs.jsonl": "9e3234f76e79b68c447c959b03a47fa6f2bcbb8f9f0c3fb5fad04887b4de4884",
+    "pairs.jsonl": "348ae5fcceaa9ee8460594a0332914c698c2bd7371f3959d0a26e3e5ba4c878d",
     "meta.jsonl": "5cc716028692fef28c5b7d544aafcd24b03c7b40605843e79306aff4b007d474",
-    "info.json": "2fa7e77a1d1592ea5eacad7d41880737301e1b6d7556e4cee68d020085dc2911",
+    "info.json": "dd5cc2620b5e48cf115d6b8e715ce58672bef010d7c216212cd6b2af69a8e31f",
 }
+# What the soft-target pairs (third pass, GoEmotions rows of several classes) must leave exactly as it was,
+# as digests of the seed-0 build they were appended to: the faces (expressions.npy, byte for byte: the
+# speech generator is conditioned on them), both held-out splits and the GoEmotions dev split (so that
+# figures stay comparable), and every earlier pair (the first lines of pairs.jsonl).
+FACES_SHA256 = "35015246006a3a608cd816b555f1d7bb71131055b1dc9219d6a41118945a5bb2"
+SPLIT_SHA256 = {
+    "heldout": "a728337e38f27bf9979d583ce520b6302aa8d5ac4f78d842c5602fb73b80d853",
+    "heldout_phrasing": "210b1bc1ce66c5dcc8dbb8862ebef7579e22b283e30f59e3f988ed290c4a2834",
+}
+GOEMOTIONS_DEV_SHA256 = "d8a28f6c72b0a39e161b87a03226a2ce67eb7e58bbe023d786e3bc63282b1dfe"
+# (lines, SHA-256 of those lines of pairs.jsonl): without GoEmotions, and with it.
+EARLIER_PAIRS = (102516, "9e3234f76e79b68c447c959b03a47fa6f2bcbb8f9f0c3fb5fad04887b4de4884")
+EARLIER_PAIRS_GOEMOTIONS = (146506, "bf143842ae42d70a82251bcc2f2238ac6d54b965ee349c2fd6da416a2478b3f9")
+
+
+def split_sha256(tead: Tead, split: str) -> str:
+    """SHA-256 of a split's pairs, one sorted-key JSON line each, in dataset order."""
+    lines = (
+        json.dumps(p.to_json(), ensure_ascii=False, sort_keys=True) + "\n"
+        for p in tead.pairs
+        if p.split == split
+    )
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _earlier_pairs_sha256(directory, lines: int) -> str:
+    return hashlib.sha256(
+        b"".join((directory / "pairs.jsonl").read_bytes().splitlines(True)[:lines])
+    ).hexdigest()
+
+
+def test_faces_heldout_splits_and_earlier_pairs_stay_as_they_were(tead, tmp_path):
+    out = tead.save(tmp_path / "tead")
+    assert hashlib.sha256((out / "expressions.npy").read_bytes()).hexdigest() == FACES_SHA256
+    assert {s: split_sha256(tead, s) for s in SPLIT_SHA256} == SPLIT_SHA256
+    assert _earlier_pairs_sha256(out, EARLIER_PAIRS[0]) == EARLIER_PAIRS[1]
+    assert all(p.split == "train" and p.weight <= 1 for p in tead.pairs[EARLIER_PAIRS[0] :])
 
 
 def test_seed_0_builds_the_reference_dataset(tead, tmp_path):
@@ -362,3 +400,25 @@ def test_with_goemotions():
     finder = heldout_finder(Annotator(wide=True).heldout_vocabulary())
     assert not any(finder.search(p.text) for p in go if p.split == "train")
     assert t.info["goemotions"]["dropped"]["train: uses held-out vocabulary"] > 50
+    # Training sentences of several classes: soft targets, one face per class, the shares summing to 1.
+    soft = [p for p in go if p.weight != 1.0]
+    assert len(soft) > 5000 and {p.split for p in soft} == {"train"}
+    rows = [sum(p.weight for p in group) for _, group in itertools.groupby(soft, key=lambda p: p.text)]
+    assert all(abs(total - 1.0) < 1e-9 for total in rows)  # a sentence's pairs lie together
+    assert not any(normalize_text(p.text) in dev for p in soft)
+    several = t.info["goemotions"]["several_classes"]
+    assert several["kept"] == len(rows) > 3000 and several["pairs"] == len(soft)
+    row = next(p for p in soft if p.text == "Ok, then what the actual fuck is your plan?")
+    assert row.weight == 0.5 and {p.emotion for p in soft if p.text == row.text} == {"anger", "surprise"}
+
+
+@pytest.mark.skipif(
+    not is_goemotions_dir(DEFAULT_GOEMOTIONS_DIR), reason=f"GoEmotions not found at {DEFAULT_GOEMOTIONS_DIR}"
+)
+def test_with_goemotions_the_splits_and_earlier_pairs_stay_as_they_were(tmp_path):
+    t = build_tead(seed=0, goemotions_dir=DEFAULT_GOEMOTIONS_DIR)
+    out = t.save(tmp_path / "tead")
+    assert hashlib.sha256((out / "expressions.npy").read_bytes()).hexdigest() == FACES_SHA256
+    assert {s: split_sha256(t, s) for s in SPLIT_SHA256} == SPLIT_SHA256
+    assert split_sha256(t, "goemotions_dev") == GOEMOTIONS_DEV_SHA256
+    assert _earlier_pairs_sha256(out, EARLIER_PAIRS_GOEMOTIONS[0]) == EARLIER_PAIRS_GOEMOTIONS[1]

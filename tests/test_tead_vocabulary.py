@@ -34,6 +34,12 @@ def test_every_entry_loads_with_its_grades_and_fills_for_every_subject():
     for frames in (v.adjective_frames, v.noun_frames, v.situation_frames):
         assert set(frames) == set(FRAME_SETS) and all(frames.values())
     assert v.adverbs["v1"]["A"][0] == "barely" and "" in v.noun_modifiers["v1"]["C"]
+    assert set(v.situations_v3) <= set(RECIPES) and all(v.situations_v3.values()) and v.clause_frames
+    for label, entries in v.situations_v3.items():
+        for e in entries:
+            assert e.text.strip() == e.text and 1 <= e.lo <= e.hi <= 5 and label in dict(e.emotions)
+            for subject in subjects:
+                assert "{" not in subject.fill(e.text), e.text
     assert v.physical_pairs and all("+" not in u for u in v.physical)
 
 
@@ -133,6 +139,55 @@ def _broken(tmp_path, name: str, old: str, new: str):
             "neutral_phrases.toml: v1 entry 1: 1 is not a string",
         ),
         ("emotion_words.toml", "[happiness]", "[happiness", "emotion_words.toml: cannot read"),
+        (
+            "situations_v3.toml",
+            '{ situation = "{is} brushing {pos} teeth" }',
+            '{ situation = "{is} brushing {pos} teeth", emotions = { neutral = 0.5 } }',
+            "situations_v3.toml: [neutral] v3 entry 1 ('{is} brushing {pos} teeth'): emotions: the weights "
+            "sum to 0.5, expected 1",
+        ),
+        (
+            "situations_v3.toml",
+            '{ situation = "{is} brushing {pos} teeth" }',
+            '{ situation = "{is} brushing {pos} teeth", emotions = { neutrl = 1.0 } }',
+            "emotions: unknown expression label 'neutrl'",
+        ),
+        (
+            "situations_v3.toml",
+            '{ situation = "{is} brushing {pos} teeth" }',
+            '{ situation = "{is} brushing {pos} teeth", emotions = { neutral = 0.4, bored = 0.6 } }',
+            "emotions: the entry's label 'neutral' must have the largest weight",
+        ),
+        (
+            "situations_v3.toml",
+            '{ situation = "{is} brushing {pos} teeth" }',
+            '{ situation = "{is} brushing {pos} teeth", emotions = { neutral = "most" } }',
+            "emotions: weight of 'neutral' is 'most'",
+        ),
+        (
+            "situations_v3.toml",
+            '{ situation = "{is} brushing {pos} teeth" }',
+            '{ situation = "{is} brushing {pos} teeth", clause = "x" }',
+            "situations_v3.toml: [neutral] v3 entry 1: needs exactly one of 'situation' and 'clause'",
+        ),
+        (
+            "situations_v3.toml",
+            '{ clause = "the lift is working again" }',
+            '{ clause = "{is} the lift working again" }',
+            "unknown slot(s) {is}",
+        ),
+        (
+            "situations_v3.toml",
+            '"{vp}", "when {vp}"',
+            '"{vp}", "when"',
+            "situations_v3.toml: clause_frames entry 2 ('when'): needs one of the slots ['vp']",
+        ),
+        (
+            "situations_v3.toml",
+            "[neutral]\nv3 =",
+            "[neutral]\nv2 =",
+            "situations_v3.toml: [neutral]: unknown field(s) 'v2'",
+        ),
     ],
 )
 def test_a_malformed_entry_is_refused_naming_file_and_entry(tmp_path, name, old, new, message):

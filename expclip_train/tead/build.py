@@ -6,7 +6,11 @@ through their labels (goemotions.py). Everything is deterministic from the seed;
 
 Two annotator passes: the first describes every face exactly as TEAD v1 did (v1 vocabulary, v1 random
 stream); the second (its own random stream) adds ``annotator.EXTRA_COUNTS`` descriptions per face from
-the wider v2 vocabulary. TEAD v1 therefore stays a subset of v2, text for text.
+the wider v2 vocabulary. TEAD v1 therefore stays a subset of v2, text for text. A third, situation pass
+(situations_v3.py, its own random stream) and the GoEmotions training sentences whose labels span several
+emotion classes add training pairs with soft targets: one text paired with faces of several emotions, each
+pair weighted (``Pair.weight``; the weights of one text sum to 1). They are appended after everything
+else and never touch the faces, the other pairs or the held-out splits.
 
 Splits: ``train``; ``heldout``, the strict held-out split (descriptions that use held-out synonyms,
 situations or phrasings; no held-out text ever occurs in train, and no held-out word, noun, situation or
@@ -33,7 +37,8 @@ from expclip_blender.facs import EMOTIONS, GRADES, arkit_to_au_array, read_emoti
 
 from .annotator import KINDS, Annotator
 from .expressions import CATEGORIES, ExpressionConfig, ExpressionMeta, generate_expressions
-from .goemotions import is_goemotions_dir, load_goemotions
+from .goemotions import GoSentence, is_goemotions_dir, load_goemotions
+from .situations_v3 import third_pass
 from .vocabulary import load as load_vocabulary
 
 VERSION = "2"
@@ -51,7 +56,8 @@ class Pair:
     kind: str  # one of annotator.KINDS
     split: str  # one of SPLITS
     aus: tuple[str, ...] = ()  # physical: the action units the text mentions
-    emotion: str | None = None  # goemotions: the sentence's emotion class (facs.EMOTIONS)
+    emotion: str | None = None  # goemotions: the emotion class of the pair's face (facs.EMOTIONS)
+    weight: float = 1.0  # a soft target's share: the pairs of one text with faces of several emotions
 
     def to_json(self) -> dict:
         d: dict = {"expr": self.expr, "text": self.text, "kind": self.kind, "split": self.split}
@@ -59,11 +65,16 @@ class Pair:
             d["aus"] = list(self.aus)
         if self.emotion is not None:
             d["emotion"] = self.emotion
+        if self.weight != 1.0:  # written only where it says something: older files have none
+            d["weight"] = self.weight
         return d
 
     @classmethod
     def from_json(cls, d: dict) -> Pair:
-        return cls(d["expr"], d["text"], d["kind"], d["split"], tuple(d.get("aus", ())), d.get("emotion"))
+        return cls(
+            d["expr"], d["text"], d["kind"], d["split"], tuple(d.get("aus", ())), d.get("emotion"),
+            float(d.get("weight", 1.0)),
+        )  # fmt: skip
 
 
 @dataclass
@@ -81,9 +92,22 @@ class Tead:
         chosen = [p for p in self.pairs if p.split == split and (wanted is None or p.kind in wanted)]
         return np.array([p.expr for p in chosen], dtype=np.int64), [p.text for p in chosen]
 
+    def weights(self, split: str, kinds: Iterable[str] | None = None) -> np.ndarray:
+        """The weight of each pair :meth:`select` returns, in its order (1 except for soft targets)."""
+        wanted = set(kinds) if kinds is not None else None
+        return np.array(
+            [p.weight for p in self.pairs if p.split == split and (wanted is None or p.kind in wanted)],
+            dtype=np.float64,
+        )
+
     def train_pairs(self, kinds: Iterable[str] | None = None) -> tuple[np.ndarray, list[str]]:
         """(expression indices, texts) for training."""
         return self.select("train", kinds)
+
+    def train_weights(self, kinds: Iterable[str] | None = None) -> np.ndarray:
+        """The weight of each pair of :meth:`train_pairs`, in its order: a trainer draws (or weighs the
+        loss of) a soft target's pairs by it, so that one text's faces share one text's worth."""
+        return self.weights("train", kinds)
 
     def heldout_pairs(self, kinds: Iterable[str] | None = None) -> tuple[np.ndarray, list[str]]:
         """(expression indices, texts) whose wording never occurs in training."""
@@ -187,8 +211,9 @@ def build_tead(
     held_vocabulary = wide.heldout_vocabulary()
     unseen = heldout_finder(held_vocabulary)
     go_info: dict = {"used": False}
+    several: list[GoSentence] = []
     if goemotions_dir is not None and is_goemotions_dir(Path(goemotions_dir)):
-        go_pairs, go_info = _goemotions_pairs(
+        go_pairs, go_info, several = _goemotions_pairs(
             Path(goemotions_dir), meta, random.Random(f"tead-go-{seed}"), unseen
         )
         pairs += go_pairs
@@ -212,6 +237,15 @@ def build_tead(
     # The phrasing split: only texts that occur nowhere else (a frame can coincide with a training text).
     taken = {normalize_text(p.text) for p in pairs}
     pairs += [p for p in phrased if normalize_text(p.text) not in taken]
+    # Soft targets last: only training pairs, kept off every held-out and dev text and held-out word.
+    not_train = {normalize_text(p.text) for p in pairs if p.split != "train"}
+    v3_pairs, v3_info = _third_pass_pairs(meta, random.Random(f"tead-annotator-v3-{seed}"), unseen, not_train)
+    pairs += v3_pairs
+    if go_info.get("used"):
+        soft, go_info["several_classes"] = _goemotions_soft_pairs(
+            several, meta, random.Random(f"tead-go-soft-{seed}"), unseen, not_train
+        )
+        pairs += soft
 
     info = {
         "version": VERSION,
@@ -221,6 +255,7 @@ def build_tead(
         "heldout_moved_to_train": moved,
         "train_moved_to_heldout": moved_out,
         "goemotions": go_info,
+        "situations_v3": v3_info,
         "heldout_vocabulary": {k: [wide.display(t) for t in v] for k, v in held_vocabulary.items()},
         "build_seconds": round(time.perf_counter() - start, 2),
     }
@@ -276,30 +311,42 @@ def heldout_finder(vocabulary: dict[str, list[str]]) -> PhraseFinder:
     return PhraseFinder(heldout_forms(vocabulary))
 
 
-def _goemotions_pairs(
-    directory: Path, meta: Sequence[ExpressionMeta], rng: random.Random, unseen: PhraseFinder | None = None
-) -> tuple[list[Pair], dict]:
-    """GoEmotions sentences with one emotion class, each paired with a face of that emotion.
-
-    Faces come from the class's prototype faces at grades B-E (a comment rarely names its intensity);
-    neutral sentences get neutral faces. Train sentences that also occur in dev are dropped so the dev
-    evaluation never scores a sentence seen in training; so are train sentences that use held-out
-    vocabulary (``unseen``), so that the held-out words stay unseen.
-    """
+def _goemotions_faces(meta: Sequence[ExpressionMeta]) -> dict[str, list[int]]:
+    """The faces a GoEmotions sentence of each class may take: the class's prototype faces at grades B-E
+    (a comment rarely names its intensity); neutral faces for neutral."""
     pools: dict[str, list[int]] = {e: [] for e in EMOTIONS}
     for m in meta:
         if m.category == "neutral":
             pools["neutral"].append(m.index)
         elif m.category == "prototype" and m.grade != "A":
             pools[m.label].append(m.index)
+    return pools
+
+
+def _goemotions_pairs(
+    directory: Path, meta: Sequence[ExpressionMeta], rng: random.Random, unseen: PhraseFinder | None = None
+) -> tuple[list[Pair], dict, list[GoSentence]]:
+    """GoEmotions sentences with one emotion class, each paired with a face of that emotion (faces:
+    :func:`_goemotions_faces`); and the training sentences whose labels span several classes, for
+    :func:`_goemotions_soft_pairs`.
+
+    Train sentences that also occur in dev are dropped so the dev evaluation never scores a sentence seen
+    in training; so are train sentences that use held-out vocabulary (``unseen``), so that the held-out
+    words stay unseen. Dev sentences with several classes are left out (dev scores one class).
+    """
+    pools = _goemotions_faces(meta)
     dev = load_goemotions(directory, "dev")
     train = load_goemotions(directory, "train")
     dev_texts = {normalize_text(s.text) for s in dev}
     pairs: list[Pair] = []
     counts: dict[str, Counter] = {"train": Counter(), "goemotions_dev": Counter()}
     dropped = Counter()
+    several: list[GoSentence] = []
     for split, sentences in (("train", train), ("goemotions_dev", dev)):
         for s in sentences:
+            if s.emotion is None and split == "train":
+                several.append(s)
+                continue
             if s.emotion is None:
                 dropped[f"{split}: labels span several emotion classes"] += 1
                 continue
@@ -316,6 +363,85 @@ def _goemotions_pairs(
         "used": True,
         "sentences": {"train": len(train), "dev": len(dev)},
         "kept": {k: dict(sorted(v.items())) for k, v in counts.items()},
+        "dropped": dict(sorted(dropped.items())),
+    }
+    return pairs, info, several
+
+
+def _goemotions_soft_pairs(
+    sentences: Sequence[GoSentence],
+    meta: Sequence[ExpressionMeta],
+    rng: random.Random,
+    unseen: PhraseFinder,
+    not_train: set[str],
+) -> tuple[list[Pair], dict]:
+    """GoEmotions training sentences whose labels span several emotion classes, as soft targets: one pair
+    per class, with a face of that class, weighted by the class's share of the labels
+    (``GoSentence.weights``). Dropped like single-class sentences: a text of a held-out, phrasing or dev
+    pair (``not_train``), or one that uses held-out vocabulary."""
+    pools = _goemotions_faces(meta)
+    pairs: list[Pair] = []
+    dropped: Counter[str] = Counter()
+    kept = 0
+    for s in sentences:
+        why = _drop_reason(s.text, unseen, not_train)
+        if why:
+            dropped[why] += 1
+        else:
+            kept += 1
+            for emotion, weight in s.weights:
+                pool = pools[emotion]
+                pairs.append(
+                    Pair(pool[rng.randrange(len(pool))], s.text, "goemotions", "train", (), emotion, weight)
+                )
+    by_class: dict[str, float] = dict.fromkeys(EMOTIONS, 0.0)
+    for p in pairs:
+        by_class[p.emotion or "neutral"] += p.weight
+    info = {
+        "sentences": len(sentences),
+        "kept": kept,
+        "pairs": len(pairs),
+        "weight_by_class": {e: round(by_class[e], 2) for e in EMOTIONS if by_class[e]},
+        "dropped": dict(sorted(dropped.items())),
+    }
+    return pairs, info
+
+
+def _drop_reason(text: str, unseen: PhraseFinder, not_train: set[str]) -> str:
+    """Why a soft-target text may not train ("" if it may): it is a held-out, phrasing or dev text, or it
+    uses held-out vocabulary."""
+    if normalize_text(text) in not_train:
+        return "same text as a held-out or dev text"
+    return "uses held-out vocabulary" if unseen.search(text) else ""
+
+
+def _third_pass_pairs(
+    meta: Sequence[ExpressionMeta], rng: random.Random, unseen: PhraseFinder, not_train: set[str]
+) -> tuple[list[Pair], dict]:
+    """The third pass's situation pairs (situations_v3.py), training only: a description that is also a
+    held-out, phrasing or dev text, or that meets held-out vocabulary, is dropped (none is expected: the
+    vocabulary is checked against the held-out entries)."""
+    pairs: list[Pair] = []
+    dropped: Counter[str] = Counter()
+    situations: dict[str, float] = {}
+    texts: set[str] = set()
+    problem: dict[str, str] = {}  # per text (one per face it is paired with): why it is dropped, or ""
+    for wp in third_pass(meta, rng):
+        if wp.text not in problem:
+            problem[wp.text] = _drop_reason(wp.text, unseen, not_train)
+        if problem[wp.text]:
+            dropped[problem[wp.text]] += 1
+        else:
+            pairs.append(Pair(wp.expr, wp.text, "situation", "train", (), None, wp.weight))
+            texts.add(wp.text)
+            situations[wp.label] = situations.get(wp.label, 0.0) + wp.weight
+    vocabulary = load_vocabulary().situations_v3
+    info = {
+        "situations": sum(len(v) for v in vocabulary.values()),
+        "weighted_situations": sum(len(e.emotions) > 1 for v in vocabulary.values() for e in v),
+        "texts": len(texts),
+        "pairs": len(pairs),
+        "texts_by_label": {k: round(v) for k, v in situations.items()},
         "dropped": dict(sorted(dropped.items())),
     }
     return pairs, info
@@ -344,6 +470,7 @@ def datasheet(tead: Tead) -> str:
         *_datasheet_heldout(pairs, info, train_texts),
         *_datasheet_reader(tead),
         *_datasheet_goemotions(pairs, info, train_texts),
+        *_datasheet_soft(pairs, info),
         *_datasheet_examples(meta, pairs, kinds),
     ]
     return "\n".join(out)
@@ -371,10 +498,15 @@ def _datasheet_intro(info: dict) -> list[str]:
         "it), `situation` (what just happened), `mixture` (compounds and blends: 'happy but a little "
         "surprised'). Two passes: the first writes exactly TEAD v1's descriptions (v1 vocabulary and "
         "random stream); the second adds more emotion words and situations per face from a much wider v2 "
-        "vocabulary (more synonyms, idioms, nouns, situations, intensity words and sentence frames).\n"
+        "vocabulary (more synonyms, idioms, nouns, situations, intensity words and sentence frames). A "
+        "third, situation pass writes the hand-written situations of `situations_v3.toml` (short and "
+        "narrated, verb phrases and whole clauses), many with several plausible emotions as soft targets: "
+        "each description is paired with a face of every emotion listed, each pair weighted by its share.\n"
         "- **GoEmotions** (Demszky et al., ACL 2020; CC BY 4.0, Google Research): real Reddit comments "
         "whose labels fall in one Ekman class (the authors' mapping) or are neutral alone, paired with a "
-        "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split.\n",
+        "prototype face of that emotion (grades B-E). Dev sentences form the `goemotions_dev` split. "
+        "Training sentences whose labels span several classes are soft targets: one pair per class, "
+        "weighted by the class's share of the labels.\n",
     ]
 
 
@@ -538,6 +670,38 @@ def _datasheet_goemotions(pairs: list[Pair], info: dict, train_texts: set[str]) 
     ]
 
 
+def _datasheet_soft(pairs: list[Pair], info: dict) -> list[str]:
+    """The "Soft targets" section: the third pass's situations by label and the weighted pairs by source."""
+    v3 = info.get("situations_v3")
+    if not v3:
+        return []
+    soft = Counter(p.kind for p in pairs if p.weight != 1.0)
+    out = [
+        "## Third pass and soft targets\n",
+        f"`situations_v3.toml`: {v3['situations']} situations, {v3['weighted_situations']} of them with "
+        f"several weighted emotions; {v3['texts']} descriptions, {v3['pairs']} training pairs (none held "
+        "out; dropped for meeting held-out text or vocabulary: "
+        + (", ".join(f"{k}: {v}" for k, v in v3["dropped"].items()) or "none")
+        + "). Descriptions by the label the situation is listed under:\n",
+        _table(["label", "descriptions"], sorted(v3["texts_by_label"].items(), key=lambda kv: -kv[1])),
+        "\nPairs with a weight below 1 (soft targets), by kind: "
+        + ", ".join(f"{k} {n}" for k, n in sorted(soft.items()))
+        + ". A trainer draws each pair in proportion to its weight, so a text paired with faces of several "
+        "emotions counts as one text, shared out among them.\n",
+    ]
+    several = info.get("goemotions", {}).get("several_classes")
+    if several:
+        out.append(
+            f"GoEmotions training sentences whose labels span several classes: {several['sentences']} read, "
+            f"{several['kept']} kept as {several['pairs']} weighted pairs (summed weight per class: "
+            + ", ".join(f"{k} {v}" for k, v in several["weight_by_class"].items())
+            + "; dropped: "
+            + (", ".join(f"{k}: {v}" for k, v in several["dropped"].items()) or "none")
+            + ").\n"
+        )
+    return out
+
+
 def _datasheet_examples(meta: list[ExpressionMeta], pairs: list[Pair], kinds: list[str]) -> list[str]:
     """Up to six example pairs per kind (a fixed draw) and the "Files" section."""
     out = ["## Examples\n"]
@@ -554,6 +718,7 @@ def _datasheet_examples(meta: list[ExpressionMeta], pairs: list[Pair], kinds: li
         "## Files\n",
         "`expressions.npy` (E x 52 float32, ARKit order), `meta.jsonl` (one line per expression: category, "
         "label, emotion, grade, intensity, individual, mirrored, components, secondary_grade, aus), "
-        "`pairs.jsonl` (expr, text, kind, split; aus for physical, emotion for goemotions), `info.json`, "
+        "`pairs.jsonl` (expr, text, kind, split; aus for physical, emotion for goemotions; weight where it "
+        "is not 1: a soft target's share, the weights of one text summing to 1), `info.json`, "
         "this datasheet. GoEmotions text is CC BY 4.0 (Google Research); the rest is generated.\n",
     ]

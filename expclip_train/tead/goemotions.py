@@ -1,9 +1,10 @@
 """Optional GoEmotions loader (Demszky et al., ACL 2020; CC BY 4.0, Google Research).
 
 Real Reddit comments with human emotion labels, mapped onto the emotion reader's classes through the
-dataset authors' Ekman grouping. Only sentences whose labels all fall in one Ekman class (or that are
-labelled neutral alone) are kept: they can be paired with one expression. The data is read where it lies
-at build time and never copied into the project.
+dataset authors' Ekman grouping. Sentences whose labels all fall in one Ekman class (or that are labelled
+neutral alone) have one emotion class; the others spread over several classes, in shares of their labels
+(``GoSentence.weights``), for soft targets. The data is read where it lies at build time and never copied
+into the project.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class GoSentence:
     labels: tuple[str, ...]
     emotion: str | None  # facs.EMOTIONS name, None when the labels span several Ekman classes
     comment_id: str
+    weights: tuple[tuple[str, float], ...] = ()  # (class, share of the labels), heaviest first
 
 
 def is_goemotions_dir(path: Path | None) -> bool:
@@ -52,6 +54,17 @@ def single_emotion(labels: tuple[str, ...], ekman: dict[str, str]) -> str | None
     return EKMAN_TO_EMOTION[classes.pop()]
 
 
+def emotion_weights(labels: tuple[str, ...], ekman: dict[str, str]) -> tuple[tuple[str, float], ...]:
+    """The emotion classes of a label set with each one's share of the labels (neutral is a class here:
+    raters who chose it disagreed with the others), heaviest first, ties in ``EKMAN_TO_EMOTION`` order."""
+    known = [c for label in labels if (c := EKMAN_TO_EMOTION.get(ekman.get(label, label))) is not None]
+    if not known:
+        return ()
+    order = list(EKMAN_TO_EMOTION.values())
+    shares = {c: known.count(c) / len(known) for c in set(known)}
+    return tuple(sorted(shares.items(), key=lambda kv: (-kv[1], order.index(kv[0]))))
+
+
 def load_goemotions(directory: Path, split: str) -> list[GoSentence]:
     """The comments of one split ("train" or "dev"), labels resolved, with their single emotion class."""
     if split not in SPLITS:
@@ -68,5 +81,7 @@ def load_goemotions(directory: Path, split: str) -> list[GoSentence]:
                 continue
             labels = tuple(names[int(i)] for i in parts[1].split(","))
             cid = parts[2] if len(parts) > 2 else ""
-            out.append(GoSentence(parts[0].strip(), labels, single_emotion(labels, ekman), cid))
+            emotion = single_emotion(labels, ekman)
+            weights = ((emotion, 1.0),) if emotion is not None else emotion_weights(labels, ekman)
+            out.append(GoSentence(parts[0].strip(), labels, emotion, cid, weights))
     return out

@@ -297,11 +297,14 @@ def names_a_side(kind: str, text: str) -> bool:
 def pair_weights(tead, emotion_weight: float, mirrored_weight: float = 1.0) -> np.ndarray:
     """Sampling probabilities of ``tead``'s training pairs (in ``train_pairs()`` order): annotator
     descriptions of faces that have an emotion class weigh ``emotion_weight``, all others 1; mirrored faces
-    with a description that names no side are multiplied by ``mirrored_weight`` (see the stage-2 recipe)."""
+    with a description that names no side are multiplied by ``mirrored_weight`` (see the stage-2 recipe).
+    Each is multiplied by the pair's own weight (``Pair.weight``: a soft target's share, 1 otherwise), so a
+    text paired with faces of several emotions is drawn as often as any text, its faces in their shares."""
     train = [p for p in tead.pairs if p.split == "train"]
     weights = np.array(
         [
-            emotion_weight if p.kind != "goemotions" and tead.meta[p.expr].emotion is not None else 1.0
+            (emotion_weight if p.kind != "goemotions" and tead.meta[p.expr].emotion is not None else 1.0)
+            * p.weight
             for p in train
         ]
     )
@@ -553,8 +556,8 @@ def train_text_projection(
     loss = w_c * InfoNCE(text, frozen expression embedding) + w_rec * |dec(proj(t)) - x|^2
            + w_class * CE(linear head(proj(t)), emotion class of x)   (class-balanced; head not shipped)
 
-    Each epoch draws as many pairs as there are, with replacement, weighted by :func:`pair_weights` and
-    :func:`word_balance_weights`.
+    Each epoch draws as many pairs as there are, with replacement, weighted by :func:`pair_weights` (which
+    honours each pair's soft-target weight) and :func:`word_balance_weights`.
     """
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)

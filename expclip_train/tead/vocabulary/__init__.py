@@ -2,7 +2,8 @@
 
 :func:`load` returns a :class:`Vocabulary`. The files are the source of truth; docs/tead-vocabulary.md
 describes each file, field and slot. Sets: ``v1`` lists serve both annotator passes, ``v2`` lists only
-the wide second pass, ``heldout_phrasing`` frames only the ``heldout_phrasing`` split. Order matters: the
+the wide second pass, ``heldout_phrasing`` frames only the ``heldout_phrasing`` split; the ``v3``
+situations (situations_v3.toml) only the third, situation pass, never held out. Order matters: the
 annotator draws by position and picks each list's held-out share by position, so reordering a list (or
 the labels, units or levels of a file) changes the dataset.
 """
@@ -31,6 +32,8 @@ LEVELS: tuple[str, ...] = ("low", "mid", "high", "side")
 # The slots each kind of text may use ({name}); a text with another slot would fail when it is filled.
 _SUBJECT_SLOTS = frozenset({"S", "pos", "obj", "refl", "is", "has", "was", "looks"})
 _ENTRY_SLOTS = _SUBJECT_SLOTS - {"S"}
+# A clause has its own subject ("{pos} flight got cancelled"): only the pronouns follow the description's.
+_CLAUSE_SLOTS = frozenset({"pos", "obj", "refl"})
 _SLOT = re.compile(r"\{([^{}]*)\}")
 
 
@@ -57,6 +60,20 @@ class Situation:
     text: str
     lo: int = 1
     hi: int = 5
+
+
+@dataclass(frozen=True)
+class WeightedSituation:
+    """A situation of the third pass, at grades ``lo``..``hi``: a verb phrase like :class:`Situation`, or
+    (``clause``) a whole clause with its own subject ("{pos} flight got cancelled"). ``emotions``: the
+    expression labels people would read in it, with weights that sum to 1 (one label with weight 1 where
+    readers would agree)."""
+
+    text: str
+    lo: int
+    hi: int
+    clause: bool
+    emotions: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,8 @@ class Vocabulary:
     words: Mapping[str, Mapping[str, tuple[Word, ...]]]  # set -> label -> words
     nouns: Mapping[str, Mapping[str, tuple[Word, ...]]]  # set -> label -> nouns
     situations: Mapping[str, Mapping[str, tuple[Situation, ...]]]  # set -> label -> situations
+    situations_v3: Mapping[str, tuple[WeightedSituation, ...]]  # main label -> third-pass situations
+    clause_frames: tuple[str, ...]  # sentences around a clause {vp} (third pass)
     neutral_phrases: Mapping[str, tuple[str, ...]]  # set -> whole descriptions of a neutral face
     manner: Mapping[str, tuple[str, ...]]  # label -> manner adverbs ("happily")
     adjective_frames: Mapping[str, tuple[AdjectiveFrame, ...]]  # frame set -> frames
@@ -152,6 +171,7 @@ def load(directory: Path = DIRECTORY) -> Vocabulary:
     neutral = _File(directory, "neutral_phrases.toml")
     neutral.keys(neutral.data, "", SETS)
     manner = _File(directory, "manner.toml")
+    situations_v3 = _File(directory, "situations_v3.toml")
     return Vocabulary(
         adverbs=_freeze({s: intensity.by_grade(f"adverbs.{s}") for s in SETS}),
         noun_modifiers=_freeze({s: intensity.by_grade(f"noun_modifiers.{s}") for s in SETS}),
@@ -162,6 +182,10 @@ def load(directory: Path = DIRECTORY) -> Vocabulary:
         words=_by_set(_File(directory, "emotion_words.toml"), "word", _word),
         nouns=_by_set(_File(directory, "emotion_nouns.toml"), "noun", _word),
         situations=_by_set(_File(directory, "situations.toml"), "situation", _situation),
+        situations_v3=_weighted_situations(situations_v3),
+        clause_frames=situations_v3.strings(
+            situations_v3.data, "clause_frames", "", _SUBJECT_SLOTS | {"vp"}, required={"vp"}
+        ),
         neutral_phrases=_freeze({s: neutral.strings(neutral.data, s) for s in SETS}),
         manner=_freeze({manner.label(k): manner.strings(manner.data, k) for k in manner.data}),
         adjective_frames=frames.frame_sets("adjective", _adjective_frame),
@@ -341,6 +365,56 @@ def _word(f: _File, entry: dict, where: str, main: str) -> Word:
 def _situation(f: _File, entry: dict, where: str, main: str) -> Situation:
     f.slots(entry[main], where, _ENTRY_SLOTS)
     return Situation(entry[main], *f.grades(entry, where))
+
+
+def _weighted_situations(f: _File) -> Mapping[str, tuple[WeightedSituation, ...]]:
+    """``{label: entries}`` of situations_v3.toml: ``[label]`` tables with one list ``v3`` each."""
+    out: dict[str, tuple[WeightedSituation, ...]] = {}
+    for label, table in f.data.items():
+        if label == "clause_frames":
+            continue
+        f.label(label)
+        if not isinstance(table, dict):
+            raise f.error(f"[{label}]", "must be a table with one list (v3 = [...])")
+        f.keys(table, f"[{label}]", ("v3",))
+        entries = f.get(table, "v3", list, f"[{label}]")
+        out[label] = tuple(
+            _weighted_situation(f, e, label, f"[{label}] v3 entry {i + 1}") for i, e in enumerate(entries)
+        )
+    return _freeze(out)
+
+
+def _weighted_situation(f: _File, entry, label: str, where: str) -> WeightedSituation:
+    if not isinstance(entry, dict):
+        raise f.error(where, f"{entry!r} is not a table ({{ situation = ... }} or {{ clause = ... }})")
+    main = [k for k in ("situation", "clause") if k in entry]
+    if len(main) != 1 or not isinstance(entry[main[0]], str) or not entry[main[0]].strip():
+        raise f.error(where, "needs exactly one of 'situation' and 'clause', a non-empty string")
+    text = entry[main[0]]
+    at = f"{where} ({text!r})"
+    f.keys(entry, at, ("situation", "clause", "grades", "emotions"))
+    clause = main[0] == "clause"
+    f.slots(text, at, _CLAUSE_SLOTS if clause else _ENTRY_SLOTS)
+    emotions = _emotion_weights(f, entry.get("emotions", {label: 1.0}), label, at)
+    return WeightedSituation(text, *f.grades(entry, at), clause, emotions)
+
+
+def _emotion_weights(f: _File, value, label: str, where: str) -> tuple[tuple[str, float], ...]:
+    """The checked ``emotions`` table of an entry: known labels, weights in (0, 1] summing to 1, and the
+    entry's own label among the heaviest (it is listed under the label people would read first)."""
+    if not isinstance(value, dict) or not value:
+        raise f.error(where, f"emotions {value!r}: expected a table of label = weight")
+    for name, weight in value.items():
+        if name not in RECIPES:
+            raise f.error(where, f"emotions: unknown expression label {name!r} (see expressions.RECIPES)")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 1:
+            raise f.error(where, f"emotions: weight of {name!r} is {weight!r}: expected a number in (0, 1]")
+    total = sum(value.values())
+    if abs(total - 1.0) > 1e-6:
+        raise f.error(where, f"emotions: the weights sum to {total:g}, expected 1")
+    if value.get(label, 0) < max(value.values()):
+        raise f.error(where, f"emotions: the entry's label {label!r} must have the largest weight")
+    return tuple((name, float(weight)) for name, weight in value.items())
 
 
 def _adjective_frame(f: _File, table: dict, s: str, where: str):
