@@ -332,8 +332,7 @@ def speech_targets(
     is_vowel = np.array([lab in VOWELS for lab in labels])
     gain = np.where(is_vowel, params.loud_floor + (1.0 - params.loud_floor) * loud, 1.0)
     jaw_target = np.array([OPENNESS[lab] for lab in labels]) * params.jaw_scale * gain
-    alphas = [_JAW_ALPHA.get(lab, _JAW_ALPHA_DEFAULT) for lab in labels]
-    jaw_alpha = np.where(is_vowel, 1.0, np.array(alphas))
+    jaw_alpha = np.where(is_vowel, 1.0, [_JAW_ALPHA.get(lab, _JAW_ALPHA_DEFAULT) for lab in labels])
     jaw = _blend(t, phones, jaw_target, jaw_alpha, params.jaw_pre, params.jaw_post)
 
     rnd = np.array([_ROUND.get(lab, _ROUND_DEFAULT) for lab in labels])
