@@ -15,7 +15,8 @@ The hyperparameters come from the recipe file (default: the shipped one); ``--se
 2. *Train*: random 4 s crops. EPA: each crop gets a TEAD expression (:func:`..tead.expressions.
    generate_expressions`) at a random intensity, or none (neutral); the expression is blended into the
    targets (:func:`..epa.blend_expression`: the lips keep speaking, the rest of the face carries the
-   expression) and the generator is conditioned on its ExpCLIP embedding (the expression encoder of
+   expression; with ``decoded_expression``, the ExpCLIP decoder's face of its embedding, :func:`epa_faces`)
+   and the generator is conditioned on its ExpCLIP embedding (the expression encoder of
    ``expclip_blender/models/expclip.safetensors``; at inference the prompt reaches the same space through
    the text encoder and decoder, see :meth:`..api.ExpClip.style_of`). Loss: cross-entropy on the weights,
    heavier on the mouth, plus L1 on their frame-to-frame change (motion, not only poses) and on the mouth
