@@ -215,3 +215,24 @@ def test_loudness_envelope_is_computed_in_blocks_with_bounded_memory():
     tracemalloc.stop()
     assert len(loud) == 60000 and times[-1] == pytest.approx(599.99)
     assert peak < 16e6, f"{peak / 1e6:.0f} MB for 10 minutes: the envelope copies the audio"
+
+
+def test_aperture_follows_the_phones_openness():
+    """The aperture tracks how open each sound is (what the report correlates it with), frame by frame."""
+    from expclip_train.speech.metrics import openness_curve
+
+    for seed in range(3):
+        phones = random_speech(seed, 20.0)
+        w = targets(phones, 30, nonspeech=False)
+        r = np.corrcoef(mouth_aperture(w), openness_curve(phones, 30, len(w)))[0, 1]
+        assert r > 0.82  # 0.74-0.81 with 70 ms jaw decays and weak consonants
+
+
+def test_consonants_between_vowels_close_the_mouth_part_way():
+    """A 't' between two 'ah's raises the jaw, and an 's' parts the lips less than the vowels."""
+    phones = seq("SIL:0.3 AA:0.15 T:0.06 AA:0.15 SIL:0.3")
+    jaw = speech_targets(phones, 100)[:, ARKIT_INDEX["jawOpen"]]
+    assert jaw[round(phones[2].center * 100)] < 0.8 * jaw[round(phones[1].center * 100)]
+    phones = seq("SIL:0.3 AA:0.15 S:0.08 AA:0.15 SIL:0.3")
+    ap = mouth_aperture(speech_targets(phones, 100))
+    assert ap[round(phones[2].center * 100)] < 0.6 * ap[round(phones[1].center * 100)]

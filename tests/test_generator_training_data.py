@@ -130,3 +130,39 @@ def test_training_runs_resumes_and_keeps_the_viseme_head_out_of_the_model(tmp_pa
     assert json.loads(out.with_suffix(".train-log.json").read_text())["log"][-1]["step"] == 3
     after = load_generator(out, device="cpu").state_dict()
     assert any(not np.array_equal(first[k].numpy(), after[k].numpy()) for k in first)
+
+
+class _Heads:
+    """Stands in for ExpCLIP's heads: a fixed embedding and a decoder that doubles the face."""
+
+    def encode_expression(self, w):
+        return np.asarray(w, np.float32)[:, :4] + 1.0
+
+    def decode(self, z):
+        return np.tile(np.asarray(z, np.float32) * 0.1, (1, 13))
+
+
+def test_epa_faces_are_the_drawn_or_the_decoded_expression():
+    from expclip_train.training.generator import epa_faces
+
+    exprs = np.zeros((3, 52), np.float32)
+    exprs[1, :4] = 0.5
+    exprs[2, 10] = 0.3
+    heads = _Heads()
+    style, faces = epa_faces(heads, exprs, decoded=False)
+    assert np.array_equal(faces, exprs) and np.array_equal(style, heads.encode_expression(exprs))
+    style, faces = epa_faces(heads, exprs, decoded=True)
+    assert np.allclose(faces[1:], heads.decode(style)[1:])
+    assert not faces[0].any()  # a neutral crop keeps a neutral face
+
+
+def test_upper_weight_scales_the_channels_outside_the_mouth():
+    from expclip_blender.arkit import ARKIT_INDEX, MOUTH_NAMES
+    from expclip_train.training.generator import _channel_weights, shipped_recipe
+
+    cfg = shipped_recipe()
+    brow, lip = ARKIT_INDEX["browDownLeft"], ARKIT_INDEX[MOUTH_NAMES[0]]
+    w1 = _channel_weights(replace(cfg, upper_weight=1.0)).numpy()
+    w3 = _channel_weights(replace(cfg, upper_weight=3.0)).numpy()
+    assert w3[brow] / w3[lip] == pytest.approx(3.0 * w1[brow] / w1[lip])
+    assert w3.mean() == pytest.approx(1.0)

@@ -31,7 +31,7 @@ _STAGE2_FLAGS = {
     "mirrored_weight": "--mirrored-weight", "side_named_weight": "--side-named-weight",
 }  # fmt: skip
 _GENERATOR_FLAGS = ("seed", "steps", "lr", "warmup", "rounding_weight", "aperture_weight", "viseme_weight",
-                    "viseme_block", "trim_share")  # fmt: skip
+                    "viseme_block", "trim_share", "upper_weight")  # fmt: skip
 
 
 def _text(name: str) -> str:
@@ -256,6 +256,13 @@ def render_generator_card(weights: Path) -> str:
     if r["viseme_block"] < 0:
         block = "the last hidden layer"
     minutes, threads_n = log["train_time_s_logged"] / 60, log["threads"]
+    decoded = (
+        "The face blended in is the ExpCLIP decoder's face of that embedding (what `expression()` shows), "
+        "so the target is a function of the condition. "
+        if r.get("decoded_expression")
+        else ""
+    )
+    upper = f", the rest of the face x{r['upper_weight']:g}" if r.get("upper_weight", 1.0) != 1.0 else ""
     out = [
         f"# Model card: the speech-driven generator (`{weights.name}`)",
         "",
@@ -267,14 +274,14 @@ def render_generator_card(weights: Path) -> str:
         f"x intensity U({r['intensity_low']}, {r['intensity_high']}), or none "
         f"({r['neutral_share']:.0%}), blended into the targets by `epa.blend_expression` (lips keep "
         "speaking), and the generator is conditioned on `ExpCLIP.expr_enc` of that face "
-        "(`expclip_blender/models/expclip.safetensors`). "
+        f"(`expclip_blender/models/expclip.safetensors`). {decoded}"
         f"{r['real_share']:.0%} of each batch comes from real recordings.",
         f"- Versions: real clips x (clean + {r['real_augmented_versions']} augmented), synthetic clips x "
         f"(clean + 1 augmented for {r['synth_augmented_share']:.0%}); {r['trim_share']:.0%} of the training "
         f"versions first cut to their speech: {data['versions']:,} versions ({data['real_versions']:,} real, "
         f"{data['holdout_versions']} held out), {data['hours']} h with the room tone.",
         f"- Loss: channel-weighted binary cross-entropy on the weights (mouth x{r['mouth_weight']:g}, "
-        f"jaw/mouthClose x{1.5 * r['mouth_weight']:g}), L1 on frame-to-frame motion (weight "
+        f"jaw/mouthClose x{1.5 * r['mouth_weight']:g}{upper}), L1 on frame-to-frame motion (weight "
         f"{r['motion_weight']}), L1 on mouth aperture with closed-lip frames x5 (weight "
         f"{r['aperture_weight']}), L1 on lip rounding (mouthFunnel + mouthPucker, rounded frames x4, weight "
         f"{r['rounding_weight']}), and "

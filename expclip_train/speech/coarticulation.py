@@ -24,8 +24,11 @@ Phones are first made into a gap-free timeline (gaps are ``SIL``).
    - *jaw*: target = openness(phone) (see :data:`phones.OPENNESS`: AA 1 ... IY/UW 0.25, consonants
      0-0.45) x ``jaw_scale``; vowels are further scaled by the vowel's loudness
      (``loud_floor + (1 - loud_floor) * loudness``; loudness 0..1 is the vowel's RMS level relative to
-     the clip's loud speech, 30 dB range), so stressed, loud vowels open wider. Sibilants, labials and
-     labiodentals raise the jaw with high dominance; velars and HH let the vowel's jaw through.
+     the clip's loud speech, 30 dB range), so stressed, loud vowels open wider. Sibilants and
+     labiodentals hold the jaw up with full dominance, labials, dentals and alveolars with 0.6-0.75 (the
+     jaw rises between two vowels), velars 0.45; HH lets the vowel's jaw through. The jaw's dominance
+     decays over 30 ms, so the aperture follows the phones' openness (:func:`mouth_aperture` against
+     :data:`phones.OPENNESS` frame by frame: correlation 0.72 on real English, 0.57 with 70 ms).
    - *rounding* -> ``mouthFunnel`` / ``mouthPucker``: UW, W pucker (0.9) with some funnel; OW, AO, OY
      funnel; postalveolars (SH CH JH ZH) and R slightly; spread and unrounded vowels pull to 0 with
      high dominance. Anticipation is wider than carry-over (rounding starts early).
@@ -66,7 +69,7 @@ seal = smoothstep((C - 0.8) / 0.2), open = (1 - C)(1 - L); every mouth channel t
 
     jawOpen = J                     mouthClose = C J              mouthPress = press(phone) seal
     mouthRollLower = 0.15 seal + 0.45 L                           mouthRollUpper = 0.1 seal
-    mouthLowerDown = open (0.35 J + 0.2 E)                      mouthUpperUp = open (0.15 J + 0.2 E) + 0.12 L
+    mouthLowerDown = open (0.35 J + 0.1 E)                      mouthUpperUp = open (0.15 J + 0.1 E) + 0.12 L
     mouthFunnel = F (1 - 0.5 C)     mouthPucker = P               mouthStretch = 0.25 S (1 - C)
     mouthSmile = 0.1 S              tongueOut = tongue
 
@@ -128,12 +131,17 @@ class CoarticulationParams:
     jaw_scale: float = 0.6  # jawOpen of the most open vowel (AA) at full loudness
     loud_floor: float = 0.55  # jaw gain of the quietest vowel
     loud_range_db: float = 30.0  # loudness 0..1 spans this many dB below the clip's loud speech
-    jaw_pre: float = 0.07  # jaw dominance decay before / after a phone
-    jaw_post: float = 0.07
+    # Jaw dominance decay before / after a phone: short enough that the jaw moves phone by phone (0.07
+    # blurred each phone's opening over its neighbours: aperture/openness correlation 0.57 -> 0.72).
+    jaw_pre: float = 0.03
+    jaw_post: float = 0.03
     round_pre: float = 0.10  # rounding anticipates more than it carries over
     round_post: float = 0.06
     lip_pre: float = 0.06  # spreading, teeth show, tongue
     lip_post: float = 0.05
+    # Lip parting without the jaw (mouthLowerDown / mouthUpperUp) per unit of teeth show: sibilants part
+    # the lips a little, the teeth stay together (0.2 opened an "s" as far as an "ih").
+    teeth_lips: float = 0.1
     min_closure: float = 0.05
     bilabial_lead: float = 0.12
     bilabial_release: float = 0.07
@@ -148,11 +156,15 @@ class CoarticulationParams:
 DEFAULT_PARAMS = CoarticulationParams()
 
 # Per-phone (target, dominance) for each blended parameter. Jaw targets come from OPENNESS.
+# Consonants hold their own (raised) jaw against the neighbouring vowels' (alpha 1) strongly enough that
+# the jaw rises between two vowels: with lower values a "t" between two vowels kept 60% of their opening,
+# and the aperture followed the phones' openness no better than loudness does.
 _JAW_ALPHA: dict[str, float] = {
-    SIL: 1.0, "HH": 0.05, "K": 0.3, "G": 0.3, "NG": 0.3, "W": 0.4, "Y": 0.4, "R": 0.4, "L": 0.4,
-    "T": 0.4, "D": 0.4, "N": 0.4, "TH": 0.5, "DH": 0.5, "P": 0.5, "B": 0.5, "M": 0.5, "F": 0.7,
-    "V": 0.7, "S": 0.8, "Z": 0.8, "SH": 0.8, "ZH": 0.8, "CH": 0.8, "JH": 0.8,
+    SIL: 1.0, "HH": 0.05, "K": 0.45, "G": 0.45, "NG": 0.45, "W": 0.6, "Y": 0.6, "R": 0.6, "L": 0.6,
+    "T": 0.6, "D": 0.6, "N": 0.6, "TH": 0.75, "DH": 0.75, "P": 0.75, "B": 0.75, "M": 0.75, "F": 1.0,
+    "V": 1.0, "S": 1.0, "Z": 1.0, "SH": 1.0, "ZH": 1.0, "CH": 1.0, "JH": 1.0,
 }  # fmt: skip
+_JAW_ALPHA_DEFAULT = 0.6
 # (funnel, pucker, dominance)
 _ROUND: dict[str, tuple[float, float, float]] = {
     "UW": (0.4, 0.9, 2.0), "W": (0.3, 0.9, 2.0), "UH": (0.3, 0.5, 1.0), "OW": (0.6, 0.4, 2.0),
@@ -320,9 +332,7 @@ def speech_targets(
     is_vowel = np.array([lab in VOWELS for lab in labels])
     gain = np.where(is_vowel, params.loud_floor + (1.0 - params.loud_floor) * loud, 1.0)
     jaw_target = np.array([OPENNESS[lab] for lab in labels]) * params.jaw_scale * gain
-    jaw_alpha = np.array(
-        [1.0 if v else _JAW_ALPHA.get(lab, 0.4) for lab, v in zip(labels, is_vowel, strict=True)]
-    )
+    jaw_alpha = np.where(is_vowel, 1.0, [_JAW_ALPHA.get(lab, _JAW_ALPHA_DEFAULT) for lab in labels])
     jaw = _blend(t, phones, jaw_target, jaw_alpha, params.jaw_pre, params.jaw_post)
 
     rnd = np.array([_ROUND.get(lab, _ROUND_DEFAULT) for lab in labels])
@@ -357,8 +367,9 @@ def speech_targets(
     put(["mouthPressLeft", "mouthPressRight"], press)
     put(["mouthRollLower"], 0.15 * seal + 0.45 * labio)
     put(["mouthRollUpper"], 0.1 * seal)
-    put(["mouthLowerDownLeft", "mouthLowerDownRight"], open_lips * (0.35 * jaw + 0.2 * teeth))
-    put(["mouthUpperUpLeft", "mouthUpperUpRight"], open_lips * (0.15 * jaw + 0.2 * teeth) + 0.12 * labio)
+    lips = params.teeth_lips * teeth
+    put(["mouthLowerDownLeft", "mouthLowerDownRight"], open_lips * (0.35 * jaw + lips))
+    put(["mouthUpperUpLeft", "mouthUpperUpRight"], open_lips * (0.15 * jaw + lips) + 0.12 * labio)
     put(["mouthFunnel"], funnel * (1.0 - 0.5 * closure))
     put(["mouthPucker"], pucker)
     put(["mouthStretchLeft", "mouthStretchRight"], 0.25 * spread * (1.0 - closure))
