@@ -69,6 +69,7 @@ def music_style(rng: np.random.Generator) -> MusicStyle:
         bass_level=float(rng.uniform(0.0, 0.8)),
         drum_level=0.0 if rng.random() < 0.3 else float(rng.uniform(0.3, 1.2)),
         melody_level=0.0 if rng.random() < 0.4 else float(rng.uniform(0.1, 0.5)),
+        wavetable=True,  # the data preparation makes hundreds of pieces
     )
 
 
