@@ -74,8 +74,8 @@ def _corpus(tmp_path):
     import soundfile as sf
 
     clips = [
-        *({"id": f"a{i}", "speaker": "A", "split": "train"} for i in range(3)),
-        *({"id": f"b{i}", "speaker": "B", "split": "train"} for i in range(2)),
+        *({"id": f"a{i}", "speaker": "A", "split": "train", "source": "real"} for i in range(3)),
+        *({"id": f"b{i}", "speaker": "B", "split": "train", "source": "real"} for i in range(2)),
         {"id": "c0", "speaker": "C", "split": "train"},
         {"id": "d0", "speaker": "D", "split": "train"},
         {"id": "h0", "speaker": "H", "split": "holdout"},
@@ -108,8 +108,11 @@ def test_babble_is_never_the_speaker_nor_held_out(tmp_path, monkeypatch):
             spoken = [cid[0].upper() for cid in read]
             assert speaker not in spoken and len(set(spoken)) == len(spoken)  # distinct other speakers
             assert not {"H", "L", "S"} & set(spoken)
-    assert pool.draw("A", 6, rng, SR)  # asked for more than there are: the others, no failure
-    assert len(pool.draw("A", 6, rng, SR)) == 3
+    assert len(pool.draw("A", 6, rng, SR)) == 3  # asked for more than there are: the others, no failure
+    for share, kind in ((1.0, {"A", "B"}), (0.0, {"C", "D"})):  # real talkers (A, B) first, or synthetic
+        read.clear()
+        pool.draw("H", 2, rng, SR, real_share=share)
+        assert {cid[0].upper() for cid in read} == kind
 
 
 def test_pool_draws_are_seeded(tmp_path):

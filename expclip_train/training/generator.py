@@ -90,6 +90,7 @@ class TrainConfig:
     background_snr_high: float
     babble_talkers_low: int
     babble_talkers_high: int
+    babble_real_share: float
 
 
 def shipped_recipe() -> TrainConfig:
@@ -187,7 +188,9 @@ def _background(cfg: dict, speaker: str, sr: int, rng: np.random.Generator):
         music_share=cfg["music_share"],
         snr_db=(cfg["background_snr_low"], cfg["background_snr_high"]),
         talkers=(cfg["babble_talkers_low"], cfg["babble_talkers_high"]),
-        draw_talkers=None if pool is None else lambda k, r: pool.draw(speaker, k, r, sr),
+        draw_talkers=None
+        if pool is None
+        else lambda k, r: pool.draw(speaker, k, r, sr, cfg["babble_real_share"]),
     )
 
 
@@ -230,7 +233,7 @@ def _version(task: tuple) -> dict:
 
 _BACKGROUND_FIELDS = (
     "babble_share", "music_share", "background_snr_low", "background_snr_high", "babble_talkers_low",
-    "babble_talkers_high",
+    "babble_talkers_high", "babble_real_share",
 )  # fmt: skip
 
 

@@ -3,8 +3,9 @@
 The pool holds the corpus's *training* clips only, and none of a speaker who has any held-out clip (the
 manifest's ``holdout_speakers`` and the speakers of every clip outside the training split), so the
 held-out checks never hear a voice the training heard as babble. :meth:`TalkerPool.draw` picks distinct
-speakers other than the clip's own, one clip each; it reads the audio from the corpus when asked (worker
-processes share nothing but the pool's list), keeping the last few clips read.
+speakers other than the clip's own, one clip each, each a real recording's speaker with a given
+probability (a synthetic voice's otherwise; the other kind when one runs out). It reads the audio from
+the corpus when asked (worker processes share nothing but the pool's list), keeping the last few read.
 """
 
 from __future__ import annotations
@@ -22,13 +23,17 @@ CACHE_CLIPS = 64  # clips kept in memory by each process (a few MB)
 class TalkerPool:
     """The training clips babble is made of, by speaker (ids sorted, so a seed draws the same talkers)."""
 
-    def __init__(self, corpus: Path | str, clips: list[tuple[str, str]]) -> None:
+    def __init__(self, corpus: Path | str, clips: list[tuple[str, str, bool]]) -> None:
+        """``clips``: (id, speaker, real recording?)."""
         self.corpus = Path(corpus)
         by_speaker: dict[str, list[str]] = {}
-        for cid, speaker in sorted(clips):
+        real: dict[str, bool] = {}
+        for cid, speaker, is_real in sorted(clips):
             by_speaker.setdefault(speaker, []).append(cid)
+            real[speaker] = real.get(speaker, True) and is_real
         self.speakers = sorted(by_speaker)
         self.by_speaker = by_speaker
+        self.real = real
         self._cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
 
     @classmethod
@@ -38,9 +43,8 @@ class TalkerPool:
         held = {str(s) for s in manifest.get("holdout_speakers", [])}
         held |= {str(e.get("speaker")) for e in clips if e.get("split", "train") != "train"}
         train = [e for e in clips if e.get("split", "train") == "train"]
-        return cls(
-            corpus, [(e["id"], str(e.get("speaker"))) for e in train if str(e.get("speaker")) not in held]
-        )
+        rows = [(e["id"], str(e.get("speaker")), e.get("source") == "real") for e in train]
+        return cls(corpus, [r for r in rows if r[1] not in held])
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.by_speaker.values())
@@ -48,16 +52,23 @@ class TalkerPool:
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_cache": OrderedDict()}  # a worker starts with an empty cache
 
-    def draw(self, speaker: str, k: int, rng: np.random.Generator, sr: int) -> list[np.ndarray]:
+    def draw(
+        self, speaker: str, k: int, rng: np.random.Generator, sr: int, real_share: float = 1.0
+    ) -> list[np.ndarray]:
         """Clips of up to ``k`` distinct speakers other than ``speaker`` (fewer when the pool has fewer),
-        at ``sr``."""
-        others = [s for s in self.speakers if s != speaker]
-        if not others or k <= 0:
-            return []
-        picked = rng.choice(len(others), size=min(k, len(others)), replace=False)
+        at ``sr``; each talker a real recording's speaker with probability ``real_share``."""
+        kinds = {
+            want: [s for s in self.speakers if s != speaker and self.real[s] == want]
+            for want in (True, False)
+        }
         out = []
-        for i in picked:
-            ids = self.by_speaker[others[int(i)]]
+        for _ in range(k):
+            want = bool(rng.random() < real_share)
+            group = kinds[want] or kinds[not want]
+            if not group:
+                break
+            who = group.pop(int(rng.integers(len(group))))
+            ids = self.by_speaker[who]
             out.append(self._audio(ids[int(rng.integers(len(ids)))], sr))
         return out
 
