@@ -69,7 +69,7 @@ def test_clean_example_is_padded_and_aligned():
 def test_speed_perturbed_targets_follow_the_heard_audio(monkeypatch, factor):
     from expclip_blender.audio import resample
 
-    def speed_only(audio, sr, rng, strength=1.0):
+    def speed_only(audio, sr, rng, strength=1.0, background=None):
         y = resample(audio, sr, round(sr / factor))
         return augment_module.AugmentResult(y, len(audio) / len(y), [f"speed {factor}"])
 

@@ -60,6 +60,18 @@ def _flags(run: dict[str, Any], shipped: dict[str, Any], flags: dict[str, str]) 
     return out, other
 
 
+def _background_text(r: dict[str, Any]) -> str:
+    """The generator recipe's babble and music under the augmented versions (nothing for older runs)."""
+    if "babble_share" not in r:
+        return ""
+    return (
+        f"; of the augmented versions, {r['babble_share']:.0%} with babble of {r['babble_talkers_low']}-"
+        f"{r['babble_talkers_high']} other training speakers ({r['babble_real_share']:.0%} of them real "
+        f"recordings) and {r['music_share']:.0%} with procedurally made music underneath, at "
+        f"{r['background_snr_low']:g}-{r['background_snr_high']:g} dB SNR (targets: the clean clip's)"
+    )
+
+
 def _joint_stage_lines(j: dict[str, Any], current_tead: str) -> list[str]:
     """Card lines for stage 1 (all three heads) from its run record."""
     c = j["config"]
@@ -277,7 +289,8 @@ def render_generator_card(weights: Path) -> str:
         f"(`expclip_blender/models/expclip.safetensors`). {decoded}"
         f"{r['real_share']:.0%} of each batch comes from real recordings.",
         f"- Versions: real clips x (clean + {r['real_augmented_versions']} augmented), synthetic clips x "
-        f"(clean + 1 augmented for {r['synth_augmented_share']:.0%}); {r['trim_share']:.0%} of the training "
+        f"(clean + 1 augmented for {r['synth_augmented_share']:.0%}){_background_text(r)}; "
+        f"{r['trim_share']:.0%} of the training "
         f"versions first cut to their speech: {data['versions']:,} versions ({data['real_versions']:,} real, "
         f"{data['holdout_versions']} held out), {data['hours']} h with the room tone.",
         f"- Loss: channel-weighted binary cross-entropy on the weights (mouth x{r['mouth_weight']:g}, "

@@ -8,10 +8,12 @@ The hyperparameters come from the recipe file (default: the shipped one); ``--se
 ``--lr`` and a few more override single fields.
 
 1. *Prepare* (cached in ``WORK/data.npz``): every training clip of the corpus as a clean version plus
-   augmented versions (:mod:`..speech.augment`: speed, pitch, room, band limits, noise, gain; real voices
-   get more of them than synthetic ones), each as normalised log-mel (100 Hz) and lip-sync targets at the
-   generator's 50 Hz (:func:`..speech.coarticulation.targets`, phone times rescaled by the speed factor;
-   blinks removed: they are not predictable from audio, :mod:`..blinks` adds them at inference).
+   augmented versions (:mod:`..speech.augment`: speed, pitch, babble or music underneath, room, band
+   limits, noise, gain; real voices get more of them than synthetic ones; the babble is other training
+   speakers' clips, :class:`.talkers.TalkerPool`), each as normalised log-mel (100 Hz) and lip-sync
+   targets at the generator's 50 Hz (:func:`..speech.coarticulation.targets`, phone times rescaled by the
+   speed factor; blinks removed: they are not predictable from audio, :mod:`..blinks` adds them at
+   inference). The targets are always the clean clip's: the face follows the speaker, not the background.
 2. *Train*: random 4 s crops. EPA: each crop gets a TEAD expression (:func:`..tead.expressions.
    generate_expressions`) at a random intensity, or none (neutral); the expression is blended into the
    targets (:func:`..epa.blend_expression`: the lips keep speaking, the rest of the face carries the
@@ -51,6 +53,7 @@ from ..epa import blend_expression
 from ..recipes import load_recipe, recipe_path
 from ..speech.coarticulation import APERTURE_WEIGHTS
 from ..speech.phones import SIL, VISEMES
+from .talkers import TalkerPool
 
 ROOT = Path(__file__).resolve().parents[2]
 BLINKS = (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"])
@@ -84,6 +87,13 @@ class TrainConfig:
     viseme_block: int
     upper_weight: float
     decoded_expression: bool
+    babble_share: float
+    music_share: float
+    background_snr_low: float
+    background_snr_high: float
+    babble_talkers_low: int
+    babble_talkers_high: int
+    babble_real_share: float
 
 
 def shipped_recipe() -> TrainConfig:
@@ -111,16 +121,18 @@ def training_example(
     *,
     span: tuple[float, float] | None = None,
     augment_rng: np.random.Generator | None = None,
+    background=None,
     seed: int = 0,
     out_rate: float = 50.0,
 ) -> dict:
     """One training version of a clip: what the generator hears and what it should do, frame by frame.
 
     ``span`` cuts the clip first (seconds); ``augment_rng`` degrades it (:func:`..speech.augment.augment`;
-    speed perturbation moves every phone to time / speed). The audio is heard as at inference, inside
-    ``EDGE_PAD_S`` of room tone each side, and the targets cover the same padded span (the mouth at rest
-    in the tone). Returns ``mel`` (100 Hz), ``tgt`` (52 weights) and ``vis`` (viseme index) at
-    ``out_rate``, and ``applied`` (the augmentations).
+    speed perturbation moves every phone to time / speed; ``background``, a
+    :class:`..speech.augment.Background`, is mixed under the speech, the targets staying the clean
+    clip's). The audio is heard as at inference, inside ``EDGE_PAD_S`` of room tone each side, and the
+    targets cover the same padded span (the mouth at rest in the tone). Returns ``mel`` (100 Hz), ``tgt``
+    (52 weights) and ``vis`` (viseme index) at ``out_rate``, and ``applied`` (the augmentations).
     """
     from ..speech.augment import augment
     from ..speech.coarticulation import targets
@@ -134,7 +146,7 @@ def training_example(
     phones = normalize_timeline(phones, duration)
     speed, applied, heard = 1.0, [], audio
     if augment_rng is not None:
-        res = augment(audio, sr, augment_rng)
+        res = augment(audio, sr, augment_rng, background=background)
         heard, speed, applied = res.audio, res.speed, res.applied
     mel = log_mel(heard, sr, pad_s=EDGE_PAD_S)
     n_out = math.ceil(len(mel) / 2)
@@ -158,24 +170,55 @@ def training_example(
     return {"mel": mel, "tgt": tgt[:n_out], "vis": vis, "applied": applied}
 
 
+# The babble's talkers, set in each preparing process by _init_worker.
+_TALKERS: TalkerPool | None = None
+
+
+def _init_worker(talkers: TalkerPool | None) -> None:
+    global _TALKERS
+    _TALKERS = talkers
+
+
+def _background(cfg: dict, speaker: str, sr: int, rng: np.random.Generator):
+    """The babble or music of an augmented version (or None), drawn by its own ``rng``."""
+    from ..speech.augment import draw_background
+
+    pool = _TALKERS
+    return draw_background(
+        rng,
+        sr,
+        babble_share=cfg["babble_share"],
+        music_share=cfg["music_share"],
+        snr_db=(cfg["background_snr_low"], cfg["background_snr_high"]),
+        talkers=(cfg["babble_talkers_low"], cfg["babble_talkers_high"]),
+        draw_talkers=None
+        if pool is None
+        else lambda k, r: pool.draw(speaker, k, r, sr, cfg["babble_real_share"]),
+    )
+
+
 def _version(task: tuple) -> dict:
-    """One (clip, version) of the corpus: :func:`training_example` with its seeded trim and augmentation."""
+    """One (clip, version) of the corpus: :func:`training_example` with its seeded trim, augmentation and
+    background (each from its own seed stream; the background's talkers from the process's pool)."""
     import soundfile as sf
 
     from ..speech.phones import load_phones
 
-    corpus, cid, version, seed, clip_index, out_rate, trim_share = task
+    corpus, cid, version, seed, clip_index, out_rate, trim_share, bg_cfg = task
     phones, meta = load_phones(Path(corpus) / "clips" / f"{cid}.json")
     audio, sr = sf.read(Path(corpus) / "clips" / f"{cid}.flac", dtype="float32")
     rng = np.random.default_rng([seed, clip_index, version, 1])
     train = meta.get("split", "train") == "train"
     span = _trim_to_speech(phones, len(audio) / sr, rng) if train and rng.random() < trim_share else None
+    bg_rng = np.random.default_rng([seed, clip_index, version, 2])
+    background = _background(bg_cfg, str(meta.get("speaker")), sr, bg_rng) if version > 0 and bg_cfg else None
     ex = training_example(
         audio,
         sr,
         phones,
         span=span,
         augment_rng=np.random.default_rng([seed, clip_index, version]) if version > 0 else None,
+        background=background,
         seed=clip_index,
         out_rate=out_rate,
     )
@@ -191,6 +234,12 @@ def _version(task: tuple) -> dict:
     }
 
 
+_BACKGROUND_FIELDS = (
+    "babble_share", "music_share", "background_snr_low", "background_snr_high", "babble_talkers_low",
+    "babble_talkers_high", "babble_real_share",
+)  # fmt: skip
+
+
 def prepare(corpus: Path, work: Path, cfg: TrainConfig, processes: int = 2) -> dict[str, np.ndarray]:
     """Features and targets of every (clip, version), cached in ``work/data.npz``."""
     cache = work / "data.npz"
@@ -203,6 +252,8 @@ def prepare(corpus: Path, work: Path, cfg: TrainConfig, processes: int = 2) -> d
                 )
             return {k: z[k] for k in z.files}
     manifest = json.loads((corpus / "manifest.json").read_text())
+    talkers = TalkerPool.from_manifest(corpus, manifest)
+    bg_cfg = {k: getattr(cfg, k) for k in _BACKGROUND_FIELDS}
     rng = np.random.default_rng([cfg.seed, 99])
     tasks = []
     for i, entry in enumerate(manifest["clips"]):
@@ -213,10 +264,12 @@ def prepare(corpus: Path, work: Path, cfg: TrainConfig, processes: int = 2) -> d
             n_aug = cfg.real_augmented_versions
         else:
             n_aug = int(rng.random() < cfg.synth_augmented_share)
-        tasks += [(str(corpus), entry["id"], v, cfg.seed, i, 50.0, cfg.trim_share) for v in range(n_aug + 1)]
+        tasks += [
+            (str(corpus), entry["id"], v, cfg.seed, i, 50.0, cfg.trim_share, bg_cfg) for v in range(n_aug + 1)
+        ]
     t0 = time.perf_counter()
     mels, tgts, vis, rows = [], [], [], []
-    with Pool(processes) as pool:
+    with Pool(processes, initializer=_init_worker, initargs=(talkers,)) as pool:
         for k, r in enumerate(pool.imap(_version, tasks, chunksize=8)):
             mels.append(r["mel"])
             tgts.append(r["tgt"])
