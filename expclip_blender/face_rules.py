@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .arkit import ARKIT_INDEX, ARKIT_NAMES
+from .facs import EMOTIONS, read_emotion
 
 __all__ = ["FACE_RULES_FILE", "FaceRules", "bundled_face_rules"]
 
@@ -48,6 +49,8 @@ class FaceRules:
     parts: frozenset[str]
     within: int
     one_sided: re.Pattern[str] | None
+    one_sided_emotions: frozenset[str]
+    symmetric_words: re.Pattern[str] | None
     mirrored: tuple[tuple[int, int], ...]  # Left/Right pairs averaged by symmetry
     sideways: tuple[tuple[int, int], ...]
     brow_nouns: frozenset[str]
@@ -68,6 +71,9 @@ class FaceRules:
             return tuple(ARKIT_INDEX[n] for n in names)
 
         sideways = tuple(index(p) for p in sides["sideways"])
+        emotions = frozenset(sides["one_sided_emotions"])
+        if not emotions <= set(EMOTIONS):
+            raise ValueError(f"face rules '{path}' name unknown emotions: {', '.join(sorted(emotions))}")
         kept = {i for p in sideways for i in p} | set(index(sides["gaze"]))
         mirrored = tuple(
             (ARKIT_INDEX[n], ARKIT_INDEX[n.replace("Left", "Right")])
@@ -82,6 +88,8 @@ class FaceRules:
             parts=frozenset(sides["parts"]),
             within=int(sides["within"]),
             one_sided=_phrase_pattern(sides["one_sided"]),
+            one_sided_emotions=emotions,
+            symmetric_words=_phrase_pattern(sides["symmetric_words"]),
             mirrored=mirrored,
             sideways=tuple((a, b) for a, b in sideways),
             brow_nouns=frozenset(brow["nouns"]),
@@ -168,12 +176,18 @@ class FaceRules:
         return out
 
     def shape(self, face: np.ndarray, prompt: str) -> np.ndarray:
-        """The side rules for one decoded face (52,) of ``prompt``: symmetric unless a side is asked for,
-        and a named raised brow raised visibly."""
+        """The side rules for one decoded face (52,) of ``prompt``: symmetric unless a side is asked for
+        or the face reads as a one-sided emotion (contempt; not for words of pride and satisfaction), and
+        a named raised brow raised visibly."""
         brow = self.named_brow(prompt)
         if brow is not None:
             return self.raise_brow(face, brow)
-        return face if self.asks_for_side(prompt) else self.symmetric(face)
+        if self.asks_for_side(prompt):
+            return face
+        symmetric_word = self.symmetric_words is not None and self.symmetric_words.search(prompt.lower())
+        if not symmetric_word and read_emotion(face) in self.one_sided_emotions:
+            return face
+        return self.symmetric(face)
 
 
 @lru_cache(maxsize=1)
