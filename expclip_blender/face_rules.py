@@ -4,7 +4,8 @@
   eyeSquint or eyeBlink, mouthSmile with mouthFrown, same side) above the limit; the stronger is kept.
   It works on any number of faces, so the frames of an animation obey it as well as a still face.
 * **Sides** (:meth:`FaceRules.shape`): a face is symmetric unless its prompt asks for a side, a smirk, a
-  half smile or another one-sided shape; a prompt that names one raised brow gets it visibly.
+  half smile or another one-sided shape, or the face reads as contempt (one-sided by definition; not for
+  words of pride and satisfaction); a prompt that names one raised brow gets it visibly.
 
 numpy and the standard library only.
 """
@@ -73,7 +74,8 @@ class FaceRules:
         sideways = tuple(index(p) for p in sides["sideways"])
         emotions = frozenset(sides["one_sided_emotions"])
         if not emotions <= set(EMOTIONS):
-            raise ValueError(f"face rules '{path}' name unknown emotions: {', '.join(sorted(emotions))}")
+            unknown_emotions = ", ".join(sorted(emotions - set(EMOTIONS)))
+            raise ValueError(f"face rules '{path}' name unknown emotions: {unknown_emotions}")
         kept = {i for p in sideways for i in p} | set(index(sides["gaze"]))
         mirrored = tuple(
             (ARKIT_INDEX[n], ARKIT_INDEX[n.replace("Left", "Right")])
