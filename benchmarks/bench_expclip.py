@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/bench_expclip.py [--repeat 50]
 
 load() is timed in fresh Python processes (import of the package included), so nothing is warm but the
-operating system's file cache. Targets: load() at most 3 s, one expression() at most 20 ms.
+operating system's file cache. Targets, each printed PASS or MISS at the end: load() median at most 3 s,
+expression() of a prompt never seen before median at most 20 ms, and the linux-x64 extension zip (when
+`python build.py --platform linux-x64` has built it into dist/) no larger than 224 MB.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+LOAD_TARGET_S = 3.0
+EXPRESSION_TARGET_MS = 20.0
+ZIP_TARGET_MB = 224.0
+DIST = Path(__file__).resolve().parents[1] / "dist"
 
 PROMPTS = ["furious", "on the verge of tears", "smug half smile", "slightly annoyed", "awestruck",
            "brows drawn together, lips pressed thin", "just heard the worst news of her life"]  # fmt: skip
@@ -32,6 +40,7 @@ def main() -> int:
     )
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--load-runs", type=int, default=3)
+    parser.add_argument("--dist", type=Path, default=DIST, help="where build.py wrote the zips")
     args = parser.parse_args()
 
     loads = []
@@ -83,7 +92,28 @@ def main() -> int:
             f"p90 {p90(t) * 1e3:.1f} ms (target <= 20 ms)"
         )
     print(f"  p90 with the shipped phrase encodings / encoded live: {p90(cold) / p90(live):.2f}")
+    print("Targets:")
+    load_s, new_ms = statistics.median(loads), statistics.median(cold) * 1e3
+    _verdict("import + load() median", load_s <= LOAD_TARGET_S, f"{load_s:.2f} s", f"<= {LOAD_TARGET_S:g} s")
+    _verdict(
+        "expression(), new prompt, median",
+        new_ms <= EXPRESSION_TARGET_MS,
+        f"{new_ms:.1f} ms",
+        f"<= {EXPRESSION_TARGET_MS:g} ms",
+    )
+    zips = sorted(args.dist.glob("*linux_x64.zip"))
+    if zips:
+        mb = zips[-1].stat().st_size / 1e6
+        _verdict(
+            f"extension zip {zips[-1].name}", mb <= ZIP_TARGET_MB, f"{mb:.1f} MB", f"<= {ZIP_TARGET_MB:g} MB"
+        )
+    else:
+        print("  ----  extension zip: not built (python build.py --platform linux-x64)")
     return 0
+
+
+def _verdict(what: str, met: bool, value: str, target: str) -> None:
+    print(f"  {'PASS' if met else 'MISS'}  {what:42s} {value:>10s}  ({target})")
 
 
 if __name__ == "__main__":

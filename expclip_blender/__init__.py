@@ -13,7 +13,7 @@ Public API (a contract, see README):
 
 from __future__ import annotations
 
-from .api import ExpClip, StyleCue, audio_is_silent, load
+from .api import ExpClip, ReadingOptions, StyleCue, audio_is_silent, load
 from .arkit import ARKIT_NAMES, NUM_ARKIT
 from .cancel import Cancelled
 from .mapping import MappingError, MappingPreset, MatchReport, auto_match, load_mapping_preset
@@ -28,6 +28,7 @@ __all__ = [
     "MappingPreset",
     "MatchReport",
     "ModelFileError",
+    "ReadingOptions",
     "StyleCue",
     "audio_is_silent",
     "auto_match",

@@ -18,6 +18,7 @@ from .curves import smoothstep
 from .device import check_device, resolve_device
 from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
 from .expclip import ExpClipHeads, load_heads
+from .face_rules import bundled_face_rules
 from .lexicon import bundled_lexicon
 from .limits import (
     check_fps,
@@ -36,7 +37,18 @@ if TYPE_CHECKING:  # the generator module imports torch, which expression() alon
 
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
 _BLINK = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
+_WIDE = [ARKIT_INDEX["eyeWideLeft"], ARKIT_INDEX["eyeWideRight"]]
 PHRASE_CACHE_SIZE = 4096  # emotion-phrase styles kept between calls (a few hundred bytes each)
+
+
+@dataclass(frozen=True)
+class ReadingOptions:
+    """How the API reads a prompt: each step around the trained heads can be switched off, to measure
+    what it brings (the evaluation report's ablation). The defaults are what ships."""
+
+    wordnet_backoff: bool = True  # unseen words get trained stand-ins (lexicon.py)
+    phrase_apart: bool = True  # the one emotion phrase is also read alone (emotion_phrase.py)
+    face_rules: bool = True  # antagonistic pairs, sides and named brows (face_rules.py)
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,11 @@ class ExpClip:
         text_encoder: MiniLMEncoder,
         device: str = "auto",
         generator_path: str | Path | None = None,
+        options: ReadingOptions | None = None,
     ) -> None:
         self.heads = heads
+        self.options = options or ReadingOptions()
+        self.face_rules = bundled_face_rules() if self.options.face_rules else None
         self.text_encoder = text_encoder
         self.device = device
         self.generator_path = Path(generator_path) if generator_path else MODELS_DIR / GENERATOR_FILE
@@ -115,7 +130,7 @@ class ExpClip:
             return np.zeros((0, self.style_dim), np.float32)
         cleaned = [_clean_prompt(p) for p in prompts]
         texts = [self.with_known_words(p) for p in cleaned]
-        finder = self.phrase_finder
+        finder = self.phrase_finder if self.options.phrase_apart else None
         phrases = [finder.read_apart(p) if finder is not None else [] for p in cleaned]
         wanted = {f for found in phrases for f in found}
         if len(self._phrase_styles) + len(wanted) > PHRASE_CACHE_SIZE:
@@ -139,7 +154,7 @@ class ExpClip:
     def with_known_words(self, prompt: str) -> str:
         """The prompt as the encoder reads it: words unseen in training get known stand-ins appended
         (:mod:`.lexicon`), unless that would push the prompt past the encoder's length."""
-        lexicon = self.lexicon
+        lexicon = self.lexicon if self.options.wordnet_backoff else None
         expanded = lexicon.expand(prompt) if lexicon is not None and prompt else prompt
         if expanded != prompt and len(self.text_encoder.tokenizer.encode(expanded).ids) > MAX_TOKENS:
             return prompt
@@ -162,11 +177,26 @@ class ExpClip:
         ``intensity`` 0 gives the neutral face, 1 the face as prompted, up to 2 exaggerates (values are
         clipped to [0, 1]; ``limits.INTENSITY_RANGE``). An empty prompt means neutral.
         """
+        return self.faces([prompt], intensity)[0]
+
+    def faces(self, prompts: str | Sequence[str], intensity: float = 1.0) -> np.ndarray:
+        """(N, 52) the faces of several prompts at once, each as :meth:`expression` makes it.
+
+        The decoded face obeys the face rules (``face_rules.toml``): symmetric unless the prompt asks for
+        a side, a smirk or a half smile; a named raised brow visibly raised (both before ``intensity``
+        scales the face); no antagonistic pair of shapes both above 0.4 (after it)."""
         intensity = check_intensity(intensity)
-        if not _clean_prompt(prompt) or intensity == 0:
-            return np.zeros(NUM_ARKIT, np.float32)
-        face = self.heads.decode(self.embed_text(prompt))[0]
-        return np.clip(face * np.float32(intensity), 0.0, 1.0).astype(np.float32)
+        cleaned = [_clean_prompt(p) for p in ([prompts] if isinstance(prompts, str) else prompts)]
+        out = np.zeros((len(cleaned), NUM_ARKIT), np.float32)
+        live = [i for i, p in enumerate(cleaned) if p] if intensity > 0 else []
+        if not live:
+            return out
+        decoded = self.heads.decode(self.embed_text([cleaned[i] for i in live]))
+        rules = self.face_rules
+        for i, face in zip(live, decoded, strict=True):
+            out[i] = rules.shape(face, cleaned[i]) if rules is not None else face
+        out = np.clip(out * np.float32(intensity), 0.0, 1.0)
+        return (rules.resolve(out) if rules is not None else out).astype(np.float32)
 
     def style_of(self, prompt: str, intensity: float = 1.0) -> np.ndarray:
         """The generator's condition for a prompt: (D,) the expression embedding of ``expression()``.
@@ -246,7 +276,9 @@ class ExpClip:
         if (blinks or gaze_amount > 0) and len(out):
             face = self.expression(prompt, intensity) if gaze_amount > 0 else None
             _add_eyes(out, fps, seed, audio, sample_rate, blinks, gaze_amount, face)
-        return np.clip(out, 0.0, 1.0).astype(np.float32)
+        out = np.clip(out, 0.0, 1.0)
+        # The frames obey the same antagonistic-pair rule as the still face of expression().
+        return (self.face_rules.resolve(out) if self.face_rules is not None else out).astype(np.float32)
 
 
 def _add_eyes(
@@ -267,6 +299,7 @@ def _add_eyes(
     if blinks:
         blink = blink_curve(len(out), fps, seed=seed, pauses=pauses)
         out[:, _BLINK] = 1.0 - (1.0 - out[:, _BLINK]) * (1.0 - blink[:, None])
+        out[:, _WIDE] *= 1.0 - blink[:, None]  # the closing lid takes the raised upper lid down with it
     if gaze_amount > 0 and face is not None:
         # Larger gaze shifts go with the blinks when there are any; added to the generator's own gaze.
         starts = blink_starts(len(out), fps, seed=seed, pauses=pauses) if blinks else None
@@ -340,13 +373,16 @@ def _clean_prompt(prompt: object) -> str:
     return " ".join(prompt.split())
 
 
-def load(device: str = "auto", models_dir: str | Path | None = None) -> ExpClip:
+def load(
+    device: str = "auto", models_dir: str | Path | None = None, options: ReadingOptions | None = None
+) -> ExpClip:
     """Load the bundled trained models (``expclip_blender/models/``); nothing is downloaded.
 
     ExpCLIP itself runs in numpy (a prompt is one short sentence; this keeps ``load()`` and
     ``expression()`` fast and torch-free); ``device`` ("auto", "cpu" or "cuda") is for the generator, which
     is loaded on the first ``animate()``. ``models_dir``: a folder of custom weights; a file it does not
     have (``expclip.safetensors``, ``generator.safetensors``) comes from the bundled models.
+    ``options``: how prompts are read (:class:`ReadingOptions`; the default is what ships).
     """
     if check_device(device) == "cuda":
         resolve_device(device)  # fail now, with the reason, rather than at the first animation
@@ -355,4 +391,6 @@ def load(device: str = "auto", models_dir: str | Path | None = None) -> ExpClip:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         encoder.encode(["warm up"])  # pay the first call's imports here, not on the first prompt
-    return ExpClip(heads, encoder, device=device, generator_path=model_path(models_dir, GENERATOR_FILE))
+    return ExpClip(
+        heads, encoder, device=device, generator_path=model_path(models_dir, GENERATOR_FILE), options=options
+    )

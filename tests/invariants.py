@@ -81,7 +81,7 @@ def compute() -> dict[str, np.ndarray]:
     out["animate_noblink_60"] = model.animate(
         audio[:20000], SAMPLE_RATE, "smug half smile", 60.0, blinks=False
     )
-    # Without the procedural eye movement: exactly the outputs from before it existed.
+    # Without the procedural eye movement.
     out["animate_cues_24_nogaze"] = model.animate(
         audio,
         SAMPLE_RATE,

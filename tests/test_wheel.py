@@ -36,6 +36,7 @@ def test_the_wheel_holds_the_runtime_and_its_data_only(wheel):
         "expclip_blender/lexicon/backoff.json.gz",
         "expclip_blender/lexicon/phrase_embeddings.safetensors",
         "expclip_blender/presets/furious.json",
+        "expclip_blender/face_rules.toml",
     ):
         assert required in names, required
     assert not [n for n in names if n.endswith(".train-log.json") or "/tests/" in n]
