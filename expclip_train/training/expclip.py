@@ -3,6 +3,7 @@
     python -m expclip_train.training.expclip --stage 1 --out build/expclip-stage1.safetensors
     python -m expclip_train.training.expclip --stage 2      # reads the stage-1 weights the recipe names
     python -m expclip_train.training.expclip --recipe FILE [--init STAGE1.safetensors] [--word-balance 0.3]
+    python -m expclip_train.training.expclip --stage 3 [...]  # the text encoder: see .text_encoder
 
 The hyperparameters come from a recipe file (default: the shipped one of the stage, in
 ``expclip_train/recipes/``); options given on the command line override single fields.
@@ -420,8 +421,9 @@ def _mirror_targets(
     data.side_free = torch.from_numpy(~side_named & one_sided)
 
 
-def _text_draw_weights(tead, cfg: TextStageConfig, side_named: np.ndarray) -> np.ndarray:
-    """How often each training pair is drawn per epoch (sums to 1)."""
+def text_draw_weights(tead, cfg, side_named: np.ndarray) -> np.ndarray:
+    """How often each training pair is drawn per epoch (sums to 1); ``cfg``: a stage-2 or text-encoder
+    recipe (its emotion, mirrored, side-named and word-balance weights)."""
     draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
     if cfg.side_named_weight != 1.0:
         draw = draw * np.where(side_named, cfg.side_named_weight, 1.0)
@@ -534,7 +536,7 @@ def _text_stage_data(
     side_named = np.array([names_a_side(p.kind, p.text) for p in train])
     if cfg.side_choice:
         _mirror_targets(tead, model, data, train, side_named)
-    draw = _text_draw_weights(tead, cfg, side_named)
+    draw = text_draw_weights(tead, cfg, side_named)
     if cfg.class_weight > 0:
         _class_targets(tead, model, data, expr_idx)
     if cfg.perturbed_share > 0:
@@ -684,7 +686,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--stage", type=int, choices=(1, 2), default=None, help="default 1 (or --recipe's)")
+    parser.add_argument(
+        "--stage",
+        type=int,
+        choices=(1, 2, 3),
+        default=None,
+        help="default 1 (or --recipe's); 3: the text encoder (--stage 3 --help for its options)",
+    )
     parser.add_argument(
         "--recipe", type=Path, default=None, help="recipe file (default: the shipped recipe of the stage)"
     )
@@ -745,13 +753,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stage_3_argv(argv: list[str]) -> list[str] | None:
+    """The remaining options when a command line asks for stage 3 (``--stage 3``), else None."""
+    for i, arg in enumerate(argv):
+        if arg == "--stage=3" or (arg == "--stage" and argv[i + 1 : i + 2] == ["3"]):
+            return argv[:i] + argv[i + (1 if "=" in arg else 2) :]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    import sys
+
     from expclip_blender.api import load
 
     from ..cards import render_expclip_card, store_expclip_report
     from ..evaluation.expclip_report import evaluate, format_report
     from ..tead.build import build_tead
 
+    rest = _stage_3_argv(sys.argv[1:] if argv is None else list(argv))
+    if rest is not None:  # the text encoder's stage has its own options and module
+        from .text_encoder import main as text_encoder_main
+
+        return text_encoder_main(rest)
     parser = build_parser()
     args = parser.parse_args(argv)
     stage, cfg, tead_seed = config_from_args(parser, args)
