@@ -3,7 +3,9 @@
     python -m expclip_train.training.expclip --stage 1 --out build/expclip-stage1.safetensors
     python -m expclip_train.training.expclip --stage 2      # reads the stage-1 weights the recipe names
     python -m expclip_train.training.expclip --recipe FILE [--init STAGE1.safetensors] [--word-balance 0.3]
-    python -m expclip_train.training.expclip --stage 3 [...]  # the text encoder: see .text_encoder
+
+Stage 3 (the text encoder's top layers with the projection) is its own command:
+``python -m expclip_train.training.text_encoder``.
 
 The hyperparameters come from a recipe file (default: the shipped one of the stage, in
 ``expclip_train/recipes/``); options given on the command line override single fields.
@@ -691,7 +693,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         choices=(1, 2, 3),
         default=None,
-        help="default 1 (or --recipe's); 3: the text encoder (--stage 3 --help for its options)",
+        help="default 1 (or --recipe's); 3 is python -m expclip_train.training.text_encoder",
     )
     parser.add_argument(
         "--recipe", type=Path, default=None, help="recipe file (default: the shipped recipe of the stage)"
@@ -753,30 +755,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _stage_3_argv(argv: list[str]) -> list[str] | None:
-    """The remaining options when a command line asks for stage 3 (``--stage 3``), else None."""
-    for i, arg in enumerate(argv):
-        if arg == "--stage=3" or (arg == "--stage" and argv[i + 1 : i + 2] == ["3"]):
-            return argv[:i] + argv[i + (1 if "=" in arg else 2) :]
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
-    import sys
-
     from expclip_blender.api import load
 
     from ..cards import render_expclip_card, store_expclip_report
     from ..evaluation.expclip_report import evaluate, format_report
     from ..tead.build import build_tead
 
-    rest = _stage_3_argv(sys.argv[1:] if argv is None else list(argv))
-    if rest is not None:  # the text encoder's stage has its own options and module
-        from .text_encoder import main as text_encoder_main
-
-        return text_encoder_main(rest)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.stage == 3:
+        parser.error(
+            "stage 3 (the text encoder) is its own command: python -m expclip_train.training.text_encoder"
+        )
     stage, cfg, tead_seed = config_from_args(parser, args)
     if stage == 2 and not Path(cfg.init).is_file():
         parser.error(

@@ -1,8 +1,7 @@
 """Stage 3 of ExpCLIP: fine-tune the text side (MiniLM's top layers and the text projection).
 
-    python -m expclip_train.training.expclip --stage 3 [--teacher DIR] [--out-dir DIR] [--work DIR]
+    python -m expclip_train.training.text_encoder [--teacher DIR] [--out-dir DIR] [--work DIR]
         [--steps N] [--threads 2] [--max-minutes M] [--checkpoint-every 100]
-    (the same as ``python -m expclip_train.training.text_encoder ...``)
 
 The hyperparameters come from ``recipes/expclip-text.toml`` (or ``--recipe``); a few options override
 single fields. The expression encoder, decoder and temperature of the ``init`` weights (stage 2's) stay
@@ -420,7 +419,7 @@ _CLI_RECIPE = ("seed", "steps", "trained_layers", "batch_size", "distil_batch", 
 def build_parser() -> argparse.ArgumentParser:
     """The stage-3 command's options."""
     ap = argparse.ArgumentParser(
-        prog="python -m expclip_train.training.expclip --stage 3",
+        prog="python -m expclip_train.training.text_encoder",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -518,7 +517,7 @@ def _validate(out_dir: Path, data: TextStageData) -> dict:
     """The validation figures of the weights just written, read by the runtime (both paths), printed."""
     from expclip_blender.api import load
 
-    from ..evaluation.text_validation import format_validation, validation_figures
+    from .text_validation import format_validation, validation_figures
 
     model = load(models_dir=out_dir)
     figures = {path: validation_figures(model, data, path) for path in ("heads", "api")}

@@ -1,8 +1,8 @@
 """Figures of the text-encoder stage's validation split, on which its recipes are chosen.
 
-    python -m expclip_train.evaluation.text_validation [--models DIR] [--json OUT.json]
+    python -m expclip_train.training.text_validation [--models DIR] [--json OUT.json]
 
-The split (:mod:`..training.text_data`) follows from the seed and shares recorded in the weights' header
+The split (:mod:`.text_data`) follows from the seed and shares recorded in the weights' header
 (``text_encoder_stage``), else from the shipped stage-3 recipe. Figures, each read off the decoded face as
 the report reads them: emotion accuracy per kind of description, emotion words and situations also per
 validation item; macro-F1 on the validation GoEmotions sentences with one emotion class. Each figure
@@ -23,7 +23,7 @@ import numpy as np
 
 from expclip_blender.facs import read_emotions
 
-from .expclip_report import GOEMOTIONS_CLASSES, by_item, macro_f1
+from ..evaluation.expclip_report import GOEMOTIONS_CLASSES, by_item, macro_f1
 
 KINDS = ("emotion_word", "situation", "mixture")
 
@@ -36,9 +36,9 @@ def _faces(model, texts: list[str], path: str) -> np.ndarray:
 
 def validation_figures(model, data, path: str = "heads") -> dict:
     """The validation figures of ``model`` (an :class:`expclip_blender.api.ExpClip`) on ``data``
-    (a :class:`..training.text_data.TextStageData`), read through ``path`` ("api" or "heads")."""
+    (a :class:`.text_data.TextStageData`), read through ``path`` ("api" or "heads")."""
     from ..tead.build import PhraseFinder, heldout_forms
-    from ..training.text_data import VALIDATION
+    from .text_data import VALIDATION
 
     tead, emotions = data.tead, data.tead.emotions
     forms = heldout_forms(data.validation_items)
@@ -89,13 +89,11 @@ def format_validation(figures: dict[str, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dataclasses import asdict
-
     from expclip_blender.api import load
 
+    from ..recipes import recipe_values
     from ..tead.build import DEFAULT_GOEMOTIONS_DIR, build_tead
-    from ..training.text_data import text_stage_data
-    from ..training.text_encoder import shipped_recipe
+    from .text_data import text_stage_data
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -106,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args(argv)
     model = load(models_dir=args.models)
-    recipe = json.loads(model.heads.metadata.get("text_encoder_stage", "null")) or asdict(shipped_recipe())
+    recipe = json.loads(model.heads.metadata.get("text_encoder_stage", "null")) or recipe_values(
+        "expclip-text"
+    )
     seed = recipe["seed"]
     tead = build_tead(seed=seed)
     data = text_stage_data(
