@@ -463,3 +463,29 @@ def test_outputs_keep_the_expression_side_and_pair_the_files(tmp_path):
     assert figures["twin_max_abs"] < 1e-4
     assert figures["storage_min_style_cosine"] > 0.9999 and figures["storage_max_face_abs"] < 2e-3
     assert check_models_dir(out).ok
+
+
+@pytest.mark.slow
+def test_stage_2_can_keep_the_validation_split_out(split):
+    """The projection stage 3 starts from can be trained without the validation items (stage 2
+    --exclude-validation): the same split, recorded in its header for stage 3 to check."""
+    pytest.importorskip("torch")
+    from expclip_train.tead.build import build_tead
+    from expclip_train.training.expclip import build_parser, load_model, without_validation
+    from expclip_train.training.text_encoder import shipped_recipe
+
+    heads = load_model(MODELS_DIR / EXPCLIP_FILE)[0]
+    before = heads.text_proj[0].weight.detach().clone()
+    tead, info = without_validation(build_tead(seed=0, goemotions_dir=None), 0, fresh=heads)
+    cfg = shipped_recipe()
+    shares = {
+        "validation_share": cfg.validation_share,
+        "goemotions_validation_share": cfg.goemotions_validation_share,
+    }
+    assert info == {"seed": cfg.seed, **shares, "fresh_projection": True}
+    assert [p.split for p in tead.pairs] == [p.split for p in split.tead.pairs]
+    assert not bool((heads.text_proj[0].weight == before).all())
+    args = build_parser().parse_args(
+        ["--stage", "2", "--exclude-validation", "--fresh-projection", "--no-report"]
+    )
+    assert args.exclude_validation and args.fresh_projection and args.no_report

@@ -117,7 +117,7 @@ class Batches:
         return pairs, teacher
 
 
-def prepare(cfg: TextEncoderConfig, heads, teacher: Teacher | None, goemotions_dir: Path | None, log=print):
+def prepare(cfg: TextEncoderConfig, heads, teacher: Teacher | None, goemotions_dir: Path | None):
     """(the re-split data, the batches) of a run: TEAD built from the seed, the validation split, all of
     GoEmotions train, the stage-2 draw weights and the teacher's texts."""
     from ..tead.build import build_tead
@@ -163,8 +163,11 @@ def prepare(cfg: TextEncoderConfig, heads, teacher: Teacher | None, goemotions_d
     )
     data.info |= {"unique_pair_texts": len(pair_texts), "teacher_texts": len(teacher_texts),
                   "teacher_texts_dropped": dropped}  # fmt: skip
-    log(f"data: {len(train):,} training pairs ({len(pair_texts):,} texts), {len(teacher_texts):,} teacher "
-        f"texts; validation {data.info['validation_pairs']} ({time.time() - start:.0f} s)")  # fmt: skip
+    print(
+        f"data: {len(train):,} training pairs ({len(pair_texts):,} texts), {len(teacher_texts):,} teacher "
+        f"texts; validation {data.info['validation_pairs']} ({time.time() - start:.0f} s)",
+        flush=True,
+    )
     return data, batches
 
 
@@ -282,7 +285,7 @@ def train(student: Student, batches: Batches, cfg: TextEncoderConfig, work: Path
     ckpt = work / CHECKPOINT
     step, log = load_checkpoint(ckpt, student, opt, cfg) if ckpt.is_file() else (0, [])
     if step:
-        print(f"resumed at step {step}")
+        print(f"resumed at step {step}", flush=True)
     cache = BottomCache(
         student.encoder, batches.tokens, batches.texts, run["cache_dir"] if cfg.bottom_cache else None
     )
@@ -293,7 +296,7 @@ def train(student: Student, batches: Batches, cfg: TextEncoderConfig, work: Path
         if time.perf_counter() - t0 > run["max_seconds"]:
             cache.flush()
             save_checkpoint(ckpt, student, opt, step, log, cfg)
-            print(f"paused at step {step} of {cfg.steps}: run the same command again to go on")
+            print(f"paused at step {step} of {cfg.steps}: run the same command again to go on", flush=True)
             return False
         for g in opt.param_groups:
             g["lr"] = g["peak"] * lr_factor(step, cfg)
@@ -464,6 +467,15 @@ def _init_heads(parser: argparse.ArgumentParser, cfg: TextEncoderConfig) -> tupl
     if metadata.get(HEADS_FIELD):
         parser.error(
             f"'{init}' is already a stage-3 file; start from stage 2's weights (see the recipe's top)"
+        )
+    split = {k: getattr(cfg, k) for k in ("seed", "validation_share", "goemotions_validation_share")}
+    kept_out = json.loads(metadata.get("validation_split", "null")) or {}
+    if cfg.validation_share > 0 and {k: kept_out.get(k) for k in split} != split:
+        print(
+            f"warning: '{init}' was not trained with this validation split kept out (stage 2 "
+            "--exclude-validation): its projection has seen the validation items, and the validation "
+            "figures will flatter",
+            flush=True,
         )
     _freeze_expression_side(heads)
     return init, heads
