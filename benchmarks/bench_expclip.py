@@ -1,6 +1,6 @@
 """Benchmark: ExpCLIP load() and expression() on CPU.
 
-    .venv/bin/python benchmarks/bench_expclip.py [--repeat 50]
+    .venv/bin/python benchmarks/bench_expclip.py [--repeat 50] [--models DIR]
 
 load() is timed in fresh Python processes (import of the package included), so nothing is warm but the
 operating system's file cache. Targets, each printed PASS or MISS at the end: load() median at most 3 s,
@@ -26,10 +26,10 @@ PROMPTS = ["furious", "on the verge of tears", "smug half smile", "slightly anno
            "brows drawn together, lips pressed thin", "just heard the worst news of her life"]  # fmt: skip
 
 LOAD_SNIPPET = """
-import time
+import sys, time
 start = time.perf_counter()
 import expclip_blender
-model = expclip_blender.load()
+model = expclip_blender.load(models_dir=sys.argv[1] or None)
 print(time.perf_counter() - start)
 """
 
@@ -41,11 +41,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--load-runs", type=int, default=3)
     parser.add_argument("--dist", type=Path, default=DIST, help="where build.py wrote the zips")
+    parser.add_argument("--models", default="", help="a folder of custom weights (default: the bundled ones)")
     args = parser.parse_args()
 
     loads = []
     for _ in range(args.load_runs):
-        out = subprocess.run([sys.executable, "-c", LOAD_SNIPPET], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD_SNIPPET, args.models], capture_output=True, text=True, check=True
+        )
         loads.append(float(out.stdout.strip().splitlines()[-1]))
     print(
         f"import + load() in a fresh process: median {statistics.median(loads):.2f} s, "
@@ -54,7 +57,7 @@ def main() -> int:
 
     import expclip_blender
 
-    model = expclip_blender.load()
+    model = expclip_blender.load(models_dir=args.models or None)
     times = []
     for i in range(args.repeat):
         prompt = PROMPTS[i % len(PROMPTS)]

@@ -29,8 +29,8 @@ from .limits import (
     check_time,
     check_transition,
 )
-from .model_folder import EXPCLIP_FILE, GENERATOR_FILE, MODELS_DIR, model_path
-from .text_encoder import MAX_TOKENS, MiniLMEncoder
+from .model_folder import EXPCLIP_FILE, GENERATOR_FILE, MODELS_DIR, TEXT_ENCODER_FILE, model_path
+from .text_encoder import MAX_TOKENS, MiniLMEncoder, load_text_encoder
 
 if TYPE_CHECKING:  # the generator module imports torch, which expression() alone never needs
     from .generator import SpeechToFace
@@ -100,7 +100,8 @@ class ExpClip:
         self.phrase_finder = bundled_phrase_finder()  # over the same table; compiled once per process
         self._phrase_styles: dict[str, np.ndarray] = {}  # emotion phrases recur across prompts
         # Shipped encodings of the bare trained phrases: only phrases with intensity words are encoded live.
-        self.phrase_embeddings = bundled_phrase_embeddings() if self.phrase_finder is not None else {}
+        identity = getattr(text_encoder, "identity", "")
+        self.phrase_embeddings = bundled_phrase_embeddings(identity) if self.phrase_finder is not None else {}
 
     @property
     def generator(self) -> SpeechToFace:
@@ -381,13 +382,15 @@ def load(
     ExpCLIP itself runs in numpy (a prompt is one short sentence; this keeps ``load()`` and
     ``expression()`` fast and torch-free); ``device`` ("auto", "cpu" or "cuda") is for the generator, which
     is loaded on the first ``animate()``. ``models_dir``: a folder of custom weights; a file it does not
-    have (``expclip.safetensors``, ``generator.safetensors``) comes from the bundled models.
+    have (``expclip.safetensors``, ``text_encoder.safetensors``, ``generator.safetensors``) comes from the
+    bundled models. The text encoder is the one the ExpCLIP heads were trained with (their header says
+    whether it has fine-tuned layers, and which).
     ``options``: how prompts are read (:class:`ReadingOptions`; the default is what ships).
     """
     if check_device(device) == "cuda":
         resolve_device(device)  # fail now, with the reason, rather than at the first animation
     heads = load_heads(model_path(models_dir, EXPCLIP_FILE))
-    encoder = MiniLMEncoder()
+    encoder = load_text_encoder(heads.metadata, model_path(models_dir, TEXT_ENCODER_FILE))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         encoder.encode(["warm up"])  # pay the first call's imports here, not on the first prompt

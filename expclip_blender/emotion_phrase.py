@@ -42,8 +42,9 @@ __all__ = [
     "write_phrase_embeddings",
 ]
 
-#: The frozen MiniLM's sentence embeddings of the trained emotion phrases, each encoded alone (float16).
-#: A first-time prompt such as "smug half smile" then costs one encoder call, not a batch of two.
+#: The shipped text encoder's sentence embeddings of the trained emotion phrases, each encoded alone
+#: (float16; the header names the encoder, :attr:`.text_encoder.MiniLMEncoder.identity`). A first-time
+#: prompt such as "smug half smile" then costs one encoder call, not a batch of two.
 PHRASE_EMBEDDINGS_FILE = LEXICON_FILE.parent / "phrase_embeddings.safetensors"
 
 #: Share of the emotion phrase's own style in the prompt's style (the rest is the whole prompt's). Measured
@@ -137,20 +138,28 @@ def write_phrase_embeddings(
     phrases: Sequence[str], encoder, path: str | Path = PHRASE_EMBEDDINGS_FILE
 ) -> int:
     """Encode each phrase without pronoun slots alone with ``encoder`` (a ``MiniLMEncoder``) and save
-    them as float16 safetensors (phrases in the header, in row order). Returns how many were written."""
+    them as float16 safetensors (phrases and the encoder's identity in the header, rows in phrase order).
+    Returns how many were written."""
     from safetensors.numpy import save_file
 
     kept = sorted({p.lower() for p in phrases if "{" not in p})
     rows = np.stack([encoder.encode([p])[0] for p in kept]) if kept else np.zeros((0, 384), np.float32)
-    save_file({"embeddings": rows.astype(np.float16)}, str(path), metadata={"phrases": json.dumps(kept)})
+    metadata = {"phrases": json.dumps(kept), "text_encoder": encoder.identity}
+    save_file({"embeddings": rows.astype(np.float16)}, str(path), metadata=metadata)
     return len(kept)
 
 
-def load_phrase_embeddings(path: str | Path = PHRASE_EMBEDDINGS_FILE) -> dict[str, np.ndarray]:
-    """``{phrase: (384,) float32 sentence embedding}`` from a file of :func:`write_phrase_embeddings`."""
+def load_phrase_embeddings(
+    path: str | Path = PHRASE_EMBEDDINGS_FILE, identity: str | None = None
+) -> dict[str, np.ndarray]:
+    """``{phrase: (384,) float32 sentence embedding}`` from a file of :func:`write_phrase_embeddings`;
+    ``{}`` when ``identity`` is given and the file was written by another encoder (the phrases are then
+    encoded live, by the encoder in use)."""
     from .model_files import ModelFileError, read_safetensors
 
     tensors, metadata = read_safetensors(path, "Phrase embedding")
+    if identity is not None and metadata.get("text_encoder", "") != identity:
+        return {}
     if "embeddings" not in tensors:
         raise ModelFileError(f"Phrase embeddings '{path}' have no tensor 'embeddings'; rebuild the lexicon")
     phrases = json.loads(metadata.get("phrases", "[]"))
@@ -168,10 +177,11 @@ def load_phrase_embeddings(path: str | Path = PHRASE_EMBEDDINGS_FILE) -> dict[st
     return dict(zip(phrases, rows, strict=True))
 
 
-@lru_cache(maxsize=1)
-def bundled_phrase_embeddings() -> dict[str, np.ndarray]:
-    """The shipped phrase embeddings, or ``{}`` when the file is absent (phrases are then encoded live)."""
-    return load_phrase_embeddings() if PHRASE_EMBEDDINGS_FILE.is_file() else {}
+@lru_cache(maxsize=2)
+def bundled_phrase_embeddings(identity: str = "") -> dict[str, np.ndarray]:
+    """The shipped phrase embeddings when they are those of the encoder ``identity`` (``MiniLMEncoder.
+    identity``), or ``{}`` (absent, or another encoder's: the phrases are then encoded live)."""
+    return load_phrase_embeddings(identity=identity) if PHRASE_EMBEDDINGS_FILE.is_file() else {}
 
 
 @lru_cache(maxsize=1)

@@ -11,11 +11,21 @@ from pathlib import Path
 
 from .model_files import ModelFileError
 
-__all__ = ["EXPCLIP_FILE", "GENERATOR_FILE", "MODELS_DIR", "WeightsCheck", "check_models_dir", "model_path"]
+__all__ = [
+    "EXPCLIP_FILE",
+    "GENERATOR_FILE",
+    "MODELS_DIR",
+    "TEXT_ENCODER_FILE",
+    "WeightsCheck",
+    "check_models_dir",
+    "model_path",
+]
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"  # the bundled weights, with their model cards
 EXPCLIP_FILE = "expclip.safetensors"
 GENERATOR_FILE = "generator.safetensors"
+#: Fine-tuned top layers of the sentence encoder, used by ExpCLIP heads that name them in their header.
+TEXT_ENCODER_FILE = "text_encoder.safetensors"
 # Formats that unpickle (and so can run code) when loaded: recognised to say why they are not used.
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle")
 
@@ -52,9 +62,24 @@ class WeightsCheck:
 
 def _check_expclip(path: Path) -> str:
     from .expclip import load_heads
+    from .text_encoder import load_text_encoder
 
     heads = load_heads(path)
+    # The text encoder they were trained with: the folder's fine-tuned layers, else the bundled ones.
+    load_text_encoder(heads.metadata, model_path(path.parent, TEXT_ENCODER_FILE))
     return f"{path.name} fits (style dimension {heads.style_dim})"
+
+
+def _check_text_encoder(path: Path) -> str:
+    from .expclip import load_heads
+    from .text_encoder import HEADS_FIELD, MiniLMEncoder, load_text_encoder
+
+    heads = load_heads(model_path(path.parent, EXPCLIP_FILE))
+    if not heads.metadata.get(HEADS_FIELD):
+        MiniLMEncoder(overlay=path)  # checked all the same
+        return f"{path.name} fits, but the ExpCLIP weights in use do not use it (they take the base encoder)"
+    load_text_encoder(heads.metadata, path)
+    return f"{path.name} fits"
 
 
 def _check_generator(path: Path) -> str:
@@ -108,14 +133,19 @@ def check_models_dir(folder: str | Path | None) -> WeightsCheck:
         return WeightsCheck(
             False, (f"Custom weights '{folder}' is a file; choose the folder that holds it.",)
         )
-    checks = {EXPCLIP_FILE: _check_expclip, GENERATOR_FILE: _check_generator}
+    checks = {
+        EXPCLIP_FILE: _check_expclip,
+        GENERATOR_FILE: _check_generator,
+        TEXT_ENCODER_FILE: _check_text_encoder,  # optional: named only when the folder has it
+    }
     present = [name for name in checks if (folder / name).is_file()]
     if not present:
         return _empty_folder_check(folder)
     lines, ok = [], True
     for name, check in checks.items():
         if name not in present:
-            lines.append(f"{name}: not in the folder, the bundled one is used.")
+            if name != TEXT_ENCODER_FILE:
+                lines.append(f"{name}: not in the folder, the bundled one is used.")
             continue
         try:
             lines.append(check(folder / name) + ".")

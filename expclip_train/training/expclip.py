@@ -4,6 +4,9 @@
     python -m expclip_train.training.expclip --stage 2      # reads the stage-1 weights the recipe names
     python -m expclip_train.training.expclip --recipe FILE [--init STAGE1.safetensors] [--word-balance 0.3]
 
+Stage 3 (the text encoder's top layers with the projection) is its own command:
+``python -m expclip_train.training.text_encoder``.
+
 The hyperparameters come from a recipe file (default: the shipped one of the stage, in
 ``expclip_train/recipes/``); options given on the command line override single fields.
 
@@ -374,8 +377,9 @@ def _mirror_targets(
     data.side_free = torch.from_numpy(~side_named & one_sided)
 
 
-def _text_draw_weights(tead, cfg: TextStageConfig, side_named: np.ndarray) -> np.ndarray:
-    """How often each training pair is drawn per epoch (sums to 1)."""
+def text_draw_weights(tead, cfg, side_named: np.ndarray) -> np.ndarray:
+    """How often each training pair is drawn per epoch (sums to 1); ``cfg``: a stage-2 or text-encoder
+    recipe (its emotion, mirrored, side-named and word-balance weights)."""
     draw = pair_weights(tead, cfg.emotion_weight, cfg.mirrored_weight)
     if cfg.side_named_weight != 1.0:
         draw = draw * np.where(side_named, cfg.side_named_weight, 1.0)
@@ -488,7 +492,7 @@ def _text_stage_data(
     side_named = np.array([names_a_side(p.kind, p.text) for p in train])
     if cfg.side_choice:
         _mirror_targets(tead, model, data, train, side_named)
-    draw = _text_draw_weights(tead, cfg, side_named)
+    draw = text_draw_weights(tead, cfg, side_named)
     if cfg.class_weight > 0:
         _class_targets(tead, model, data, expr_idx)
     if cfg.perturbed_share > 0:
@@ -638,7 +642,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--stage", type=int, choices=(1, 2), default=None, help="default 1 (or --recipe's)")
+    parser.add_argument(
+        "--stage",
+        type=int,
+        choices=(1, 2, 3),
+        default=None,
+        help="default 1 (or --recipe's); 3 is python -m expclip_train.training.text_encoder",
+    )
     parser.add_argument(
         "--recipe", type=Path, default=None, help="recipe file (default: the shipped recipe of the stage)"
     )
@@ -691,12 +701,67 @@ def build_parser() -> argparse.ArgumentParser:
         help="stage 2: draw weight of mirrored faces with side-free descriptions",
     )
     parser.add_argument(
+        "--exclude-validation",
+        action="store_true",
+        help="stage 2: keep the text-encoder stage's validation split out of training (its starting point)",
+    )
+    parser.add_argument(
+        "--fresh-projection",
+        action="store_true",
+        help="with --exclude-validation: start the projection from random weights, not stage 1's",
+    )
+    parser.add_argument("--no-report", action="store_true", help="skip the evaluation report and the card")
+    parser.add_argument(
         "--train-seed",
         type=int,
         default=None,
         help="stage 2: seed of the projection's initialisation and draw order (default: --seed)",
     )
     return parser
+
+
+def _train_stage_2(tead, cfg: TextStageConfig, args: argparse.Namespace, start: float, base_info: tuple):
+    """Stage 2's training and weights file: (model, run, the training log's record, expression SHA-256).
+    ``base_info``: the stage-1 model, its configuration, metadata and expression SHA-256, and the
+    validation split kept out (None: none)."""
+    base, base_cfg, base_meta, base_sha, validation = base_info
+    model, run = train_text_projection(tead, base, cfg, args.cache)
+    sha = model_expression_sha256(model)
+    if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
+        raise RuntimeError(f"the expression side changed during text-only training ({base_sha} -> {sha})")
+    run["total_seconds"] = time.time() - start
+    run["expression_sha256"] = sha
+    joint = _joint_record(Path(cfg.init), base_meta)
+    extra = {"run": {k: v for k, v in run.items() if k != "history"}, "joint_stage": joint,
+             "text_stage": asdict(cfg)}  # fmt: skip
+    if validation is not None:
+        extra["validation_split"] = validation
+    save_model(model, base_cfg, args.out, extra=extra)
+    return model, run, {**run, "joint_stage": joint}, sha
+
+
+def without_validation(tead, seed: int, fresh: ExpClipTorch | None = None) -> tuple:
+    """(``tead`` with the text-encoder stage's validation split out of training, the split's definition):
+    the split of ``recipes/expclip-text.toml`` (its seed must be TEAD's), so that stage 3 can start from a
+    projection that never saw its validation items. ``fresh``: heads whose projection is re-initialised
+    (seeded), since stage 1's was trained on the validation items too."""
+    from ..recipes import recipe_values
+    from .text_data import text_stage_data
+
+    values = recipe_values("expclip-text")
+    if values["seed"] != seed:
+        raise SystemExit(
+            f"--exclude-validation: TEAD seed {seed} is not the text-encoder recipe's {values['seed']}"
+        )
+    split = {k: values[k] for k in ("seed", "validation_share", "goemotions_validation_share")}
+    data = text_stage_data(tead, seed, split["validation_share"], split["goemotions_validation_share"], None)
+    if fresh is not None:
+        torch.manual_seed(seed)
+        for layer in fresh.text_proj:
+            if isinstance(layer, nn.Linear):
+                layer.reset_parameters()
+        split["fresh_projection"] = True
+    return data.tead, split
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -708,6 +773,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.stage == 3:
+        parser.error(
+            "stage 3 (the text encoder) is its own command: python -m expclip_train.training.text_encoder"
+        )
     stage, cfg, tead_seed = config_from_args(parser, args)
     if stage == 2 and not Path(cfg.init).is_file():
         parser.error(
@@ -720,6 +789,11 @@ def main(argv: list[str] | None = None) -> int:
         base, base_cfg, base_meta = load_model(Path(cfg.init))  # fails with a clear message before any work
         base_sha = model_expression_sha256(base)
     tead = build_tead(seed=tead_seed)
+    validation = None
+    if args.exclude_validation:
+        if stage != 2:
+            parser.error("--exclude-validation is for stage 2 (the projection stage 3 starts from)")
+        tead, validation = without_validation(tead, tead_seed, base if args.fresh_projection else None)
     took = time.time() - start
     print(f"TEAD: {len(tead.expressions):,} expressions, {len(tead.pairs):,} pairs ({took:.0f} s)")
     tead_info = {
@@ -729,17 +803,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     log_path = args.out.with_suffix(".train-log.json")
     if stage == 2:
-        model, run = train_text_projection(tead, base, cfg, args.cache)
-        sha = model_expression_sha256(model)
-        if sha != base_sha:  # cannot happen with frozen parameters; never ship it if it does
-            raise RuntimeError(f"the expression side changed during text-only training ({base_sha} -> {sha})")
-        run["total_seconds"] = time.time() - start
-        run["expression_sha256"] = sha
-        joint = _joint_record(Path(cfg.init), base_meta)
-        extra = {"run": {k: v for k, v in run.items() if k != "history"}, "joint_stage": joint,
-                 "text_stage": asdict(cfg)}  # fmt: skip
-        save_model(model, base_cfg, args.out, extra=extra)
-        record = {**run, "joint_stage": joint, "tead": tead_info}
+        base_info = (base, base_cfg, base_meta, base_sha, validation)
+        model, run, record, sha = _train_stage_2(tead, cfg, args, start, base_info)
+        record["tead"] = tead_info
     else:
         model, run = train(tead, cfg, args.cache)
         run["total_seconds"] = time.time() - start
@@ -749,6 +815,8 @@ def main(argv: list[str] | None = None) -> int:
         record = {**run, "expression_sha256": sha, "tead": tead_info}
     log_path.write_text(json.dumps(record, indent=1), encoding="utf-8")
     print(f"saved {args.out} ({run['total_seconds']:.0f} s in all); expression side SHA-256 {sha}")
+    if args.no_report:
+        return 0
     report = format_report(evaluate(load(models_dir=args.out.parent), tead, cache_dir=args.cache))
     print(report)
     if args.out.resolve() == (MODELS_DIR / "expclip.safetensors").resolve():
