@@ -162,7 +162,11 @@ def text_stage_data(
     """TEAD re-split for the text-encoder stage, with all of GoEmotions train when its folder is there."""
     items = validation_vocabulary(seed, validation_share)
     extra, extra_shares, go_info = [], [], {}
-    if (
+    in_tead = {p.text for p in tead.pairs if p.kind == "goemotions" and p.weight < 1.0}
+    if in_tead:
+        # TEAD already writes the multi-label sentences as weighted pairs (its `weight` field)
+        go_info = {"multi_label_sentences": len(in_tead), "multi_label_pairs_in_tead": True}
+    elif (
         goemotions_dir is not None
         and is_goemotions_dir(Path(goemotions_dir))
         and any(p.kind == "goemotions" for p in tead.pairs)
@@ -170,7 +174,7 @@ def text_stage_data(
         extra, extra_shares, go_info = multi_label_pairs(tead, Path(goemotions_dir), seed, goemotions_share)
     base = Tead(tead.expressions, tead.meta, [*tead.pairs, *extra], tead.info)
     split = split_validation(base, items, seed, goemotions_share)
-    shares = [1.0] * len(tead.pairs) + extra_shares
+    shares = [p.weight for p in tead.pairs] + extra_shares
     share = np.array([s for s, p in zip(shares, split.pairs, strict=True) if p.split == "train"])
     counts: dict[str, int] = {}
     for p in split.pairs:
@@ -184,7 +188,7 @@ def text_stage_data(
         "train_pairs": len(share),
         **go_info,
     }
-    return TextStageData(split, share, items, {p.text for p in extra}, info)
+    return TextStageData(split, share, items, {p.text for p in extra} | in_tead, info)
 
 
 @dataclass
