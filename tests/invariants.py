@@ -109,4 +109,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    # Run as a script, Python puts tests/ first on the path and would import the package installed in the
+    # environment (perhaps another checkout's); the outputs must be this checkout's.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     main()

@@ -574,8 +574,8 @@ def train(
     from ..tead.expressions import generate_expressions
 
     torch.manual_seed(cfg.seed)
-    t_start = time.perf_counter()
     data = prepare(corpus, work, cfg)
+    t_start = time.perf_counter()  # training time, not the data preparation's
     heads = load_heads(MODELS_DIR / "expclip.safetensors")
     expressions, _ = generate_expressions(cfg.seed)
     batches = Batches(data, cfg, heads, expressions)
