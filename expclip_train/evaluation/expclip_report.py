@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from expclip_blender.facs import emotion_strength, read_emotions
+from expclip_blender.text_encoder import MiniLMEncoder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,8 +160,10 @@ def goemotions_f1(model, tead, cache_dir: Path | None = None) -> dict | None:
     if not texts:
         return None
     predicted = read_emotions(model.faces(texts))
-    sentence = model.text_encoder.encode(texts)
-    words = model.text_encoder.encode([BASELINE_WORDS[c] for c in GOEMOTIONS_CLASSES])
+    # the baseline is the package's MiniLM as it comes, whatever encoder the model itself runs
+    base = MiniLMEncoder()
+    sentence = base.encode(texts)
+    words = base.encode([BASELINE_WORDS[c] for c in GOEMOTIONS_CLASSES])
     baseline = [GOEMOTIONS_CLASSES[j] for j in np.argmax(sentence @ words.T, axis=1)]
     out = {
         "n": len(texts),
