@@ -79,7 +79,7 @@ make_env() {  # make_env DIR EXTRAS PYTHON
     fi
     share_identical_files
     echo "$want" > "$stamp"
-    echo "setup: $dir ready ($((SECONDS - start)) s, $(du -sh "$dir" | cut -f1))"
+    echo "setup: $dir ready ($((SECONDS - start)) s; $(free_disk .) free on disk)"
 }
 
 system_packages() {  # espeak-ng: offline voices for the speech training data (and its tests)
