@@ -1,15 +1,17 @@
-"""Unseen prompt words backed off to words the text projection was trained on.
+"""Unseen prompt words backed off to words and phrases the text projection was trained on.
 
-The text encoder is a frozen MiniLM that places rare words by their spelling more than by their meaning
+The text encoder is a MiniLM that places rare words by their spelling more than by their meaning
 ("crabby" lands near "seasick"). Words the projection never saw in training are therefore looked up in a
-table built from WordNet (:mod:`.tead.wordnet`) and the prompt reaches the encoder with the known words
-that mean the same appended: "feeling crabby" -> "feeling crabby (grumpy, grouchy, cross)". Training
-texts contain known words only, so they are unchanged by this and training and inference agree. WordNet's
-idioms are looked up whole ("fed up" -> "disgusted, displeased"), before their words.
+table and the prompt reaches the encoder with known stand-ins appended: "feeling crabby" -> "feeling
+crabby (cranky, cross, grouchy, grumpy)". A word's first stand-in is the trained emotion phrase nearest to
+it in a larger sentence encoder's space (all-mpnet-base-v2, used at build time only, where it clears a
+similarity floor); WordNet's synonyms and related known words follow. Training texts contain known words
+only, so they are unchanged by this and training and inference agree. WordNet's idioms are looked up
+whole ("fed up" -> "frustrated, disgusted, displeased"), before their words.
 
-The table (``lexicon/backoff.json.gz``) holds the training vocabulary and the backoff terms; it is
-derived from Princeton WordNet 3.0 (licence in ``lexicon/WORDNET-LICENSE.txt``) and rebuilt with
-``python -m expclip_train.data lexicon``.
+The table (``lexicon/backoff.json.gz``) holds the training vocabulary and the stand-ins; its words are
+Princeton WordNet 3.0's (licence in ``lexicon/WORDNET-LICENSE.txt``). It is rebuilt with
+``python -m expclip_train.data lexicon`` (recipe ``expclip_train/recipes/lexicon.toml``).
 """
 
 from __future__ import annotations

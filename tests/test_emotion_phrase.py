@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from expclip_blender.emotion_phrase import GRADE_VARIANTS, PHRASE_SHARE, EmotionPhraseFinder
-from expclip_blender.lexicon import LEXICON_FILE, Lexicon
+from expclip_blender.lexicon import LEXICON_FILE, Lexicon, tokens
 from expclip_train.tead.annotator import INTENSITY_GROUPS, INTENSITY_WORDS, Annotator
 
 
@@ -70,7 +70,11 @@ def test_phrases_are_the_trained_vocabulary_without_held_out_or_body_words() -> 
     assert "furious" in phrases and "down" not in phrases  # "mouth corners pulled down" is not sadness
     with gzip.open(LEXICON_FILE, "rt", encoding="utf-8") as f:
         data = json.load(f)
-    assert data["phrases"] == sorted(phrases), "rebuild: python -m expclip_train.data lexicon --wordnet ..."
+    # Trained: the heads' training texts (the table's known words) hold every word of the phrase.
+    known = set(data["known"])
+    trained = sorted(p for p in phrases if set(tokens(annotator.display(p))) <= known)
+    assert len(trained) > 1000 and "furious" in trained
+    assert data["phrases"] == trained, "rebuild: python -m expclip_train.data lexicon --wordnet ..."
     assert data["intensity_groups"] == [list(g) for g in INTENSITY_GROUPS]
     assert Lexicon.load().intensity_words == tuple(sorted(INTENSITY_WORDS))
 
@@ -143,7 +147,7 @@ def test_shipped_phrase_embeddings_are_the_encoders_own() -> None:
     )
     stored = load_phrase_embeddings(identity=encoder.identity)
     assert stored, "the phrases were encoded by another text encoder: rebuild the lexicon"
-    phrases = Annotator(wide=True).emotion_phrases()
+    phrases = Lexicon.load().phrases
     assert sorted(stored) == sorted({p.lower() for p in phrases if "{" not in p})
     sample = ["furious", "stoic", "a bit judgy", "on the verge of tears", "smug"]
     sample = [p for p in sample if p in stored]

