@@ -85,13 +85,13 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
 
     from expclip_blender.emotion_phrase import PHRASE_EMBEDDINGS_FILE, write_phrase_embeddings
     from expclip_blender.expclip import load_heads
-    from expclip_blender.lexicon import LEXICON_FILE, MAX_EXPRESSION_WORDS, Lexicon, tokens
+    from expclip_blender.lexicon import LEXICON_FILE, Lexicon, tokens
     from expclip_blender.model_folder import EXPCLIP_FILE, TEXT_ENCODER_FILE, model_path
     from expclip_blender.text_encoder import load_text_encoder
 
     from .teacher.backoff import lexicon_recipe
     from .tead.annotator import INTENSITY_GROUPS, Annotator
-    from .tead.wordnet import WordNet, build_backoff, expressions, unseen_lemmas
+    from .tead.wordnet import WordNet, build_backoff, trained_expressions, unseen_lemmas
 
     recipe = lexicon_recipe()
     teacher = _read_teacher(args.teacher) if recipe.teacher_stand_ins else None
@@ -108,14 +108,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
         known = Lexicon.load(args.known_from).known
         train_tokens = [words for words in train_tokens if set(words) <= known]
     wordnet = WordNet.open(args.wordnet)
-    candidates = expressions(wordnet)
-    known_expressions = {
-        " ".join(words[i : i + n])
-        for words in train_tokens
-        for n in range(2, MAX_EXPRESSION_WORDS + 1)
-        for i in range(len(words) - n + 1)
-        if " ".join(words[i : i + n]) in candidates
-    }
+    known_expressions = trained_expressions(wordnet, train_tokens)
     backoff = build_backoff(wordnet, known, known_expressions)
     out = Path(args.out)
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"

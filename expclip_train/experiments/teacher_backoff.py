@@ -19,12 +19,12 @@ import sys
 from pathlib import Path
 
 from expclip_blender.emotion_phrase import EmotionPhraseFinder
-from expclip_blender.lexicon import MAX_EXPRESSION_WORDS, Lexicon, tokens
+from expclip_blender.lexicon import Lexicon, tokens
 
 from ..teacher.backoff import merge_stand_ins, names_one_emotion, teacher_stand_ins
 from ..tead.annotator import INTENSITY_GROUPS, Annotator
 from ..tead.build import DEFAULT_GOEMOTIONS_DIR, build_tead
-from ..tead.wordnet import MAX_TERMS, WordNet, build_backoff, expressions, unseen_lemmas
+from ..tead.wordnet import MAX_TERMS, WordNet, build_backoff, trained_expressions, unseen_lemmas
 from ..training.text_data import VALIDATION, read_teacher, text_stage_data
 from ..training.text_validation import validation_figures
 
@@ -62,14 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     train_tokens = [tokens(p.text) for p in data.tead.pairs if p.split == "train"]
     known = {w for words in train_tokens for w in words}
     wordnet = WordNet.open(args.wordnet)
-    candidates = expressions(wordnet)
-    known_expressions = {
-        " ".join(words[i : i + n])
-        for words in train_tokens
-        for n in range(2, MAX_EXPRESSION_WORDS + 1)
-        for i in range(len(words) - n + 1)
-        if " ".join(words[i : i + n]) in candidates
-    }
+    known_expressions = trained_expressions(wordnet, train_tokens)
     wordnet_table = build_backoff(wordnet, known, known_expressions)
     unseen = unseen_lemmas(wordnet, known, known_expressions)
     annotator = Annotator(wide=True)

