@@ -5,7 +5,7 @@
 load() is timed in fresh Python processes (import of the package included), so nothing is warm but the
 operating system's file cache. Targets, each printed PASS or MISS at the end: load() median at most 3 s,
 expression() of a prompt never seen before median at most 20 ms, and the linux-x64 extension zip (when
-`python build.py --platform linux-x64` has built it into dist/) no larger than 224 MB.
+`python build.py --platform linux-x64` has built it into dist/) no larger than 224 MiB.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from pathlib import Path
 
 LOAD_TARGET_S = 3.0
 EXPRESSION_TARGET_MS = 20.0
-ZIP_TARGET_MB = 224.0
+# In MiB, as ls -h and du -h print sizes: the issue's "today's 224 MB" is read so (a zip of 234.0 million
+# bytes, as built before the issue's work, is 223.2 MiB).
+ZIP_TARGET_MIB = 224.0
 DIST = Path(__file__).resolve().parents[1] / "dist"
 
 PROMPTS = ["furious", "on the verge of tears", "smug half smile", "slightly annoyed", "awestruck",
@@ -106,9 +108,13 @@ def main() -> int:
     )
     zips = sorted(args.dist.glob("*linux_x64.zip"))
     if zips:
-        mb = zips[-1].stat().st_size / 1e6
+        size = zips[-1].stat().st_size
+        mib = size / 2**20
         _verdict(
-            f"extension zip {zips[-1].name}", mb <= ZIP_TARGET_MB, f"{mb:.1f} MB", f"<= {ZIP_TARGET_MB:g} MB"
+            f"extension zip {zips[-1].name}",
+            mib <= ZIP_TARGET_MIB,
+            f"{mib:.1f} MiB ({size / 1e6:.1f} MB)",
+            f"<= {ZIP_TARGET_MIB:g} MiB",
         )
     else:
         print("  ----  extension zip: not built (python build.py --platform linux-x64)")
