@@ -62,6 +62,11 @@ make_env() {  # make_env DIR EXTRAS PYTHON
         return 0
     fi
     echo "setup: preparing $dir ($extras, $("$py" -V); $(free_disk .) free on disk)"
+    local free_kb
+    free_kb="$(df -k --output=avail . | tail -n 1 | tr -d ' ')"
+    if ((free_kb < 8 * 1024 * 1024)); then  # the CPython 3.13 one needs about 7 GB while it installs
+        echo "setup: warning: less than 8 GB free; an environment can need 7 GB while it installs" >&2
+    fi
     local start=$SECONDS
     [[ -x "$dir/bin/python" ]] || "$py" -m venv "$dir"
     pip_install "$dir/bin/python" --upgrade "pip>=24" wheel
