@@ -1,6 +1,6 @@
 """The one emotion phrase of a prompt, so it can be read on its own as well as in its sentence.
 
-The frozen MiniLM mean-pools every token, so the words around an emotion word move the sentence
+MiniLM mean-pools every token, so the words around an emotion word move the sentence
 embedding: trained words in sentence frames the projection never saw ("please animate a stoic face",
 "honestly, she is a tiny bit judgy") decoded to the right emotion 83% of the time, the same words in
 trained frames 95%. When a prompt holds exactly one emotion phrase the projection was trained on (with

@@ -1,6 +1,6 @@
 """ExpCLIP: text and facial expressions in one style space (inference, numpy only).
 
-Three small MLPs on top of the frozen sentence encoder (see ``text_encoder``):
+Three small MLPs on top of the sentence encoder (see ``text_encoder``):
 
 * ``text_proj``  384 (MiniLM sentence embedding) -> D style embedding, L2-normalised
 * ``expr_enc``   52 (ARKit weights) -> D style embedding, L2-normalised

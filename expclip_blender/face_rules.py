@@ -5,7 +5,8 @@
   It works on any number of faces, so the frames of an animation obey it as well as a still face.
 * **Sides** (:meth:`FaceRules.shape`): a face is symmetric unless its prompt asks for a side, a smirk, a
   half smile or another one-sided shape, or the face reads as contempt (one-sided by definition; not for
-  words of pride and satisfaction); a prompt that names one raised brow gets it visibly.
+  words of pride and satisfaction); a prompt that names one raised brow gets it visibly, and one that
+  asks for a smirk or a half smile gets one corner visibly higher.
 
 numpy and the standard library only.
 """
@@ -59,11 +60,13 @@ class FaceRules:
     raised_after: frozenset[str]
     brow_within: int
     brow_difference: float
+    one_sided_smile: re.Pattern[str] | None
+    smile_difference: float
 
     @classmethod
     def load(cls, path: str | Path = FACE_RULES_FILE) -> FaceRules:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        pairs, sides, brow = data["antagonistic"], data["sides"], data["brow"]
+        pairs, sides, brow, smile = data["antagonistic"], data["sides"], data["brow"], data["smile"]
 
         def index(names: list[str]) -> tuple[int, ...]:
             unknown = [n for n in names if n not in ARKIT_INDEX]
@@ -99,6 +102,8 @@ class FaceRules:
             raised_after=frozenset(brow["after"]),
             brow_within=int(brow["within"]),
             brow_difference=float(brow["difference"]),
+            one_sided_smile=_phrase_pattern(smile["words"]),
+            smile_difference=float(smile["difference"]),
         )
 
     # ---- antagonistic pairs -----------------------------------------------------------------------
@@ -177,14 +182,36 @@ class FaceRules:
         out[other] = min(face[other], out[up] - self.brow_difference)
         return out
 
+    def named_smile(self, prompt: str) -> str | None:
+        """``"Left"``, ``"Right"`` or ``"either"`` when ``prompt`` asks for a one-sided smile, else None."""
+        text = prompt.lower()
+        if self.one_sided_smile is None or not self.one_sided_smile.search(text):
+            return None
+        words = set(_WORD.findall(text))
+        return "Left" if "left" in words else "Right" if "right" in words else "either"
+
+    def lift_corner(self, face: np.ndarray, side: str) -> np.ndarray:
+        """``face`` (52,) with the ``side`` ("Left", "Right" or "either": the higher) mouth corner's smile at
+        least the rule's difference above the other's."""
+        left, right = ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]
+        if side == "either":
+            side = "Left" if face[left] > face[right] else "Right"
+        up, other = (left, right) if side == "Left" else (right, left)
+        out = np.array(face, np.float32, copy=True)
+        out[up] = max(face[up], self.smile_difference)
+        out[other] = min(face[other], out[up] - self.smile_difference)
+        return out
+
     def shape(self, face: np.ndarray, prompt: str) -> np.ndarray:
         """The side rules for one decoded face (52,) of ``prompt``: symmetric unless a side is asked for
-        or the face reads as a one-sided emotion (contempt; not for words of pride and satisfaction), and
-        a named raised brow raised visibly."""
-        brow = self.named_brow(prompt)
+        or the face reads as a one-sided emotion (contempt; not for words of pride and satisfaction), a
+        named raised brow raised visibly and an asked one-sided smile one-sided."""
+        brow, smile = self.named_brow(prompt), self.named_smile(prompt)
         if brow is not None:
-            return self.raise_brow(face, brow)
-        if self.asks_for_side(prompt):
+            face = self.raise_brow(face, brow)
+        if smile is not None:
+            face = self.lift_corner(face, smile)
+        if brow is not None or smile is not None or self.asks_for_side(prompt):
             return face
         symmetric_word = self.symmetric_words is not None and self.symmetric_words.search(prompt.lower())
         if not symmetric_word and read_emotion(face) in self.one_sided_emotions:

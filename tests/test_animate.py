@@ -98,19 +98,23 @@ def test_deterministic_and_prompt_matters(model):
 
 def test_cues_switch_and_blend_the_style(model):
     audio = _speechlike(4.0, 16000)
-    calm = model.animate(audio, 16000, "calm", blinks=False)
-    angry = model.animate(audio, 16000, "furious", blinks=False)
+    # Without the procedural blinks and eye movements, which follow the emotion but not the blend.
+    calm = model.animate(audio, 16000, "calm", blinks=False, gaze=False)
+    angry = model.animate(audio, 16000, "furious", blinks=False, gaze=False)
     mixed = model.animate(
-        audio, 16000, "calm", cues=[ex.StyleCue(2.0, "furious")], transition_s=0.4, blinks=False
+        audio, 16000, "calm", cues=[ex.StyleCue(2.0, "furious")], transition_s=0.4, blinks=False, gaze=False
     )
     # Away from the cue each part equals its own prompt (the receptive field is short here).
     np.testing.assert_allclose(mixed[:40], calm[:40], atol=1e-5)
     np.testing.assert_allclose(mixed[80:], angry[80:], atol=1e-5)
-    # At the cue the style is half-way: the face is between the two (on channels where they differ).
+    # At the cue the style is half-way: the face lies between the two (on channels where they differ;
+    # the network is not linear in its style, so a channel may overshoot by a little), away from both.
     differ = np.abs(angry[60] - calm[60]) > 0.005  # an untrained model: small but real differences
     assert differ.any()
-    lo, hi = np.minimum(calm[60], angry[60]), np.maximum(calm[60], angry[60])
-    assert np.all((mixed[60][differ] > lo[differ]) & (mixed[60][differ] < hi[differ]))
+    c, a, m = calm[60][differ], angry[60][differ], mixed[60][differ]
+    span = np.abs(a - c)
+    assert np.all((m > np.minimum(a, c) - 0.25 * span) & (m < np.maximum(a, c) + 0.25 * span))
+    assert np.abs(m - c).sum() > 0.25 * span.sum() and np.abs(m - a).sum() > 0.25 * span.sum()
 
 
 def test_style_mix_rows_sum_to_one_and_overlapping_fades():

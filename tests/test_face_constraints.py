@@ -237,8 +237,37 @@ def test_contempt_keeps_its_side_without_being_named(model):
 @pytest.mark.parametrize("prompt", ONE_SIDED)
 def test_asked_sides_stay_one_sided(model, prompt):
     plain = ex.ExpClip(model.heads, model.text_encoder, options=ex.ReadingOptions(face_rules=False))
-    np.testing.assert_allclose(model.expression(prompt), RULES.resolve(plain.expression(prompt)), atol=1e-5)
+    face = plain.expression(prompt)
+    smile = RULES.named_smile(prompt)  # a smirk or a half smile: one corner lifted, nothing else moved
+    expected = RULES.resolve(face if smile is None else RULES.lift_corner(face, smile))
+    np.testing.assert_allclose(model.expression(prompt), expected, atol=1e-5)
     assert side_difference(model.expression(prompt)) > 0.1
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("prompt", "side"), [("smirk", None), ("a smirking villain", None), ("half smile, left side", "Left"),
+                         ("a crooked smile", None), ("right half smile", "Right")]
+)  # fmt: skip
+def test_an_asked_one_sided_smile_is_one_sided(model, prompt, side):
+    face = model.expression(prompt)
+    difference = float(face[ARKIT_INDEX["mouthSmileLeft"]] - face[ARKIT_INDEX["mouthSmileRight"]])
+    assert abs(difference) >= 0.2 - 1e-6
+    if side is not None:
+        assert (difference > 0) == (side == "Left")
+
+
+def test_the_smile_rule_lifts_the_named_corner_and_lowers_the_other():
+    face = np.zeros(NUM_ARKIT, np.float32)
+    left, right = ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]
+    face[left], face[right] = 0.30, 0.25
+    out = RULES.lift_corner(face, "either")  # the higher corner: left
+    assert out[left] == np.float32(0.30) and abs(out[right] - 0.10) < 1e-6
+    out = RULES.lift_corner(face, "Right")
+    assert out[right] == np.float32(0.25) and abs(out[left] - 0.05) < 1e-6
+    out = RULES.lift_corner(np.zeros(NUM_ARKIT, np.float32), "Left")  # nothing to keep: raised to it
+    assert abs(out[left] - 0.2) < 1e-6 and out[right] == 0
+    assert RULES.named_smile("happy") is None and RULES.named_smile("a smirk") == "either"
 
 
 @needs_model

@@ -89,6 +89,15 @@ def test_ipa_map_classes_agree_with_visemes():
         ipa_viseme("☃")
 
 
+def test_japanese_u_is_compressed_neither_spread_nor_rounded():
+    from expclip_train.speech.phones import ROUNDED, SPREAD_VOWELS
+
+    u = load_table("ja")["u"].ipa
+    assert u == "ɯᵝ" and ipa_viseme(u).arpabet == "UH"  # the lips compressed: not counted either way
+    assert ipa_viseme(u).arpabet not in ROUNDED | SPREAD_VOWELS
+    assert ipa_viseme("ɯ").arpabet in SPREAD_VOWELS  # Turkish ı is spread
+
+
 def test_visemes_of_events_follow_language_switches():
     assert visemes_of_events("cmn", ["(en)", "T", "(cmn)", "s."]) == [None, "TH", None, "CH"]
     assert viseme_of("fr", "'") is None and viseme_of("fr", "_:") == "sil"

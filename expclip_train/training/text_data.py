@@ -33,6 +33,9 @@ from ..tead.goemotions import EKMAN_TO_EMOTION, is_goemotions_dir, load_goemotio
 from ..tead.vocabulary import load as load_vocabulary
 
 VALIDATION = "validation"
+#: The validation split recipes of the text side are chosen on: shares of the training items and of
+#: GoEmotions train kept out of stages 2 and 3 (``--exclude-validation``, ``--validation-share``).
+VALIDATION_SHARES = {"validation_share": 0.1, "goemotions_validation_share": 0.1}
 #: The file a teacher folder holds (texts, kinds, embeddings), as the teacher command writes it.
 TEACHER_FILE = "teacher.npz"
 
