@@ -24,7 +24,14 @@ from dataclasses import replace
 from math import nan
 from pathlib import Path
 
-from ..evaluation.expclip_report import ABLATIONS, ablation, intensity_checks
+from ..evaluation.expclip_report import (
+    ABLATIONS,
+    GOEMOTIONS_CLASSES,
+    emotion_accuracy,
+    goemotions_sentences,
+    intensity_checks,
+    macro_f1,
+)
 from ..tead.build import DEFAULT_GOEMOTIONS_DIR, build_tead
 from ..training.text_data import VALIDATION, text_stage_data
 
@@ -32,6 +39,7 @@ from ..training.text_data import VALIDATION, text_stage_data
 def main(argv: list[str] | None = None) -> int:
     from expclip_blender.api import ExpClip, load
     from expclip_blender.emotion_phrase import EmotionPhraseFinder
+    from expclip_blender.facs import read_emotions
     from expclip_blender.lexicon import Lexicon
 
     parser = argparse.ArgumentParser(
@@ -49,17 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     tead = build_tead(seed=split["seed"])
     data = text_stage_data(tead, split["seed"], split["validation_share"],
                            split["goemotions_validation_share"], DEFAULT_GOEMOTIONS_DIR)  # fmt: skip
-    result = ablation(model, data.tead, VALIDATION)
+    texts, truth = goemotions_sentences(data.tead)
     print(f"Ablation on the {VALIDATION} split (emotion read off the face; GoEmotions dev macro-F1):")
-    for name, row in result["rows"].items():
-        variant = ExpClip(model.heads, model.text_encoder, options=replace(model.options, **ABLATIONS[name]))
+    for name, switches in ABLATIONS.items():
+        variant = ExpClip(model.heads, model.text_encoder, options=replace(model.options, **switches))
         variant.lexicon, variant.phrase_finder = model.lexicon, model.phrase_finder
+        accuracy = emotion_accuracy(variant, data.tead, VALIDATION)
+        words = accuracy.get("emotion_word", {}).get("accuracy", nan)
+        situations = accuracy.get("situation", {}).get("accuracy", nan)
+        f1 = macro_f1(truth, read_emotions(variant.faces(texts)), GOEMOTIONS_CLASSES) if texts else nan
         ladders = intensity_checks(variant)
-        words, situations = row["accuracy"].get("emotion_word", nan), row["accuracy"].get("situation", nan)
         print(
-            f"  {name:<32} words {words:.1%}  situations {situations:.1%}  "
-            f"GoEmotions {row['goemotions']:.3f}  ladders {ladders['ladders_ordered']}/6  "
-            f"knob {sum(ladders['knob_monotonic'].values())}/6"
+            f"  {name:<32} words {words:.1%}  situations {situations:.1%}  GoEmotions {f1:.3f}  "
+            f"ladders {ladders['ladders_ordered']}/6  knob {sum(ladders['knob_monotonic'].values())}/6",
+            flush=True,
         )
     return 0
 
