@@ -150,7 +150,12 @@ def build_scene(wav: Path, switch_s: float):
     try:
         strip = strips.new_sound("demo speech", str(wav), 1, 1)
         strip.sound.pack()  # demo.blend plays without the WAV next to it
-        first, end = strip.frame_final_start, strip.frame_final_end
+        # Blender 5.3 names the handles left_handle / right_handle (the older names are deprecated).
+        first, end = (
+            (strip.left_handle, strip.right_handle)
+            if hasattr(strip, "left_handle")
+            else (strip.frame_final_start, strip.frame_final_end)
+        )
         settings.audio_source = "STRIP"
     except RuntimeError:  # a bpy built without audio (the PyPI 4.2 wheel): bake from the file
         settings.audio_source, settings.audio_file = "FILE", str(wav)

@@ -63,6 +63,22 @@ def test_trims_are_honoured(ext, empty_scene, ramp_wav):
     assert times[-1] == pytest.approx(0.4 + 45 / 25, abs=1.5 / RATE)
 
 
+def test_handles_are_read_under_each_release_s_names(ext, empty_scene, ramp_wav):
+    import warnings
+
+    from bake_helpers import add_sound_strip
+
+    ss = ext.operators.services.sound_source
+    empty_scene.render.fps, empty_scene.render.fps_base = 25, 1.0
+    strip = add_sound_strip(empty_scene, ramp_wav, 5)
+    strip.frame_offset_start, strip.frame_offset_end = 10, 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the older names, deprecated in 5.3
+        older = (strip.frame_final_start, strip.frame_final_end)
+    assert ss.strip_handles(strip) == older == (15, 60)
+    assert ss.strip_content_start(strip) == 5
+
+
 def test_fps_base_is_honoured(ext, empty_scene, ramp_wav):
     from bake_helpers import RATE, add_sound_strip
 

@@ -2,9 +2,9 @@
 
 A strip is read the way Blender's sequencer plays it (``BKE_sound_move_scene_sound``): the sound's time
 ``s`` plays at scene time ``frame_start / fps + sound_offset + s``, audible only between the strip's
-handles (``frame_final_start`` .. ``frame_final_end``, i.e. after the start/end trims). ``fps`` is the
+handles (:func:`strip_handles`, i.e. after the start/end trims). ``fps`` is the
 scene's real rate, ``render.fps / render.fps_base``. The samples returned cover exactly the frames
-between the handles, so animation row ``i`` belongs on frame ``frame_final_start + i``; where the
+between the handles, so animation row ``i`` belongs on the first frame between them ``+ i``; where the
 sound does not reach (a positive ``sound_offset``), the window holds silence.
 
 Volume, pan and the strip's mute flag are playback settings and are ignored: the speech is the same.
@@ -67,10 +67,24 @@ def all_strips(scene: bpy.types.Scene) -> list:
     return []
 
 
+def strip_handles(strip) -> tuple[int, int]:
+    """(first frame, frame after the last) between ``strip``'s handles: ``left_handle`` and
+    ``right_handle`` where Blender has them (5.3+, which deprecates the older names), else
+    ``frame_final_start`` and ``frame_final_end``."""
+    if hasattr(strip, "left_handle"):
+        return int(strip.left_handle), int(strip.right_handle)
+    return int(strip.frame_final_start), int(strip.frame_final_end)
+
+
+def strip_content_start(strip) -> float:
+    """The timeline frame where ``strip``'s source begins: ``content_start`` in 5.3+, else ``frame_start``."""
+    return float(strip.content_start if hasattr(strip, "content_start") else strip.frame_start)
+
+
 def sound_strips(scene: bpy.types.Scene) -> list:
     """The scene's sound strips, earliest first (then lowest channel)."""
     strips = [s for s in all_strips(scene) if s.type == "SOUND"]
-    return sorted(strips, key=lambda s: (s.frame_final_start, s.channel, s.name))
+    return sorted(strips, key=lambda s: (strip_handles(s)[0], s.channel, s.name))
 
 
 def default_sound_strip(scene: bpy.types.Scene):
@@ -119,7 +133,7 @@ def audio_available(scene: bpy.types.Scene, settings) -> bool:
 
 def frame_range_text(scene: bpy.types.Scene, strip) -> str:
     """'frames 10-81 (72 frames, 3.00 s)' for the panel: the frames a bake of ``strip`` covers."""
-    first, end = int(strip.frame_final_start), int(strip.frame_final_end)
+    first, end = strip_handles(strip)
     seconds = (end - first) / scene_fps(scene)
     return f"frames {first}-{end - 1} ({end - first} frames, {seconds:.2f} s)"
 
@@ -146,14 +160,15 @@ def read_strip_audio(scene: bpy.types.Scene, strip) -> BakeAudio:
     samples, problems = _decode_sound(sound, label)
     if len(getattr(strip, "retiming_keys", ())):
         natural = len(samples) / SAMPLE_RATE * fps
-        if abs(strip.frame_duration - natural) > 1.0:
+        length = strip.content_duration if hasattr(strip, "content_duration") else strip.frame_duration
+        if abs(length - natural) > 1.0:
             raise SoundSourceError(
                 f"The {label} is retimed to another speed: reset its retiming (Strip > Retiming > Reset) "
                 "or bake from the audio file."
             )
-    first, end = int(strip.frame_final_start), int(strip.frame_final_end)
+    first, end = strip_handles(strip)
     offset = float(getattr(strip, "sound_offset", 0.0))  # 4.3+; 4.2 has no sound offset
-    index, count = strip_window(float(strip.frame_start), first, end, offset, fps, SAMPLE_RATE)
+    index, count = strip_window(strip_content_start(strip), first, end, offset, fps, SAMPLE_RATE)
     lo, hi = max(index, 0), min(index + count, len(samples))
     if lo == index and hi - lo == count and 2 * count > len(samples):
         window = samples[lo:hi]  # inside the sound and most of it: no copy (an hour is 230 MB)
