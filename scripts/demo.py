@@ -134,6 +134,7 @@ def build_scene(wav: Path, switch_s: float):
     import bpy
     from expclip_ext.expclip_blender.timeline import marker_name
     from expclip_ext.operators.services.demo_head import create_demo_head_object
+    from expclip_ext.operators.services.sound_source import strip_handles
 
     scene = bpy.context.scene
     scene.name = "ExpCLIP Demo"
@@ -150,12 +151,7 @@ def build_scene(wav: Path, switch_s: float):
     try:
         strip = strips.new_sound("demo speech", str(wav), 1, 1)
         strip.sound.pack()  # demo.blend plays without the WAV next to it
-        # Blender 5.3 names the handles left_handle / right_handle (the older names are deprecated).
-        first, end = (
-            (strip.left_handle, strip.right_handle)
-            if hasattr(strip, "left_handle")
-            else (strip.frame_final_start, strip.frame_final_end)
-        )
+        first, end = strip_handles(strip)
         settings.audio_source = "STRIP"
     except RuntimeError:  # a bpy built without audio (the PyPI 4.2 wheel): bake from the file
         settings.audio_source, settings.audio_file = "FILE", str(wav)

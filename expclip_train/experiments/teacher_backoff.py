@@ -66,10 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     wordnet_table = build_backoff(wordnet, known, known_expressions)
     unseen = unseen_lemmas(wordnet, known, known_expressions)
     annotator = Annotator(wide=True)
-    phrases = [
-        p for p in annotator.emotion_phrases()
-        if p.lower() not in validation_entries and set(tokens(annotator.display(p))) <= known
-    ]  # fmt: skip
+    phrases = annotator.trained_phrases(known, validation_entries)
     shown = {annotator.display(p): annotator.display(p) for p in phrases if names_one_emotion(p)}
     teacher = read_teacher(args.teacher)
     model = load(models_dir=args.models)

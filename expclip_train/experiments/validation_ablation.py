@@ -33,7 +33,7 @@ from ..evaluation.expclip_report import (
     macro_f1,
 )
 from ..tead.build import DEFAULT_GOEMOTIONS_DIR, build_tead
-from ..training.text_data import VALIDATION, text_stage_data
+from ..training.text_data import VALIDATION, as_trained
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,15 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     split = json.loads(model.heads.metadata.get("validation_split", "null"))
     if not split:
         parser.error(f"the heads in '{args.models}' were trained on the validation split: nothing to score")
-    tead = build_tead(seed=split["seed"])
-    data = text_stage_data(tead, split["seed"], split["validation_share"],
-                           split["goemotions_validation_share"], DEFAULT_GOEMOTIONS_DIR)  # fmt: skip
-    texts, truth = goemotions_sentences(data.tead)
+    tead, _ = as_trained(build_tead(seed=split["seed"]), model.heads.metadata, DEFAULT_GOEMOTIONS_DIR)
+    texts, truth = goemotions_sentences(tead)
     print(f"Ablation on the {VALIDATION} split (emotion read off the face; GoEmotions dev macro-F1):")
     for name, switches in ABLATIONS.items():
         variant = ExpClip(model.heads, model.text_encoder, options=replace(model.options, **switches))
         variant.lexicon, variant.phrase_finder = model.lexicon, model.phrase_finder
-        accuracy = emotion_accuracy(variant, data.tead, VALIDATION)
+        accuracy = emotion_accuracy(variant, tead, VALIDATION)
         words = accuracy.get("emotion_word", {}).get("accuracy", nan)
         situations = accuracy.get("situation", {}).get("accuracy", nan)
         f1 = macro_f1(truth, read_emotions(variant.faces(texts)), GOEMOTIONS_CLASSES) if texts else nan

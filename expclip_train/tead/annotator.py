@@ -273,6 +273,17 @@ class Annotator:
         }  # fmt: skip
         return sorted(phrases)
 
+    def trained_phrases(self, known: set[str], kept_out: Iterable[str] = ()) -> list[str]:
+        """The :meth:`emotion_phrases` heads were trained on: not among ``kept_out`` (lower case), and every
+        word of them in ``known`` (the heads' training texts' tokens)."""
+        from expclip_blender.lexicon import tokens
+
+        left_out = {e.lower() for e in kept_out}
+        return [
+            p for p in self.emotion_phrases()
+            if p.lower() not in left_out and set(tokens(self.display(p))) <= known
+        ]  # fmt: skip
+
     def display(self, text: str) -> str:
         """A vocabulary entry with its pronoun slots filled (for reading)."""
         return V.subjects[0].fill(text.replace("{side}", "left"))

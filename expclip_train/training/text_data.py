@@ -159,6 +159,20 @@ def multi_label_pairs(
     )
 
 
+def as_trained(
+    tead: Tead, heads_metadata: dict[str, str], goemotions_dir: Path | None
+) -> tuple[Tead, set[str]]:
+    """TEAD as heads saw it, and the vocabulary entries they never saw (lower case): heads trained with
+    the validation split kept out (header ``validation_split``) never saw its items."""
+    split = json.loads(heads_metadata.get("validation_split", "null"))
+    if not split:
+        return tead, set()
+    data = text_stage_data(
+        tead, split["seed"], split["validation_share"], split["goemotions_validation_share"], goemotions_dir
+    )
+    return data.tead, {e.lower() for items in data.validation_items.values() for e in items}
+
+
 def text_stage_data(
     tead: Tead, seed: int, validation_share: float, goemotions_share: float, goemotions_dir: Path | None
 ) -> TextStageData:
