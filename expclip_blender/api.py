@@ -39,6 +39,7 @@ SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS
 _BLINK = [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
 _WIDE = [ARKIT_INDEX["eyeWideLeft"], ARKIT_INDEX["eyeWideRight"]]
 PHRASE_CACHE_SIZE = 4096  # emotion-phrase styles kept between calls (a few hundred bytes each)
+PROMPT_CACHE_SIZE = 256  # prompts' still faces and styles kept between animate() calls
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class ExpClip:
         self.generator_path = Path(generator_path) if generator_path else MODELS_DIR / GENERATOR_FILE
         # Loaded on first use: torch is only imported when speech is animated.
         self._generator: SpeechToFace | None = None
-        self._styles: dict[tuple[str, float], np.ndarray] = {}  # prompts recur bake after bake
+        # (prompt, intensity) -> (still face, style): prompts recur bake after bake
+        self._prompts: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
         self.lexicon = bundled_lexicon()
         self.phrase_finder = bundled_phrase_finder()  # over the same table; compiled once per process
         self._phrase_styles: dict[str, np.ndarray] = {}  # emotion phrases recur across prompts
@@ -205,13 +207,18 @@ class ExpClip:
         The generator was trained on expression-encoder embeddings (EPA); going through the decoded face
         puts a prompt in exactly that space, and makes ``intensity`` mean the same as in ``expression()``.
         """
+        return self._face_and_style(prompt, intensity)[1].copy()
+
+    def _face_and_style(self, prompt: str, intensity: float) -> tuple[np.ndarray, np.ndarray]:
+        """(``expression()``, ``style_of()``) of a prompt, kept: animate() needs both, call after call."""
         key = (_clean_prompt(prompt), check_intensity(intensity))
-        style = self._styles.get(key)
-        if style is None:
-            if len(self._styles) >= 256:
-                self._styles.clear()
-            style = self._styles[key] = self.embed_expression(self.expression(prompt, intensity))[0]
-        return style.copy()
+        found = self._prompts.get(key)
+        if found is None:
+            if len(self._prompts) >= PROMPT_CACHE_SIZE:
+                self._prompts.clear()
+            face = self.expression(prompt, intensity)
+            found = self._prompts[key] = (face, self.embed_expression(face)[0])
+        return found
 
     def animate(
         self,
@@ -275,7 +282,7 @@ class ExpClip:
         if smoothing > 0 and len(out) > 1:
             out = _gaussian_smooth(out, sigma_frames=smoothing * 0.06 * fps)
         if (blinks or gaze_amount > 0) and len(out):
-            face = self.expression(prompt, intensity) if gaze_amount > 0 else None
+            face = self._face_and_style(prompt, intensity)[0].copy() if gaze_amount > 0 else None
             _add_eyes(out, fps, seed, audio, sample_rate, blinks, gaze_amount, face)
         out = np.clip(out, 0.0, 1.0)
         # The frames obey the same antagonistic-pair rule as the still face of expression().

@@ -96,6 +96,24 @@ def test_deterministic_and_prompt_matters(model):
     )
 
 
+def test_a_recurring_prompt_is_read_once(model, monkeypatch):
+    # A batch bakes shot after shot with one prompt: its still face and style are kept, so the text
+    # encoder runs for the first call only, and the kept face is expression()'s (up to the float noise of
+    # a batch's padding: the first reading encoded the prompt together with its emotion phrase).
+    audio = _speechlike(1.0, 16000)
+    first = model.animate(audio, 16000, "quietly seething")
+    calls = []
+    encode = model.text_encoder.encode
+    monkeypatch.setattr(model.text_encoder, "encode", lambda texts: calls.append(texts) or encode(texts))
+    np.testing.assert_array_equal(model.animate(audio, 16000, "quietly seething"), first)
+    assert calls == []
+    model.animate(audio, 16000, "a sly grin")
+    assert len(calls) == 1
+    kept_face, kept_style = model._face_and_style("quietly seething", 1.0)
+    np.testing.assert_allclose(kept_face, model.expression("quietly seething"), atol=1e-5)
+    np.testing.assert_array_equal(kept_style, model.style_of("quietly seething"))
+
+
 def test_cues_switch_and_blend_the_style(model):
     audio = _speechlike(4.0, 16000)
     # Without the procedural blinks and eye movements, which follow the emotion but not the blend.
