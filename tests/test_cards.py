@@ -63,8 +63,11 @@ def test_card_commands_rebuild_the_shipped_weights_and_readme_shows_them():
         commands.append("python -m expclip_train.training.expclip --stage 2")
     for command in commands:
         assert f"`{command}`" in expclip and command in readme, command
-    assert "`python -m expclip_train.training.generator --threads 1`" in generator
-    assert "python -m expclip_train.training.generator --threads 1 " in readme
+    # the shipped run's thread count is named where it differs from the command's default (2)
+    threads = json.loads((MODELS_DIR / "generator.train-log.json").read_text(encoding="utf-8"))["threads"]
+    command = "python -m expclip_train.training.generator" + (f" --threads {threads}" if threads != 2 else "")
+    assert f"`{command}`" in generator
+    assert f"{command} " in readme
 
 
 def _copy_models(tmp_path, name: str):
