@@ -282,7 +282,7 @@ class ExpClip:
         if smoothing > 0 and len(out) > 1:
             out = _gaussian_smooth(out, sigma_frames=smoothing * 0.06 * fps)
         if (blinks or gaze_amount > 0) and len(out):
-            face = self._face_and_style(prompt, intensity)[0].copy() if gaze_amount > 0 else None
+            face = self._face_and_style(prompt, intensity)[0] if gaze_amount > 0 else None  # read only
             _add_eyes(out, fps, seed, audio, sample_rate, blinks, gaze_amount, face)
         out = np.clip(out, 0.0, 1.0)
         # The frames obey the same antagonistic-pair rule as the still face of expression().
