@@ -489,3 +489,16 @@ def test_stage_2_can_keep_the_validation_split_out(split):
         ["--stage", "2", "--exclude-validation", "--fresh-projection", "--no-report"]
     )
     assert args.exclude_validation and args.fresh_projection and args.no_report
+
+
+def test_goemotions_sentences_and_their_neutral_ones_are_drawn_by_their_weights():
+    from expclip_train.tead.build import Pair
+    from expclip_train.training.text_encoder import goemotions_draw_factors, shipped_recipe
+
+    cfg = replace(shipped_recipe(), goemotions_weight=2.0, goemotions_neutral_weight=3.0)
+    pairs = [
+        Pair(0, "I went to the shop", "goemotions", "train", (), "neutral"),
+        Pair(1, "best day ever", "goemotions", "train", (), "happiness"),
+        Pair(2, "a neutral face", "emotion_word", "train"),
+    ]
+    assert goemotions_draw_factors(pairs, cfg).tolist() == [6.0, 2.0, 1.0]

@@ -173,8 +173,9 @@ def _encoder_stage_lines(run: dict[str, Any]) -> list[str]:
             if c["validation_share"] > 0
             else " (all of them; the recipe was chosen with a validation split kept out)"
         )
-        + f"; GoEmotions sentences drawn {c['goemotions_weight']}x as often as stage 2 draws them, a "
-        "sentence with k emotions once per emotion at 1/k.",
+        + f"; GoEmotions sentences drawn {c['goemotions_weight']}x as often as stage 2 draws them (those "
+        f"labelled neutral {c.get('goemotions_neutral_weight', 1.0)}x that again), a sentence with k "
+        "emotions once per emotion at 1/k.",
         f"- **Recipe**: AdamW, peak lr {c['lr_encoder']} (encoder layers) and {c['lr_projection']} "
         f"(projection), {c['warmup']} warm-up steps, cosine decay, weight decay {c['weight_decay']}, "
         f"{c['steps']} steps of {c['batch_size']} pairs + {c['distil_batch']} teacher texts, seed "

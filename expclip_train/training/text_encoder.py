@@ -32,6 +32,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ from ..recipes import load_recipe, recipe_path
 from .bottom_cache import BottomCache
 from .minilm_torch import MiniLMTorch, Tokens
 from .text_data import Teacher, TextStageData, distillation_set, read_teacher, text_stage_data
+
+if TYPE_CHECKING:
+    from ..tead.build import Pair
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = "expclip-text"
@@ -77,6 +81,7 @@ class TextEncoderConfig:
     side_named_weight: float
     word_balance: float
     goemotions_weight: float
+    goemotions_neutral_weight: float
     distil_weight: float
     validation_share: float
     goemotions_validation_share: float
@@ -117,6 +122,14 @@ class Batches:
         return pairs, teacher
 
 
+def goemotions_draw_factors(pairs: list[Pair], cfg: TextEncoderConfig) -> np.ndarray:
+    """Each pair's draw factor on top of stage 2's weights: ``goemotions_weight`` for a GoEmotions sentence,
+    times ``goemotions_neutral_weight`` where its class is neutral, 1 for every other pair."""
+    go = np.array([p.kind == "goemotions" for p in pairs], dtype=bool)
+    neutral = go & np.array([p.emotion == "neutral" for p in pairs], dtype=bool)
+    return np.where(go, cfg.goemotions_weight, 1.0) * np.where(neutral, cfg.goemotions_neutral_weight, 1.0)
+
+
 def prepare(cfg: TextEncoderConfig, heads, teacher: Teacher | None, goemotions_dir: Path | None):
     """(the re-split data, the batches) of a run: TEAD built from the seed, the validation split, all of
     GoEmotions train, the stage-2 draw weights and the teacher's texts."""
@@ -135,7 +148,7 @@ def prepare(cfg: TextEncoderConfig, heads, teacher: Teacher | None, goemotions_d
     train = [p for p in split.pairs if p.split == "train"]  # train_pairs() order
     side_named = np.array([names_a_side(p.kind, p.text) for p in train])
     draw = text_draw_weights(split, cfg, side_named) * data.share
-    draw *= np.where([p.kind == "goemotions" for p in train], cfg.goemotions_weight, 1.0)
+    draw *= goemotions_draw_factors(train, cfg)
     pair_texts = sorted({p.text for p in train})
     teacher_texts = teacher.texts if teacher is not None else []
     texts = pair_texts + teacher_texts
@@ -416,7 +429,8 @@ def agreement(student: Student, cfg: TextEncoderConfig, out_dir: Path, prompts: 
 
 # Recipe fields the command line can change (each overrides the recipe file's value when given).
 _CLI_RECIPE = ("seed", "steps", "trained_layers", "batch_size", "distil_batch", "distil_weight",
-               "goemotions_weight", "lr_encoder", "lr_projection", "teacher", "init", "validation_share",
+               "goemotions_weight", "goemotions_neutral_weight", "lr_encoder", "lr_projection", "teacher",
+               "init", "validation_share",
                "goemotions_validation_share")  # fmt: skip
 
 
