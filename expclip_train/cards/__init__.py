@@ -174,7 +174,7 @@ def _encoder_stage_lines(run: dict[str, Any]) -> list[str]:
             else " (all of them; the recipe was chosen with a validation split kept out)"
         )
         + f"; GoEmotions sentences drawn {c['goemotions_weight']}x as often as stage 2 draws them (those "
-        f"labelled neutral {c.get('goemotions_neutral_weight', 1.0)}x that again), a sentence with k "
+        f"labelled neutral {c['goemotions_neutral_weight']}x that again), a sentence with k "
         "emotions once per emotion at 1/k.",
         f"- **Recipe**: AdamW, peak lr {c['lr_encoder']} (encoder layers) and {c['lr_projection']} "
         f"(projection), {c['warmup']} warm-up steps, cosine decay, weight decay {c['weight_decay']}, "

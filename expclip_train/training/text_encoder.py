@@ -430,8 +430,7 @@ def agreement(student: Student, cfg: TextEncoderConfig, out_dir: Path, prompts: 
 # Recipe fields the command line can change (each overrides the recipe file's value when given).
 _CLI_RECIPE = ("seed", "steps", "trained_layers", "batch_size", "distil_batch", "distil_weight",
                "goemotions_weight", "goemotions_neutral_weight", "lr_encoder", "lr_projection", "teacher",
-               "init", "validation_share",
-               "goemotions_validation_share")  # fmt: skip
+               "init", "validation_share", "goemotions_validation_share")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
