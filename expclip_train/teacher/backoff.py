@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from expclip_blender.lexicon import inflection_candidates
 
-from ..recipes import config_from_dict, recipe_path, recipe_values
+from ..recipes import config_from_dict, load_recipe, recipe_path, recipe_values
+from ..tead.thesaurus import ThesaurusRecipe
 from ..training.text_data import Teacher
 
 __all__ = [
@@ -37,11 +39,23 @@ class LexiconRecipe:
     teacher_stand_ins: int  # nearest trained phrases kept per unseen word (0: WordNet alone)
     teacher_min_similarity: float  # cosine floor in the teacher's space: a farther phrase is no stand-in
     wordnet_stand_ins: bool  # WordNet's synonyms follow the teacher's phrases (up to wordnet.MAX_TERMS)
+    thesaurus_stand_ins: int  # trained phrases from the thesaurus for terms neither gives one (0: none)
+    thesaurus_min_overlap: float  # cosine of the two thesaurus neighbour sets a stand-in needs
+    thesaurus_min_emotion_share: float  # share of the term's thesaurus neighbours that are trained phrases
+
+    @property
+    def thesaurus(self) -> ThesaurusRecipe:
+        """The thesaurus part of the recipe."""
+        return ThesaurusRecipe(
+            self.thesaurus_stand_ins, self.thesaurus_min_overlap, self.thesaurus_min_emotion_share
+        )
 
 
-def lexicon_recipe() -> LexiconRecipe:
-    """The shipped lexicon recipe."""
-    return config_from_dict(recipe_path("lexicon"), recipe_values("lexicon"), LexiconRecipe)
+def lexicon_recipe(path: Path | None = None) -> LexiconRecipe:
+    """The lexicon recipe at ``path`` (default: the shipped one)."""
+    if path is None:
+        return config_from_dict(recipe_path("lexicon"), recipe_values("lexicon"), LexiconRecipe)
+    return load_recipe(path, {"lexicon": LexiconRecipe})[1]
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
