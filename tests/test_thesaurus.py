@@ -93,3 +93,18 @@ def test_the_package_is_checked_by_its_hash(tmp_path: Path) -> None:
 def test_the_shipped_recipe_uses_the_thesaurus_within_its_measured_range() -> None:
     recipe = lexicon_recipe().thesaurus
     assert recipe.count >= 1 and 0.0 <= recipe.min_overlap < 1.0 and 0.0 <= recipe.min_emotion_share < 1.0
+
+
+def test_leave_one_out_scores_each_phrase_against_its_own_label() -> None:
+    from expclip_train.experiments.thesaurus_stand_ins import leave_one_out
+
+    t = Thesaurus.from_lines(LINES)
+    labels = {
+        "incensed": {"anger"}, "irate": {"anger"}, "angry": {"anger"}, "furious": {"anger"},
+        "overjoyed": {"happiness"}, "elated": {"happiness"}, "cross": {"anger"},
+    }  # fmt: skip
+    loo = leave_one_out(t, labels, ThesaurusRecipe(count=1, min_overlap=0.0, min_emotion_share=0.0))
+    assert loo["tested"] == 7 and loo["coverage"] == 1.0
+    assert loo["top1_precision"] == 1.0  # anger words stand in for anger words, joy for joy
+    mixed = {**labels, "elated": {"sadness"}}  # a wrong label: "overjoyed" now takes a sadness phrase
+    assert leave_one_out(t, mixed, ThesaurusRecipe(1, 0.0, 0.0))["top1_precision"] < 1.0
