@@ -16,7 +16,12 @@ from .audio import all_finite
 from .cancel import Progress
 from .curves import smoothstep
 from .device import check_device, resolve_device
-from .emotion_phrase import PHRASE_SHARE, bundled_phrase_embeddings, bundled_phrase_finder
+from .emotion_phrase import (
+    PHRASE_APART_MAX_WORDS,
+    PHRASE_SHARE,
+    bundled_phrase_embeddings,
+    bundled_phrase_finder,
+)
 from .expclip import ExpClipHeads, load_heads
 from .face_rules import bundled_face_rules
 from .lexicon import bundled_lexicon
@@ -50,6 +55,7 @@ class ReadingOptions:
     wordnet_backoff: bool = True  # unseen words get trained stand-ins (lexicon.py)
     phrase_apart: bool = True  # the one emotion phrase is also read alone (emotion_phrase.py)
     phrase_share: float = PHRASE_SHARE  # that reading's share of the prompt's style
+    phrase_apart_max_words: int = PHRASE_APART_MAX_WORDS  # longer prompts (sentences) are read whole only
     face_rules: bool = True  # antagonistic pairs, sides and named brows (face_rules.py)
 
 
@@ -135,7 +141,10 @@ class ExpClip:
         cleaned = [_clean_prompt(p) for p in prompts]
         texts = [self.with_known_words(p) for p in cleaned]
         finder = self.phrase_finder if self.options.phrase_apart else None
-        phrases = [finder.read_apart(p) if finder is not None else [] for p in cleaned]
+        longest = self.options.phrase_apart_max_words
+        phrases = [
+            finder.read_apart(p) if finder is not None and len(p.split()) <= longest else [] for p in cleaned
+        ]
         wanted = {f for found in phrases for f in found}
         if len(self._phrase_styles) + len(wanted) > PHRASE_CACHE_SIZE:
             self._phrase_styles.clear()

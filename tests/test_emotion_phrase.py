@@ -8,7 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from expclip_blender.emotion_phrase import GRADE_VARIANTS, PHRASE_SHARE, EmotionPhraseFinder
+from expclip_blender.emotion_phrase import (
+    GRADE_VARIANTS,
+    PHRASE_APART_MAX_WORDS,
+    PHRASE_SHARE,
+    EmotionPhraseFinder,
+)
 from expclip_blender.lexicon import LEXICON_FILE, Lexicon, tokens
 from expclip_train.tead.annotator import INTENSITY_GROUPS, INTENSITY_WORDS, Annotator
 
@@ -120,6 +125,19 @@ def test_api_blends_the_phrase_into_the_prompt(expclip_model) -> None:
     for text in ("furious", "she just heard the worst news of her life", "not angry"):
         plain = m.heads.project_text(m.text_encoder.encode([m.with_known_words(text)]))[0]
         np.testing.assert_allclose(m.embed_text(text)[0], plain, atol=1e-6)
+
+
+def test_api_reads_sentences_whole(expclip_model) -> None:
+    m = expclip_model
+    short = "honestly, they are a tiny bit judgy"
+    long = "honestly, after the meeting this morning they are a tiny bit judgy"
+    assert len(short.split()) <= PHRASE_APART_MAX_WORDS < len(long.split())
+    assert m.phrase_finder.find(long) == m.phrase_finder.find(short) == ["a tiny bit judgy"]
+    plain = m.heads.project_text(m.text_encoder.encode([m.with_known_words(long)]))[0]
+    np.testing.assert_allclose(m.embed_text(long)[0], plain, atol=1e-6)
+    assert not np.allclose(
+        m.embed_text(short)[0], m.heads.project_text(m.text_encoder.encode([short]))[0], atol=1e-3
+    )
 
 
 def test_api_reads_a_phrase_with_its_grade_variants(expclip_model) -> None:

@@ -2,10 +2,10 @@
 
 Heads trained with the validation split kept out (stage 3 ``--validation-share 0.1
 --goemotions-validation-share 0.1``), read through the API with the unseen-word table built for them (the
-lexicon command with ``--models``). Each variant is ``SHARE`` or ``SHARE:WORDS`` (the phrase read alone only
-in prompts of at most WORDS words); figures as ``training.text_validation`` prints them on the ``api`` path
-(emotion words and situations per description and per item, GoEmotions validation macro-F1), with the
-intensity ladders and the knob.
+lexicon command with ``--models``). Each variant is ``SHARE`` or ``SHARE:WORDS`` (the phrase read alone
+only in prompts of at most WORDS words, ``ReadingOptions.phrase_apart_max_words``); figures as
+``training.text_validation`` prints them on the ``api`` path (emotion words and situations per description
+and per item, GoEmotions validation macro-F1), with the intensity ladders and the knob.
 
     python -m expclip_train.experiments.phrase_share --models FOLDER --lexicon TABLE 0.75 0.5 0.25 0.75:6 0
 
@@ -26,15 +26,7 @@ from ..tead.build import DEFAULT_GOEMOTIONS_DIR, build_tead
 from ..training.text_data import text_stage_data
 from ..training.text_validation import validation_figures
 
-
-class _ShortPromptsOnly:
-    """A phrase finder that reads phrases apart only in prompts of at most ``words`` words."""
-
-    def __init__(self, finder, words: int) -> None:
-        self.finder, self.words = finder, words
-
-    def read_apart(self, prompt: str, variants: bool = True) -> list[str]:
-        return [] if len(prompt.split()) > self.words else self.finder.read_apart(prompt, variants)
+NO_LIMIT = 1 << 30  # "SHARE" alone: the phrase read apart in prompts of any length
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,11 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     for variant in args.variants:
         share, _, words = variant.partition(":")
         t0 = time.perf_counter()
-        reader = ExpClip(
-            model.heads, model.text_encoder, options=replace(model.options, phrase_share=float(share))
+        options = replace(
+            model.options, phrase_share=float(share), phrase_apart_max_words=int(words) if words else NO_LIMIT
         )
-        reader.lexicon = lexicon
-        reader.phrase_finder = _ShortPromptsOnly(finder, int(words)) if words else finder
+        reader = ExpClip(model.heads, model.text_encoder, options=options)
+        reader.lexicon, reader.phrase_finder = lexicon, finder
         figures = validation_figures(reader, data, "api")
         ladders = intensity_checks(reader)
         parts = []
