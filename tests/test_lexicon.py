@@ -177,5 +177,4 @@ def test_api_reads_unseen_words_through_known_ones(expclip_model) -> None:
         expclip_model.with_known_words("a bit fed up") == "a bit fed up (frustrated, disgusted, displeased)"
     )
     faces = [expclip_model.expression(p) for p in ("a bit fed up", "fed up", "utterly fed up")]
-    # Its stand-ins are frustration and disgust: either reading is the idiom's, never neutral or sadness.
-    assert set(read_emotions(faces)) <= {"anger", "disgust"}
+    assert read_emotions(faces) == ["disgust"] * 3
