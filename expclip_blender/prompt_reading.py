@@ -7,7 +7,7 @@ Two readings are shown: the stand-ins the text encoder reads with words training
 
 from __future__ import annotations
 
-from .emotion_phrase import bundled_phrase_finder
+from .emotion_phrase import PHRASE_APART_MAX_WORDS, bundled_phrase_finder
 from .lexicon import bundled_lexicon
 
 __all__ = ["normalize_prompt", "prompt_phrase", "prompt_reading"]
@@ -29,7 +29,10 @@ def prompt_reading(prompt: str) -> str | None:
 
 def prompt_phrase(prompt: str) -> str | None:
     """The emotion phrase the model also reads on its own in a longer prompt ("a tiny bit judgy" in
-    "honestly, she is a tiny bit judgy"), or None when the prompt is read whole."""
+    "honestly, she is a tiny bit judgy"), or None when the prompt is read whole (a sentence of more than
+    ``PHRASE_APART_MAX_WORDS`` words among them)."""
     finder = bundled_phrase_finder()
-    found = finder.read_apart(normalize_prompt(prompt), variants=False) if finder is not None else []
-    return ", ".join(found) or None
+    text = normalize_prompt(prompt)
+    if finder is None or len(text.split()) > PHRASE_APART_MAX_WORDS:
+        return None
+    return ", ".join(finder.read_apart(text, variants=False)) or None

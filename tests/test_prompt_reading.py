@@ -21,3 +21,5 @@ def test_the_emotion_phrase_read_on_its_own():
     assert prompt_phrase("furious") is None  # the prompt is its own phrase
     assert prompt_phrase("absolutely livid") is None  # its grade variants are read, not shown
     assert prompt_phrase("happy but a little surprised") is None and prompt_phrase("") is None
+    # A sentence is read whole, as the model reads it (emotion_phrase.PHRASE_APART_MAX_WORDS).
+    assert prompt_phrase("honestly, after the meeting this morning she is a tiny bit judgy") is None
