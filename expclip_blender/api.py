@@ -21,6 +21,7 @@ from .emotion_phrase import (
     PHRASE_SHARE,
     bundled_phrase_embeddings,
     bundled_phrase_finder,
+    read_whole,
 )
 from .expclip import ExpClipHeads, load_heads
 from .face_rules import bundled_face_rules
@@ -143,7 +144,7 @@ class ExpClip:
         finder = self.phrase_finder if self.options.phrase_apart else None
         longest = self.options.phrase_apart_max_words
         phrases = [
-            finder.read_apart(p) if finder is not None and len(p.split()) <= longest else [] for p in cleaned
+            finder.read_apart(p) if finder is not None and not read_whole(p, longest) else [] for p in cleaned
         ]
         wanted = {f for found in phrases for f in found}
         if len(self._phrase_styles) + len(wanted) > PHRASE_CACHE_SIZE:
@@ -158,10 +159,10 @@ class ExpClip:
         styles = self.heads.project_text(embeddings)
         out = styles[: len(texts)].copy()
         self._phrase_styles.update(zip(extra + stored, styles[len(texts) :].copy(), strict=True))
+        share = self.options.phrase_share
         for i, found in enumerate(phrases):
             if found:
                 alone = _unit(np.mean([self._phrase_styles[f] for f in found], axis=0))
-                share = self.options.phrase_share
                 out[i] = _unit((1.0 - share) * out[i] + share * alone)
         return out
 

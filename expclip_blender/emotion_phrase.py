@@ -40,6 +40,7 @@ __all__ = [
     "bundled_phrase_embeddings",
     "bundled_phrase_finder",
     "load_phrase_embeddings",
+    "read_whole",
     "write_phrase_embeddings",
 ]
 
@@ -58,6 +59,13 @@ PHRASE_SHARE = 0.75
 #: fine-tuned encoder (docs/experiments.md): GoEmotions macro-F1 0.457 -> 0.473, emotion words and situations
 #: as before, and every prompt of up to 10 words (what animators type, the presets) read as before.
 PHRASE_APART_MAX_WORDS = 10
+
+
+def read_whole(prompt: str, max_words: int = PHRASE_APART_MAX_WORDS) -> bool:
+    """Whether ``prompt`` is a sentence too long to read its emotion phrase apart (more than ``max_words``
+    whitespace-separated words)."""
+    return len(prompt.split()) > max_words
+
 
 #: How many other intensity words of its grade a phrase is also read with, the group's first (its most
 #: trained: TEAD v1's words come first): "absolutely livid" -> "extremely livid", "utterly livid". Each

