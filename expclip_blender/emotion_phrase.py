@@ -49,9 +49,10 @@ __all__ = [
 #: prompt such as "smug half smile" then costs one encoder call, not a batch of two.
 PHRASE_EMBEDDINGS_FILE = LEXICON_FILE.parent / "phrase_embeddings.safetensors"
 
-#: Share of the emotion phrase's own style in the prompt's style (the rest is the whole prompt's). Measured
-#: on TEAD's second held-out split (trained words, unseen frames), emotion words read right: 0 -> 83.4%,
-#: 0.75 -> 91.5%, 1 -> 92.0%; 0.75 keeps some of what the sentence adds.
+#: Share of the emotion phrase's own style in the prompt's style (the rest is the whole prompt's). On the
+#: text stage's validation split, shares 0.25-0.75 read emotion words and situations within a point of each
+#: other; 0.75 keeps short prompts made of several phrases as they read (the "Sarcastic" preset's eye roll),
+#: and without the phrase an intensity ladder breaks (docs/experiments.md).
 PHRASE_SHARE = 0.75
 
 #: Prompts of more words than this are read whole: in a sentence the words around the phrase carry the
