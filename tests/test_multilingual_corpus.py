@@ -85,6 +85,28 @@ def test_fresh_utterance_is_labelled_in_arpabet(lang):
         assert at.label in BILABIALS, (lang, p, at)
 
 
+def _speak_sample(lang: str, variant: str) -> tuple[bytes, list[tuple[str, float]]]:
+    """(the audio's bytes, the phones) of a language's sample sentence; module level, so a spawned
+    process can run it."""
+    u = _synth().synth(SAMPLES[lang], voice=LANGUAGES[lang].voice, variant=variant, rate=170)
+    return u.audio.tobytes(), [(p.label, p.start) for p in u.phones]
+
+
+def test_the_same_request_gives_the_same_speech():
+    """espeak-ng keeps state between utterances (a pitch-flutter phase, rand()): without a reset, the same
+    sentence came out 20-190 samples longer or shorter after other sentences, so a corpus depended on
+    which clips each worker had spoken before. Same request, same audio: after other speech and in a
+    fresh process."""
+    import multiprocessing
+
+    first = _speak_sample("pl", "Alicia")
+    _speak_sample("de", "m1")  # other speech in between, another voice
+    _speak_sample("pl", "klatt2")
+    assert _speak_sample("pl", "Alicia") == first
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_speak_sample, ("pl", "Alicia")) == first
+
+
 def test_voice_without_a_table_is_refused():
     from expclip_train.speech.synth import SynthError
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 import re
 import shutil
 import subprocess
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,19 +64,50 @@ _POS_CHARACTER, _CHARS_UTF8, _PHONEME_INPUT = 1, 1, 0x100
 _P_RATE, _P_PITCH, _P_RANGE, _P_WORDGAP = 1, 3, 4, 7
 
 
+@functools.lru_cache(maxsize=1)
+def _library_name() -> str:
+    return ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc.dlclose.argtypes = [ctypes.c_void_p]
+    return libc
+
+
+def _still_loaded(name: str) -> bool:
+    """Whether the shared library ``name`` is loaded in this process (asked without loading it)."""
+    try:
+        probe = ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return False
+    _libc().dlclose(probe._handle)  # the probe took a reference of its own
+    return True
+
+
 class EspeakLib:
     """The process-wide espeak-ng library (it keeps global state: one synthesis at a time).
 
     Its phoneme events carry mnemonics; a process that constructs ``EspeakLib(ipa=True)`` instead (and
     never calls :meth:`get`) gets the phonemes' IPA names, which is how the phoneme tables learn the IPA
-    of each mnemonic. The library is initialised once per process, so the two never share one.
+    of each mnemonic. One instance per process: each synthesis loads the library afresh (see
+    :meth:`synth`), which would pull it from under a second instance.
     """
 
     _instance: EspeakLib | None = None
     _lock = threading.Lock()
+    _warned_not_reset = False
 
     def __init__(self, ipa: bool = False) -> None:
-        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
+        self._ipa = ipa
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[int, str]] = []
+        self._callback = _CALLBACK(self._on_audio)  # keep a reference: the library holds a raw pointer
+        self._load()
+
+    def _load(self) -> None:
+        name = _library_name()
         try:
             self.lib = ctypes.CDLL(name)
         except OSError as err:
@@ -89,18 +122,34 @@ class EspeakLib:
             ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
             ctypes.c_void_p, ctypes.c_void_p,
         ]  # fmt: skip
-        self.sample_rate = self.lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS,
-            0,
-            None,
-            _INIT_PHONEME_EVENTS | (_INIT_PHONEME_IPA if ipa else 0) | _INIT_DONT_EXIT,
-        )
+        flags = _INIT_PHONEME_EVENTS | (_INIT_PHONEME_IPA if self._ipa else 0) | _INIT_DONT_EXIT
+        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, flags)
         if self.sample_rate <= 0:
             raise SynthError("espeak-ng failed to initialise (is espeak-ng-data installed?)")
-        self._chunks: list[np.ndarray] = []
-        self._events: list[tuple[int, str]] = []
-        self._callback = _CALLBACK(self._on_audio)  # keep a reference: the library holds a raw pointer
         self.lib.espeak_SetSynthCallback(self._callback)
+
+    def _reload(self) -> None:
+        """Unload the library and load it again, so the next synthesis starts from its initial state.
+
+        espeak-ng keeps state between syntheses that its API cannot reset (a pitch-flutter phase that runs
+        on from one utterance to the next, libc's ``rand()`` for noise): the same text and settings came
+        out with a different length and waveform after other texts, so a corpus depended on which clips
+        each worker process had spoken before. Unloading restores the library's static data; ``rand()`` is
+        reseeded as at process start. Where something else keeps the library loaded, nothing resets it
+        and speech depends on what was spoken before (warned once).
+        """
+        self.lib.espeak_Terminate()
+        _libc().dlclose(self.lib._handle)
+        if not EspeakLib._warned_not_reset and _still_loaded(_library_name()):
+            EspeakLib._warned_not_reset = True
+            warnings.warn(
+                "espeak-ng stays loaded elsewhere in this process, so its state cannot be reset: "
+                "the same text may come out slightly different depending on what was spoken before",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        self._load()
+        _libc().srand(1)
 
     @classmethod
     def get(cls) -> EspeakLib:
@@ -133,9 +182,11 @@ class EspeakLib:
         """(int16 audio at self.sample_rate, [(start sample, mnemonic)]).
 
         With ``phoneme_input`` the text may hold phoneme mnemonics in ``[[...]]``, as on espeak-ng's
-        command line.
+        command line. Deterministic: the same arguments give the same audio and events, in any process
+        and after any other synthesis.
         """
         with self._lock:
+            self._reload()  # the same request gives the same speech, whatever was spoken before
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise SynthError(f"espeak-ng has no voice {voice!r}")
             for param, value in ((_P_RATE, rate), (_P_PITCH, pitch), (_P_RANGE, pitch_range)):
