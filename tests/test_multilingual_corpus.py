@@ -107,6 +107,37 @@ def test_the_same_request_gives_the_same_speech():
         assert pool.apply(_speak_sample, ("pl", "Alicia")) == first
 
 
+def _speak_beside_another_holder(held_from_start: bool) -> tuple[list[str], list[int]]:
+    """In a fresh process: speak while something else also holds espeak-ng loaded (from the start, or
+    from after the first utterance); (the warnings raised, the audio lengths of three utterances)."""
+    import ctypes
+    import warnings
+
+    from expclip_train.speech import espeak
+
+    holder = ctypes.CDLL(espeak._library_name()) if held_from_start else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lengths = [len(_speak_sample("pl", "Alicia")[0])]
+        if holder is None:
+            holder = ctypes.CDLL(espeak._library_name())
+        lengths += [len(_speak_sample("pl", "Alicia")[0]) for _ in range(2)]
+    return [str(w.message) for w in caught], lengths
+
+
+@pytest.mark.parametrize("held_from_start", [True, False])
+def test_speech_that_cannot_be_reset_says_so(held_from_start):
+    """When something else holds espeak-ng loaded, it cannot be reset (and must not be terminated in place:
+    espeak-ng 1.51 then hangs): one warning says so, and speech goes on."""
+    import multiprocessing
+
+    _synth()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        messages, lengths = pool.apply_async(_speak_beside_another_holder, (held_from_start,)).get(timeout=60)
+    assert len(messages) == 1 and "cannot be reset" in messages[0]
+    assert len(lengths) == 3 and min(lengths) > 0
+
+
 def test_voice_without_a_table_is_refused():
     from expclip_train.speech.synth import SynthError
 

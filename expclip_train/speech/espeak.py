@@ -104,6 +104,10 @@ class EspeakLib:
         self._chunks: list[np.ndarray] = []
         self._events: list[tuple[int, str]] = []
         self._callback = _CALLBACK(self._on_audio)  # keep a reference: the library holds a raw pointer
+        # Only a library this instance loaded itself can be unloaded and reset (see _reload).
+        self._resettable = not _still_loaded(_library_name())
+        if not self._resettable:
+            self._warn_not_reset()
         self._load()
 
     def _load(self) -> None:
@@ -132,24 +136,33 @@ class EspeakLib:
         """Unload the library and load it again, so the next synthesis starts from its initial state.
 
         espeak-ng keeps state between syntheses that its API cannot reset (a pitch-flutter phase that runs
-        on from one utterance to the next, libc's ``rand()`` for noise): the same text and settings came
-        out with a different length and waveform after other texts, so a corpus depended on which clips
-        each worker process had spoken before. Unloading restores the library's static data; ``rand()`` is
-        reseeded as at process start. Where something else keeps the library loaded, nothing resets it
-        and speech depends on what was spoken before (warned once).
+        on from one utterance to the next, libc's ``rand()`` for noise): the same text and settings come
+        out with a different length and waveform after other texts, so a corpus would depend on which
+        clips each worker process had spoken before. Unloading restores the library's static data;
+        ``rand()`` is reseeded as at process start. Where something else holds the library loaded, it
+        cannot be reset (and espeak-ng 1.51 hangs when terminated and initialised again in place), so it
+        is left as it is and speech depends on what was spoken before (warned once).
         """
+        if not self._resettable:
+            return
         self.lib.espeak_Terminate()
         _libc().dlclose(self.lib._handle)
-        if not EspeakLib._warned_not_reset and _still_loaded(_library_name()):
-            EspeakLib._warned_not_reset = True
-            warnings.warn(
-                "espeak-ng stays loaded elsewhere in this process, so its state cannot be reset: "
-                "the same text may come out slightly different depending on what was spoken before",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        if _still_loaded(_library_name()):  # loaded by something else since: initialise once more, no more
+            self._resettable = False
+            self._warn_not_reset()
         self._load()
         _libc().srand(1)
+
+    @staticmethod
+    def _warn_not_reset() -> None:
+        if not EspeakLib._warned_not_reset:
+            EspeakLib._warned_not_reset = True
+            warnings.warn(
+                "espeak-ng is held loaded by something else in this process, so its state cannot be "
+                "reset: the same text may come out slightly different depending on what was spoken before",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     @classmethod
     def get(cls) -> EspeakLib:
@@ -195,8 +208,8 @@ class EspeakLib:
             self._chunks, self._events = [], []
             data = text.encode("utf-8") + b"\0"
             flags = _CHARS_UTF8 | (_PHONEME_INPUT if phoneme_input else 0)
+            # Synchronous output: espeak_Synth returns once every sample has reached the callback.
             err = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, flags, None, None)
-            self.lib.espeak_Synchronize()
             if err != 0:
                 raise SynthError(f"espeak-ng failed to synthesise (error {err})")
             audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
