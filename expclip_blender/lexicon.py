@@ -5,8 +5,10 @@ The text encoder is a MiniLM that places rare words by their spelling more than 
 table and the prompt reaches the encoder with known stand-ins appended: "feeling crabby" -> "feeling
 crabby (cranky, cross, grouchy, grumpy)". A word's first stand-in is the trained emotion phrase nearest to
 it in a larger sentence encoder's space (all-mpnet-base-v2, used at build time only, where it clears a
-similarity floor); WordNet's synonyms and related known words follow. Training texts contain known words
-only, so they are unchanged by this and training and inference agree. WordNet's idioms are looked up
+similarity floor); WordNet's synonyms and related known words follow. A word with neither takes the
+trained phrase WordNet derives it from ("giddiness" -> "giddy"), else the one nearest in the Moby
+thesaurus. Training texts contain known words only, so they are unchanged by this and training and
+inference agree. WordNet's idioms are looked up
 whole ("fed up" -> "frustrated, disgusted, displeased"), before their words.
 
 The table (``lexicon/backoff.json.gz``) holds the training vocabulary and the stand-ins; its words are

