@@ -78,25 +78,22 @@ def _open_thesaurus(path: Path):
         return None
 
 
-def _thesaurus_stand_ins(thesaurus, recipe, annotator, phrases, known, table, train_tokens) -> dict:
-    """The thesaurus's stand-ins for terms ``table`` has none for (blends of two emotions never stand in);
-    none without a thesaurus."""
+def _later_stand_ins(wordnet, thesaurus, recipe, annotator, phrases, known, table, train_tokens):
+    """(WordNet derivations, thesaurus stand-ins) for terms ``table`` has none for, in that order of
+    precedence (the thesaurus only where no derivation is found; none without a thesaurus). Blends of two
+    emotions never stand in."""
     from .teacher.backoff import names_one_emotion
     from .tead.thesaurus import thesaurus_backoff
-
-    if thesaurus is None:
-        return {}
-    shown = [annotator.display(p) for p in phrases if names_one_emotion(p)]
-    return thesaurus_backoff(thesaurus, shown, recipe.thesaurus, known, skip=table, train_tokens=train_tokens)
-
-
-def _derivation_stand_ins(wordnet, recipe, annotator, phrases, known, table) -> dict:
-    """Trained phrases WordNet derives a word from (or it from them), for words ``table`` has none for."""
-    from .teacher.backoff import names_one_emotion
     from .tead.wordnet import derivation_backoff
 
     shown = [annotator.display(p) for p in phrases if names_one_emotion(p)]
-    return derivation_backoff(wordnet, shown, known, recipe.derivation_stand_ins, skip=table)
+    derived = derivation_backoff(wordnet, shown, known, recipe.derivation_stand_ins, skip=table)
+    if thesaurus is None:
+        return derived, {}
+    skip = {**table, **derived}
+    return derived, thesaurus_backoff(
+        thesaurus, shown, recipe.thesaurus, known, skip=skip, train_tokens=train_tokens
+    )
 
 
 def _later_sources(recipe, derived: bool, thesaurus: Path | None) -> str:
@@ -190,9 +187,8 @@ def _cmd_lexicon(args: argparse.Namespace) -> int:
             f", teacher all-mpnet-base-v2 ({len(teacher.texts)} texts; nearest {recipe.teacher_stand_ins} "
             f"trained phrase(s) at cosine >= {recipe.teacher_min_similarity})"
         )
-    derived = _derivation_stand_ins(wordnet, recipe, annotator, phrases, known, backoff)
-    extra = _thesaurus_stand_ins(
-        thesaurus, recipe, annotator, phrases, known, {**backoff, **derived}, train_tokens
+    derived, extra = _later_stand_ins(
+        wordnet, thesaurus, recipe, annotator, phrases, known, backoff, train_tokens
     )
     backoff = {**backoff, **derived, **extra}
     source_text += _later_sources(recipe, bool(derived), args.thesaurus if thesaurus is not None else None)

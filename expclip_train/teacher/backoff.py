@@ -39,9 +39,7 @@ class LexiconRecipe:
     teacher_stand_ins: int  # nearest trained phrases kept per unseen word (0: WordNet alone)
     teacher_min_similarity: float  # cosine floor in the teacher's space: a farther phrase is no stand-in
     wordnet_stand_ins: bool  # WordNet's synonyms follow the teacher's phrases (up to wordnet.MAX_TERMS)
-    derivation_stand_ins: (
-        int  # trained phrases WordNet derives a word from, for words with none yet (0: none)
-    )
+    derivation_stand_ins: int  # trained phrases WordNet derives a word from, for words with none (0: none)
     thesaurus_stand_ins: int  # trained phrases from the thesaurus for terms neither gives one (0: none)
     thesaurus_min_overlap: float  # cosine of the two thesaurus neighbour sets a stand-in needs
     thesaurus_min_emotion_share: float  # share of the term's thesaurus neighbours that are trained phrases

@@ -28,6 +28,7 @@ __all__ = [
     "WordNet",
     "build_backoff",
     "derivation_backoff",
+    "derived_phrases",
     "expressions",
     "expressions_in",
     "trained_expressions",
@@ -207,6 +208,16 @@ def build_backoff(
     return table
 
 
+def derived_phrases(word: str, related: Iterable[str], phrases: set[str]) -> list[str]:
+    """The ``phrases`` (lower case) among ``word``'s derivations ``related``, shortest first, less the word's
+    own inflections ("animated" is "animate" spelled otherwise, not a word derived from it)."""
+    own = set(inflection_candidates(word))
+    terms = [
+        p for p in phrases.intersection(related) if p not in own and word not in inflection_candidates(p)
+    ]
+    return sorted(terms, key=lambda p: (len(p), p))
+
+
 def derivation_backoff(
     wordnet: WordNet, phrases: Iterable[str], known: set[str], count: int = 1, skip: Iterable[str] = ()
 ) -> dict[str, list[str]]:
@@ -220,13 +231,11 @@ def derivation_backoff(
     skipped = set(skip) | wanted
     out = {}
     for word, related in sorted(wordnet.derivations().items()):
-        if word in skipped or not TOKEN.fullmatch(word) or " " in word:
+        if word in skipped or not TOKEN.fullmatch(word):
             continue
         if any(form in known for form in inflection_candidates(word)):
             continue
-        own = set(inflection_candidates(word))
-        terms = [p for p in related & wanted if p not in own and word not in inflection_candidates(p)]
-        terms.sort(key=lambda p: (len(p), p))
+        terms = derived_phrases(word, related, wanted)
         if terms:
             out[word] = terms[:count]
     return out
