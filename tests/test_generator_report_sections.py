@@ -61,6 +61,7 @@ def _write_corpus(folder, multilingual: bool) -> dict[int, list]:
             ("mlfr0", "espeak:fr+m1", "holdout-ml", "synth", "espeak-events", "fr", "fr+m1"),
             ("mlfr1", "espeak:fr+f2", "holdout-ml", "synth", "espeak-events", "fr", "fr+f2"),
             ("mlpl0", "espeak:pl+m3", "holdout-ml", "synth", "espeak-events", "pl", "pl+m3"),
+            ("mlfrT", "espeak:fr+m2", "train", "synth", "espeak-events", "fr", "fr+m2"),  # pl: never trained
         ]
     entries, by_length = [], {}
     for i, (cid, speaker, split, source, timing, lang, voice) in enumerate(specs):
@@ -102,7 +103,9 @@ def test_report_with_a_multilingual_split(run_report):
     assert all(v["ok"] for lang in langs.values() for v in lang["verdicts"].values())
     assert "Held-out multilingual check (split 'holdout-ml'): 3 clips in 2 languages" in text
     assert "(model): YES" in text and "(model): NO" not in text
-    row = next(s for s in text.splitlines() if s.startswith("pl "))
+    assert langs["fr"]["trained"] is True and langs["pl"]["trained"] is False
+    assert "languages never trained on (*): 1 of 1 meet every target" in text
+    row = next(s for s in text.splitlines() if s.startswith("pl* "))
     assert MODEL in row and row.count("PASS") == 4  # closure, AUC, rounding, rest; r and lag unmarked
     # The real-English parts are there too, and the stand-in's degraded clips score as the clean ones.
     assert (
@@ -148,6 +151,10 @@ def test_language_verdicts_and_summary():
     text = "\n".join(languages.format_languages(section, MODEL))
     assert "0.600 MISS" in text and "(misses: cs closure 0.600)" in text
     assert "(below: cs closure 0.600)" in text
+    assert "languages never trained on" not in text and "cs* " not in text  # unknown: nothing marked
+    section["languages"]["cs"]["trained"] = False
+    text = "\n".join(languages.format_languages(section, MODEL))
+    assert "languages never trained on (*): 0 of 1 meet every target (not: cs)" in text
 
 
 def test_robustness_verdicts():

@@ -142,7 +142,7 @@ def test_voice_without_a_table_is_refused():
     from expclip_train.speech.synth import SynthError
 
     with pytest.raises(SynthError, match="no phoneme table"):
-        _synth().synth("Hyvää huomenta.", voice="fi")
+        _synth().synth("Tere hommikust.", voice="et")
 
 
 def test_held_out_words_never_train():
@@ -161,6 +161,23 @@ def test_held_out_words_never_train():
         assert words & {w.lower() for w in held_only}
     with pytest.raises(ValueError):
         MultilingualTextGenerator("fr", part="test")
+
+
+def test_check_only_languages_get_held_out_clips_only():
+    from expclip_train.speech.corpus import MlPlan
+    from expclip_train.speech.ml_corpus import DEFAULT_CHECK_LANGS
+
+    assert DEFAULT_CHECK_LANGS and not set(DEFAULT_CHECK_LANGS) & set(DEFAULT_ML_LANGS)
+    assert all(not LANGUAGES[k].trained for k in DEFAULT_CHECK_LANGS)
+    assert set(DEFAULT_ML_LANGS) | set(DEFAULT_CHECK_LANGS) | {"en-us"} == set(LANGUAGES)
+    plan = MlPlan(("fr", "pl"), train=3, holdout=2, check_langs=("fi", "fr"))
+    ids = [cid for cid, *_ in plan.clips()]
+    assert not [c for c in ids if c.startswith("synml-fi")]
+    assert [c for c in ids if c.startswith("synmlh-")] == [
+        "synmlh-fr-000", "synmlh-fr-001", "synmlh-pl-000", "synmlh-pl-001", "synmlh-fi-000", "synmlh-fi-001"
+    ]  # fmt: skip
+    # the trained languages' clips are where they were without the check's languages
+    assert plan.clips()[: 3 * 2 + 4] == MlPlan(("fr", "pl"), train=3, holdout=2).clips()
 
 
 def test_variant_pools_reserve_both_sexes():
@@ -182,13 +199,14 @@ def test_small_multilingual_corpus(tmp_path):
     from expclip_train.speech.corpus import MlPlan, build_corpus, iter_clips
     from expclip_train.speech.metrics import bilabial_closure_rate
 
-    plan = MlPlan(("fr", "pl"), train=2, holdout=1)
+    plan = MlPlan(("fr", "pl"), train=2, holdout=1, check_langs=("fi",))
     manifest = build_corpus(tmp_path, synth_utterances=0, progress=False, ml=plan)
-    assert manifest["counts"]["train"] == 4 and manifest["counts"][HOLDOUT_SPLIT] == 2
-    assert manifest["counts"]["languages"] == ["fr", "pl"]
+    assert manifest["counts"]["train"] == 4 and manifest["counts"][HOLDOUT_SPLIT] == 3
+    assert manifest["counts"]["languages"] == ["fi", "fr", "pl"]
     reserved = set(manifest["ml_holdout_variants"])
     held = list(iter_clips(tmp_path, split=HOLDOUT_SPLIT))
-    assert {c.meta["lang"] for c in held} == {"fr", "pl"}
+    assert {c.meta["lang"] for c in held} == {"fr", "pl", "fi"}  # fi: the check's only
+    assert {c.meta["lang"] for c in iter_clips(tmp_path, split="train")} == {"fr", "pl"}
     for c in held:
         assert c.id.startswith("synmlh-") and c.meta["voice"].split("+")[1] in reserved
         assert 3.5 <= c.meta["duration"] <= 6.5

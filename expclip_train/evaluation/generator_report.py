@@ -55,7 +55,7 @@ from ..epa import UPPER_NAMES
 from ..speech.coarticulation import mouth_aperture, speech_targets
 from ..speech.metrics import MAX_LAG_S, THRESHOLDS, lipsync_metrics, openness_curve, passes, pooled_metrics
 from ..speech.phones import Phone, normalize_timeline
-from .languages import by_language, evaluate_languages, format_languages, load_multilingual
+from .languages import by_language, evaluate_languages, format_languages, load_multilingual, trained_languages
 from .robustness import CONDITIONS as ROBUSTNESS_CONDITIONS
 from .robustness import babble_pool, evaluate_robustness, format_robustness
 from .targets import LAG_FIGURES, generator_targets, mark, meets, target_text
@@ -705,7 +705,12 @@ def _english_sections(
 
 
 def _language_section(
-    clips: list, model, peers: list[str], log: Callable[[str], None], cache: Path | None
+    clips: list,
+    model,
+    peers: list[str],
+    log: Callable[[str], None],
+    cache: Path | None,
+    trained: set[str] | None = None,
 ) -> tuple[dict | None, list[str]]:
     """The per-language section of the multilingual held-out clips (None and a sentence without any)."""
     if not clips:
@@ -716,7 +721,7 @@ def _language_section(
         log(f" {group[0].meta.get('lang', '?')}: {len(group)} clips")
         return evaluate_clips(group, model, peers, None, log, cache)
 
-    section = evaluate_languages(clips, evaluate, f"model:{NEUTRAL_PROMPT}")
+    section = evaluate_languages(clips, evaluate, f"model:{NEUTRAL_PROMPT}", trained)
     return section, format_languages(section, f"model:{NEUTRAL_PROMPT}")
 
 
@@ -752,7 +757,8 @@ def _report_sections(
     report["section_s"]["english"] = time.perf_counter() - t0
     if not args.no_languages:
         t0 = time.perf_counter()
-        report["languages"], lines = _language_section(multilingual, model, peers, log, cache)
+        trained = trained_languages(args.corpus)
+        report["languages"], lines = _language_section(multilingual, model, peers, log, cache, trained)
         report["section_s"]["languages"] = time.perf_counter() - t0
         out += ["", *lines]
     if not args.no_robustness:

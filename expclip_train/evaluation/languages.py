@@ -5,8 +5,9 @@ each clip's metadata names its ``lang`` and ``voice``, and its phones are ARPAbe
 phonemes, so :mod:`speech.metrics` reads them unchanged. Every language gets the model (neutral prompt),
 the peers and the oracle (the training targets) on the same clips, and the model's figures are marked
 against the ``[languages]`` targets of ``generator_targets.toml`` (and its ``[languages_floor]``: no
-language below it on any of them). The evaluation itself is the report's (passed in as ``evaluate``),
-so this module only groups, judges and prints.
+language below it on any of them). Languages the corpus has no training clip in (the check's own,
+``trained = false`` in ``languages.toml``) are marked: the model never heard them. The evaluation itself
+is the report's (passed in as ``evaluate``), so this module only groups, judges and prints.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from pathlib import Path
 
 from .targets import LAG_FIGURES, generator_targets, mark, meets
 
-__all__ = ["COLUMNS", "SPLIT", "by_language", "evaluate_languages", "format_languages", "load_multilingual"]
+__all__ = [
+    "COLUMNS",
+    "SPLIT",
+    "by_language",
+    "evaluate_languages",
+    "format_languages",
+    "load_multilingual",
+    "trained_languages",
+]
 
 SPLIT = "holdout-ml"
 #: The figures of the per-language table and their column titles.
@@ -36,6 +45,14 @@ def load_multilingual(corpus: Path) -> list:
     from ..speech.corpus import iter_clips
 
     return list(iter_clips(corpus, split=SPLIT))
+
+
+def trained_languages(corpus: Path) -> set[str]:
+    """The languages of the corpus's training clips (their manifest rows' ``lang``)."""
+    import json
+
+    manifest = json.loads((Path(corpus) / "manifest.json").read_text())
+    return {str(e["lang"]) for e in manifest["clips"] if e.get("split") == "train" and e.get("lang")}
 
 
 def by_language(clips: Sequence) -> dict[str, list]:
@@ -63,9 +80,15 @@ def language_verdicts(figures: dict[str, float]) -> dict[str, dict]:
     return out
 
 
-def evaluate_languages(clips: Sequence, evaluate: Callable[[list], dict], model_name: str) -> dict:
+def evaluate_languages(
+    clips: Sequence,
+    evaluate: Callable[[list], dict],
+    model_name: str,
+    trained: set[str] | None = None,
+) -> dict:
     """Each language's clips through ``evaluate`` (clips -> a report section with "systems"), with the
-    model's verdicts; ``model_name`` names the model's system in the sections."""
+    model's verdicts; ``model_name`` names the model's system in the sections; ``trained``: the languages
+    the training clips speak (each row's ``trained``; None: unknown, not marked)."""
     out: dict = {"split": SPLIT, "languages": {}}
     for lang, group in by_language(clips).items():
         section = evaluate(group)
@@ -76,6 +99,7 @@ def evaluate_languages(clips: Sequence, evaluate: Callable[[list], dict], model_
             "voices": sorted({str(c.meta.get("voice") or c.meta.get("speaker") or "?") for c in group}),
             "systems": section["systems"],
             "verdicts": language_verdicts(model) if model is not None else {},
+            "trained": None if trained is None else lang in trained,
         }
     return out
 
@@ -99,12 +123,20 @@ def _summary(languages: dict) -> list[str]:
     t = generator_targets()
     goals = ", ".join(f"{COLUMNS[k]} >= {v:g}" for k, v in t["languages"].items())
     floor = min(t["languages_floor"].values())
-    return [
+    lines = [
         f"  every language meets {goals} (model): {'NO' if misses else 'YES'}"
         + (f" (misses: {'; '.join(misses)})" if misses else ""),
         f"  no language below {floor:g} on any of them (model): {'NO' if floors else 'YES'}"
         + (f" (below: {'; '.join(floors)})" if floors else ""),
     ]
+    unheard = [lang for lang, row in languages.items() if row.get("trained") is False]
+    if unheard:
+        ok = [lang for lang in unheard if all(v["ok"] is True for v in languages[lang]["verdicts"].values())]
+        lines.append(
+            f"  languages never trained on (*): {len(ok)} of {len(unheard)} meet every target"
+            + (f" (not: {', '.join(x for x in unheard if x not in ok)})" if len(ok) < len(unheard) else "")
+        )
+    return lines
 
 
 def format_languages(section: dict | None, model_name: str) -> list[str]:
@@ -119,7 +151,8 @@ def format_languages(section: dict | None, model_name: str) -> list[str]:
     out = [
         f"Held-out multilingual check (split {SPLIT!r}): {n} clips in {len(langs)} languages; voices and "
         "sentences never trained on; phones are ARPAbet proxies; 30 fps. The model's figures are marked "
-        "against the per-language targets; the peers' and the oracle's (the training targets) are beside it.",
+        "against the per-language targets; the peers' and the oracle's (the training targets) are beside it. "
+        "* a language with no training clip: the model never heard it.",
         "",
         f"{'lang':<8}{'clips':>6}{'audio s':>9}  {'system':<16}"
         + "".join(f"{c:>16}" for c in COLUMNS.values()),
@@ -133,7 +166,8 @@ def format_languages(section: dict | None, model_name: str) -> list[str]:
                 _cell(k, figs.get(k, math.nan), verdicts.get(k, {}).get("ok"), judged and k in verdicts)
                 for k in COLUMNS
             ]
-            head = f"{lang:<8}{len(row['clips']):>6}{row['audio_s']:>9.1f}" if first else " " * 23
+            name = f"{lang}*" if row.get("trained") is False else lang
+            head = f"{name:<8}{len(row['clips']):>6}{row['audio_s']:>9.1f}" if first else " " * 23
             out.append(f"{head}  {system:<16}" + "".join(f"{c:>16}" for c in cells))
             first = False
         out.append(f"{'':<23}  voices: {', '.join(row['voices'])}")

@@ -2,7 +2,8 @@
 
     python -m expclip_train.speech.corpus --out DIR [--synth-utterances N] [--piper-share 0.3]
         [--real-dir ../shared/data/speech] [--real-clips M] [--holdout-speakers K] [--seed S]
-        [--ml-utterances N] [--ml-holdout N] [--ml-langs fr,de,...] [--ml-holdout-variants 6]
+        [--ml-utterances N] [--ml-holdout N] [--ml-langs fr,de,...] [--ml-check-langs fi,hu,...]
+        [--ml-holdout-variants 6]
 
 Sources:
 
@@ -16,10 +17,12 @@ Sources:
   them (rounded up) from speakers with transcripts, the rest from speakers without, chosen by the seed
   among speakers with at most 50 clips (so the one large speaker stays in training).
 - *multilingual* (:mod:`.ml_corpus`): ``--ml-utterances N`` training clips per language of ``--ml-langs``
-  (default: every covered language but English) and ``--ml-holdout N`` held-out clips per language in
+  (default: every trained language but English) and ``--ml-holdout N`` held-out clips per language in
   the split ``holdout-ml`` (voice variants and words no multilingual training clip has; read them with
-  ``iter_clips(DIR, split="holdout-ml")``). Their metadata adds ``lang``, ``voice``, ``sex`` and
-  ``ipa_phones``. They come after the other clips in the manifest, so adding them moves no other clip.
+  ``iter_clips(DIR, split="holdout-ml")``), in those languages and in ``--ml-check-langs`` (default: the
+  languages of the check only, ``trained = false`` in ``languages.toml``), which get no training clip.
+  Their metadata adds ``lang``, ``voice``, ``sex`` and ``ipa_phones``. They come after the other clips
+  in the manifest, so adding them moves no other clip.
 
 Layout: ``DIR/clips/<id>.flac`` (16 kHz mono, 16-bit) and ``DIR/clips/<id>.json`` (phones and metadata:
 speaker, source, engine, timing method, text, duration, split), and ``DIR/manifest.json`` (every clip,
@@ -49,7 +52,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .ml_corpus import DEFAULT_ML_LANGS, HOLDOUT_SPLIT, holdout_clip, ml_clip, place_in_silence, variant_pools
+from .ml_corpus import (
+    DEFAULT_CHECK_LANGS,
+    DEFAULT_ML_LANGS,
+    HOLDOUT_SPLIT,
+    holdout_clip,
+    ml_clip,
+    place_in_silence,
+    variant_pools,
+)
 from .multilingual_text import LANGUAGES
 from .phones import Phone, load_phones, save_phones
 
@@ -292,18 +303,21 @@ def _synth_clips(
 
 @dataclass(frozen=True)
 class MlPlan:
-    """The multilingual part: languages, training and held-out clips per language, reserved variants."""
+    """The multilingual part: languages, training and held-out clips per language, reserved variants;
+    ``check_langs``: languages with held-out clips only."""
 
     langs: tuple[str, ...] = DEFAULT_ML_LANGS
     train: int = 0
     holdout: int = 0
     holdout_variants: int = 6
+    check_langs: tuple[str, ...] = ()
 
     def clips(self) -> list[tuple[str, str, int, bool]]:
         """(id, language, index, held out) in manifest order: training clips round the languages (an
-        interrupted build has all of them), then the held-out ones."""
+        interrupted build has all of them), then the held-out ones, the check-only languages' last."""
+        held = (*self.langs, *(x for x in self.check_langs if x not in self.langs))
         out = [(f"synml-{lang}-{i:05d}", lang, i, False) for i in range(self.train) for lang in self.langs]
-        out += [(f"synmlh-{lang}-{i:03d}", lang, i, True) for lang in self.langs for i in range(self.holdout)]
+        out += [(f"synmlh-{lang}-{i:03d}", lang, i, True) for lang in held for i in range(self.holdout)]
         return out
 
 
@@ -554,7 +568,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--ml-langs",
         default=",".join(DEFAULT_ML_LANGS),
-        help="languages.toml keys (default: all but English)",
+        help="languages.toml keys (default: the trained ones but English)",
+    )
+    ap.add_argument(
+        "--ml-check-langs",
+        default=",".join(DEFAULT_CHECK_LANGS),
+        help="languages with held-out clips only (default: languages.toml's trained = false; '' for none)",
     )
     ap.add_argument(
         "--ml-holdout-variants", type=int, default=6, help="voice variants reserved for the check (6)"
@@ -563,10 +582,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     langs = tuple(x.strip() for x in args.ml_langs.split(",") if x.strip())
-    unknown = [x for x in langs if x not in LANGUAGES or x.startswith("en")]
-    if unknown:
-        ap.error(f"unknown --ml-langs {unknown}; covered: {', '.join(DEFAULT_ML_LANGS)}")
-    ml = MlPlan(langs, args.ml_utterances, args.ml_holdout, args.ml_holdout_variants)
+    checks = tuple(x.strip() for x in args.ml_check_langs.split(",") if x.strip())
+    for flag, keys in (("--ml-langs", langs), ("--ml-check-langs", checks)):
+        unknown = [x for x in keys if x not in LANGUAGES or x.startswith("en")]
+        if unknown:
+            covered = ", ".join((*DEFAULT_ML_LANGS, *DEFAULT_CHECK_LANGS))
+            ap.error(f"unknown {flag} {unknown}; covered: {covered}")
+    ml = MlPlan(langs, args.ml_utterances, args.ml_holdout, args.ml_holdout_variants, checks)
     t0 = time.perf_counter()
     manifest = build_corpus(
         args.out,

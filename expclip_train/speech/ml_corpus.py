@@ -5,12 +5,12 @@ multilingual check.
   from the training words, spoken by the language's espeak-ng voice with a voice variant (either sex
   with equal chance, then a variant of that sex; the voice's own default counts as male), random rate,
   pitch, pitch range and word gaps as the English clips have them.
-- *Held-out* clips ``synmlh-<lang>-NNN`` (split ``holdout-ml``): sentences from the held-out words (words
-  no training sentence uses, see :mod:`.multilingual_text`), from another random stream, spoken with
-  variants reserved for the check (half female, none robotic): no multilingual training clip uses them.
-  They are heard in the English part, which uses every variant; each (language, variant) voice of the
-  check is new.
-  Sentences are joined until the clip (with its silent edges) lasts 4-6 s.
+- *Held-out* clips ``synmlh-<lang>-NNN`` (split ``holdout-ml``), also in the languages of the check
+  only (``trained = false`` in ``languages.toml``: :data:`DEFAULT_CHECK_LANGS`): sentences from the
+  held-out words (words no training sentence uses, see :mod:`.multilingual_text`), from another random
+  stream, spoken with variants reserved for the check (half female, none robotic): no multilingual
+  training clip uses them. They are heard in the English part, which uses every variant; each (language,
+  variant) voice of the check is new. Sentences are joined until the clip (with its silent edges) lasts 4-6 s.
 
 Phones are the tables' ARPAbet stand-ins with espeak-ng's own timings (:class:`synth.EspeakSynth`); the
 clip's metadata adds ``lang`` (a key of ``languages.toml``), ``voice`` (``fr+f3``; the bare voice name for
@@ -31,6 +31,7 @@ from .multilingual_text import LANGUAGES, MultilingualTextGenerator
 from .phones import Phone, normalize_timeline, phones_to_dicts
 
 __all__ = [
+    "DEFAULT_CHECK_LANGS",
     "DEFAULT_ML_LANGS",
     "HOLDOUT_SPLIT",
     "VariantPools",
@@ -42,8 +43,12 @@ __all__ = [
 
 SAMPLE_RATE = 16000
 HOLDOUT_SPLIT = "holdout-ml"
-# Every covered language but English (whose clips come from the English text and voices).
-DEFAULT_ML_LANGS: tuple[str, ...] = tuple(k for k in LANGUAGES if not k.startswith("en"))
+# Every trained language but English (whose clips come from the English text and voices).
+DEFAULT_ML_LANGS: tuple[str, ...] = tuple(
+    k for k, v in LANGUAGES.items() if v.trained and not k.startswith("en")
+)
+# The languages of the held-out check only: the generator never hears them in training.
+DEFAULT_CHECK_LANGS: tuple[str, ...] = tuple(k for k, v in LANGUAGES.items() if not v.trained)
 _HOLDOUT_SECONDS = (4.0, 6.0)
 _HOLDOUT_TRIES = 12
 # Variants never reserved for the check: the robotic ones would make it about a voice nobody animates.

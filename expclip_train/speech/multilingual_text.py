@@ -38,13 +38,15 @@ _HOLDOUT_MODULUS = 10  # one word in this many of the rest is held out
 
 @dataclass(frozen=True)
 class Language:
-    """One covered language: its key, name, espeak-ng voice, wordfreq language and script."""
+    """One covered language: its key, name, espeak-ng voice, wordfreq language and script; ``trained``:
+    whether the lip-sync corpus trains on it (False: held-out check clips only)."""
 
     key: str
     name: str
     voice: str
     words: str
     script: str = ""
+    trained: bool = True
 
 
 def _load_languages() -> dict[str, Language]:
