@@ -180,6 +180,16 @@ def test_check_only_languages_get_held_out_clips_only():
     assert plan.clips()[: 3 * 2 + 4] == MlPlan(("fr", "pl"), train=3, holdout=2).clips()
 
 
+def test_corpus_command_refuses_unknown_check_languages(tmp_path, capsys):
+    from expclip_train.speech.corpus import main
+
+    for flag in ("--ml-check-langs", "--ml-langs"):
+        with pytest.raises(SystemExit):
+            main(["--out", str(tmp_path / "c"), "--ml-holdout", "1", flag, "fr,xx", "--quiet"])
+        assert f"unknown {flag} ['xx']" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()  # refused before anything is written
+
+
 def test_variant_pools_reserve_both_sexes():
     sexes = {f"f{i}": "female" for i in range(5)} | {f"m{i}": "male" for i in range(8)}
     sexes |= {"robosoft": "male", "robosoft2": "male"}
