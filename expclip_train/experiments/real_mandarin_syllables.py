@@ -13,7 +13,7 @@ vowel's place guessed) is measured apart from the voices being real. Neutral pro
 
     apt-get download gcin-voice && dpkg-deb -x gcin-voice_*.deb build/gcin-voice
     .venv/bin/python -m expclip_train.experiments.real_mandarin_syllables \\
-        --ogg build/gcin-voice/usr/share/gcin-voice/ogg
+        --ogg build/gcin-voice/usr/share/gcin-voice/ogg [--models FOLDER]
 
 What it measured is in docs/experiments.md. Nothing of it is committed or trained on.
 """
@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--ogg", type=Path, required=True, help="gcin-voice's ogg folder")
+    parser.add_argument("--models", type=Path, default=None, help="a models folder (default: the bundled)")
     args = parser.parse_args(argv)
-    model = ex.load()
+    model = ex.load(models_dir=args.models) if args.models else ex.load()
     systems = {
         "model:neutral": lambda a, sr: model.animate(a, sr, prompt="", fps=FPS, blinks=False, gaze=False),
         "pylipsync": lambda a, sr: pylipsync_weights(a, sr, float(FPS)),
