@@ -9,11 +9,13 @@ is taken at the middle of its loud stretch (30 fps frames within 6 dB of the pea
 rounded vowel (u, o, uo, ü) and those whose final is a spread one (i, ie, ei, e): ROC AUC, as the report's
 rounding figure. The same syllables spoken by espeak-ng's ``cmn-latn-pinyin`` voice (two variants, through
 ``pypinyin``'s Bopomofo spelling) go through the same steps, so the protocol (isolated syllables, the
-vowel's place guessed) is measured apart from the voices being real. Neutral prompt; pylipsync beside.
+vowel's place guessed) is measured apart from the voices being real; with ``--corpus``, so are real English
+voices heard the same way: each rounded (UW OW UH AO) and spread (IY IH EH EY) vowel of the corpus's
+aligned held-out clips cut out with 150 ms either side and heard alone. Neutral prompt; pylipsync beside.
 
     apt-get download gcin-voice && dpkg-deb -x gcin-voice_*.deb build/gcin-voice
     .venv/bin/python -m expclip_train.experiments.real_mandarin_syllables \\
-        --ogg build/gcin-voice/usr/share/gcin-voice/ogg [--models FOLDER]
+        --ogg build/gcin-voice/usr/share/gcin-voice/ogg [--models FOLDER] [--corpus build/corpus]
 
 What it measured is in docs/experiments.md. Nothing of it is committed or trained on.
 """
@@ -98,6 +100,34 @@ def score(clips: list[tuple[str, str, np.ndarray, int]], systems: dict[str, Call
     return out
 
 
+def english_vowels_alone(corpus: Path) -> list[tuple[str, str, np.ndarray, int]]:
+    """(speaker, final, audio, sr): the aligned held-out clips' rounded and spread vowels, each cut out with
+    150 ms either side (20 ms fades), as ``score`` takes them ("ㄨ" standing for rounded, "ㄧ" for spread)."""
+    from ..evaluation.generator_report import load_heldout
+
+    aligned, _, _ = load_heldout(corpus)
+    out = []
+    for clip in aligned:
+        sr = 16000
+        ramp = np.linspace(0.0, 1.0, int(0.02 * sr), dtype=np.float32)
+        for p in clip.phones:
+            label = p.label.rstrip("012")
+            kind = (
+                "ㄨ"
+                if label in ("UW", "OW", "UH", "AO")
+                else "ㄧ"
+                if label in ("IY", "IH", "EH", "EY")
+                else None
+            )
+            if kind is None or p.end - p.start < 0.06:
+                continue
+            cut = clip.audio[int(max(0.0, p.start - 0.15) * sr) : int((p.end + 0.15) * sr)].copy()
+            cut[: len(ramp)] *= ramp
+            cut[-len(ramp) :] *= ramp[::-1]
+            out.append((str(clip.meta.get("speaker", "?")), kind, cut, sr))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     import soundfile as sf
 
@@ -110,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ogg", type=Path, required=True, help="gcin-voice's ogg folder")
     parser.add_argument("--models", type=Path, default=None, help="a models folder (default: the bundled)")
+    parser.add_argument("--corpus", type=Path, default=None, help="also real English vowels heard alone")
     args = parser.parse_args(argv)
     model = ex.load(models_dir=args.models) if args.models else ex.load()
     systems = {
@@ -140,10 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         for v, f, text in spoken
     ]
-    for title, clips in (("recorded (gcin-voice)", recorded), ("espeak-ng, the same syllables", espeak)):
+    sources = [("recorded (gcin-voice)", recorded), ("espeak-ng, the same syllables", espeak)]
+    if args.corpus is not None:
+        sources.append(("real English held-out vowels, each heard alone", english_vowels_alone(args.corpus)))
+    for title, clips in sources:
         print(f"{title}: rounding AUC, rounded finals against spread ones")
         for name, row in score(clips, systems).items():
-            by = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("all", "n"))
+            by = "  ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("all", "n") and np.isfinite(v))
             print(f"  {name:<14} {row['all']:.3f} (n {row['n'][0]} / {row['n'][1]})  {by}")
     return 0
 
