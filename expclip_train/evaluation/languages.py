@@ -12,6 +12,7 @@ is the report's (passed in as ``evaluate``), so this module only groups, judges 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,8 +50,6 @@ def load_multilingual(corpus: Path) -> list:
 
 def trained_languages(corpus: Path) -> set[str]:
     """The languages of the corpus's training clips (their manifest rows' ``lang``)."""
-    import json
-
     manifest = json.loads((Path(corpus) / "manifest.json").read_text())
     return {str(e["lang"]) for e in manifest["clips"] if e.get("split") == "train" and e.get("lang")}
 

@@ -39,7 +39,7 @@ def by_phoneme(model, clips) -> dict[str, dict[str, list[float]]]:
     out: dict[str, dict[str, list[float]]] = {k: defaultdict(list) for k in ("closed", "rounded", "spread")}
     for clip in clips:
         w = _weights(model, clip)
-        ap, rounding = mouth_aperture(w), metrics._rounding(w)
+        ap, rounding = mouth_aperture(w), metrics.lip_rounding(w)
         n = len(ap)
         phones = metrics._phones(clip.phones, n, FPS)
         ref = metrics.reference_aperture(ap, phones, FPS)
@@ -77,7 +77,7 @@ def _print_language(lang: str, values: dict[str, dict[str, list[float]]]) -> Non
 def _rounding_stats(model, clips) -> list[tuple[np.ndarray, np.ndarray]]:
     out = []
     for clip in clips:
-        r = metrics._rounding(_weights(model, clip))
+        r = metrics.lip_rounding(_weights(model, clip))
         phones = metrics._phones(clip.phones, len(r), FPS)
         out.append(
             (

@@ -30,10 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from expclip_blender.arkit import ARKIT_INDEX
-
 from ..evaluation.peers import pylipsync_weights
-from ..speech.metrics import roc_auc
+from ..speech.metrics import lip_rounding, roc_auc
 
 FPS = 30
 INITIALS = frozenset("ㄅㄆㄇㄈㄉㄊㄋㄌㄍㄎㄏㄐㄑㄒㄓㄔㄕㄖㄗㄘㄙ")
@@ -69,8 +67,7 @@ def vowel_rounding(weights: np.ndarray, audio: np.ndarray, sr: int) -> float:
     rms = np.sqrt(np.convolve(audio**2, np.ones(hop) / hop, "same")[::hop] + 1e-12)
     loud = np.flatnonzero(rms > rms.max() / 2)
     c = int((loud[0] + loud[-1]) / 2)
-    r = weights[:, ARKIT_INDEX["mouthFunnel"]] + weights[:, ARKIT_INDEX["mouthPucker"]]
-    return float(r[max(0, c - 1) : c + 2].mean())
+    return float(lip_rounding(weights)[max(0, c - 1) : c + 2].mean())
 
 
 def _values(values: dict[tuple[str, str], list[float]], voices: set[str], finals: set[str]) -> np.ndarray:

@@ -26,7 +26,8 @@ TRAIN_TEXTS = 12000
 def _situations(tead, split: str, cap: int | None, seed: int = 0) -> tuple[list[str], list[str]]:
     """Distinct (text, emotion) situation descriptions of ``split``, at most ``cap`` (seeded draw)."""
     idx, texts = tead.select(split, ["situation"])
-    rows = list(dict.fromkeys((t, tead.emotions[e]) for e, t in zip(idx, texts, strict=True)))
+    emotions = tead.emotions  # built from the metadata on every access
+    rows = list(dict.fromkeys((t, emotions[e]) for e, t in zip(idx, texts, strict=True)))
     rows = [(t, e) for t, e in rows if e is not None]
     if cap is not None and len(rows) > cap:
         keep = np.random.default_rng(seed).choice(len(rows), cap, replace=False)

@@ -58,6 +58,7 @@ __all__ = [
     "OPENNESS_LEVELS",
     "THRESHOLDS",
     "bilabial_closure_rate",
+    "lip_rounding",
     "lipsync_metrics",
     "open_bilabial_auc",
     "openness_correlation",
@@ -297,13 +298,14 @@ def sync_lag(weights: np.ndarray, phones: Sequence[Phone], fps: float, max_lag_s
     return _lag(ap, openness_curve(phones, fps, len(ap)), max(1, round(max_lag_s * fps)))
 
 
-def _rounding(weights: np.ndarray) -> np.ndarray:
+def lip_rounding(weights: np.ndarray) -> np.ndarray:
+    """Lip rounding per frame, as the rounding figures read it: mouthFunnel + mouthPucker."""
     w = np.asarray(weights, np.float64)
     return w[:, ARKIT_INDEX["mouthFunnel"]] + w[:, ARKIT_INDEX["mouthPucker"]]
 
 
 def rounding_auc(weights: np.ndarray, phones: Sequence[Phone], fps: float) -> float:
-    r = _rounding(weights)
+    r = lip_rounding(weights)
     phones = _phones(phones, len(r), fps)
     return roc_auc(_stats(r, phones, fps, ROUNDED, "centre"), _stats(r, phones, fps, SPREAD_VOWELS, "centre"))
 
@@ -319,7 +321,7 @@ def lipsync_metrics(weights: np.ndarray, phones: Sequence[Phone], fps: float) ->
     open_centre = _stats(ap, phones, fps, OPEN_VOWELS, "centre", MIN_OPEN_VOWEL)
     bilabial_centre = _stats(ap, phones, fps, BILABIALS, "centre")
     pause = _pause_frames(phones, fps, n)
-    r = _rounding(weights)
+    r = lip_rounding(weights)
     rounded = _stats(r, phones, fps, ROUNDED, "centre")
     spread = _stats(r, phones, fps, SPREAD_VOWELS, "centre")
     ok = np.isfinite(ref) and ref > 0
@@ -379,7 +381,7 @@ def pooled_metrics(items: Iterable[tuple[np.ndarray, Sequence[Phone], float]]) -
         ap = mouth_aperture(weights)
         ph = _phones(phones, len(ap), fps)
         ref = reference_aperture(ap, ph, fps)
-        r = _rounding(weights)
+        r = lip_rounding(weights)
         rounded.append(_stats(r, ph, fps, ROUNDED, "centre"))
         spread.append(_stats(r, ph, fps, SPREAD_VOWELS, "centre"))
         curve = openness_curve(ph, fps, len(ap))
