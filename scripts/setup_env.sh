@@ -21,6 +21,9 @@ py313_prefix="${EXPCLIP_PY313_PREFIX:-/opt/expclip-python3.13}"
 # what it downloads (the wheels are installed once per environment and the stamp below skips reinstalls).
 export PIP_NO_CACHE_DIR=1
 
+# What a fresh clone's four environments took, measured (du -sh of .venv*, with the hard links below).
+disk_needed_gb=13
+
 free_disk() {  # free_disk DIR: the free space on DIR's file system, e.g. "41G"
     df -h --output=avail "$1" | tail -n 1 | tr -d ' '
 }
@@ -44,8 +47,13 @@ pip_install() {  # pip_install PYTHON ARGS...: quiet, minus the noise of this ma
     log="$(mktemp)"
     if ! "$py" -m pip install --quiet --progress-bar off "$@" > "$log" 2>&1; then
         grep -v "is ignored: it is neither a file nor" "$log" >&2 || true
-        rm -f "$log"
         echo "setup: pip install $* failed" >&2
+        if grep -q "No space left on device" "$log"; then
+            echo "setup: the disk is full ($(free_disk .) free now). The four environments need about" \
+                "${disk_needed_gb} GB together on a fresh machine (scripts/run_tests.sh); free some space and" \
+                "run this again: environments already set up are kept, this one is redone." >&2
+        fi
+        rm -f "$log"
         return 1
     fi
     grep -v "is ignored: it is neither a file nor" "$log" || true
