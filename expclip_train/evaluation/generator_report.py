@@ -351,6 +351,12 @@ class SystemRun:
     seconds: float = 0.0  # compute time
 
 
+def neutral_animation(model) -> Callable[[np.ndarray], np.ndarray]:
+    """``audio16k -> weights`` of ``model`` as the report scores its lip-sync: the neutral prompt, no blinks
+    or gaze."""
+    return lambda a: model.animate(a, 16000, prompt=NEUTRAL_PROMPT, fps=FPS, blinks=False, gaze=False)
+
+
 def run_system(fn: Callable[[np.ndarray], np.ndarray], clips: Sequence) -> SystemRun:
     """``fn(audio16k) -> (n, 52)`` on every clip, timed."""
     run = SystemRun()
@@ -459,9 +465,7 @@ def evaluate_clips(
 
     model_name = f"model:{NEUTRAL_PROMPT}"
     if model is not None:
-        neutral = run_system(
-            lambda a: model.animate(a, 16000, prompt=NEUTRAL_PROMPT, fps=FPS, blinks=False, gaze=False), clips
-        )
+        neutral = run_system(neutral_animation(model), clips)
         record(model_name, neutral, per_clip=True)
         section["neutral_upper_face_neutral_share"] = float(
             np.mean([emotion_share(w, "neutral") for w in neutral.weights])

@@ -98,6 +98,15 @@ def degraded(clip, condition: str, pool: Sequence[tuple[str, np.ndarray]], rng: 
     return replace(clip, audio=audio)
 
 
+def degraded_clips(
+    clips: Sequence, condition: str, pool: Sequence[tuple[str, np.ndarray]], seed: int = 0
+) -> list:
+    """Every clip degraded by ``condition`` as the report degrades it (clip ``i`` drawn from
+    ``[seed, the condition's index, i]``)."""
+    ci = CONDITIONS.index(condition)
+    return [degraded(c, condition, pool, np.random.default_rng([seed, ci, i])) for i, c in enumerate(clips)]
+
+
 def verdicts(clean: dict[str, float], figures: dict[str, float], keys: Sequence[str]) -> dict[str, dict]:
     """figure -> {"value", "change", "ok"}: ok when it falls by at most ``max_drop`` (a lag: moves by at
     most ``lag_tolerance`` frames); None where either side has nothing to measure."""
@@ -126,8 +135,8 @@ def evaluate_robustness(
 ) -> dict:
     """Every condition on ``clips``: ``evaluate`` (clips -> the model's figures) against ``clean``."""
     out: dict = {"clean": clean, "conditions": {}}
-    for ci, name in enumerate(CONDITIONS):
-        bad = [degraded(c, name, pool, np.random.default_rng([seed, ci, i])) for i, c in enumerate(clips)]
+    for name in CONDITIONS:
+        bad = degraded_clips(clips, name, pool, seed)
         figs = evaluate(bad)
         v = verdicts(clean, figs, keys)
         known = [x["ok"] for x in v.values() if x["ok"] is not None]

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.generator_report import FPS, NEUTRAL_PROMPT, load_heldout, oracle_weights
-from ..evaluation.robustness import CONDITIONS, babble_pool, degraded
+from ..evaluation.generator_report import FPS, load_heldout, neutral_animation, oracle_weights, run_system
+from ..evaluation.robustness import babble_pool, degraded_clips
 from ..evaluation.targets import generator_targets
 from ..speech.metrics import pooled_metrics
 
@@ -65,17 +65,6 @@ def interval(values: np.ndarray) -> tuple[float, float]:
     return (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) if v.size else (math.nan, math.nan)
 
 
-def noise_seed(condition: str, clip_index: int) -> np.random.Generator:
-    """The generator :func:`evaluate_robustness` degrades a clip with (report seed 0)."""
-    return np.random.default_rng([0, CONDITIONS.index(condition), clip_index])
-
-
-def animate_all(model, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The model's neutral weights on each clip, as the report runs it."""
-    options = {"prompt": NEUTRAL_PROMPT, "fps": FPS, "blinks": False, "gaze": False}
-    return [np.asarray(model.animate(a, 16000, **options), np.float32) for a in audios]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m expclip_train.experiments.heldout_bootstrap")
     parser.add_argument("--corpus", type=Path, default=Path("build/corpus"))
@@ -97,17 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.corpus} has no aligned held-out clip")
     targets = generator_targets()["english"]
     pool = babble_pool(args.corpus)
-    noisy = {  # the report's degraded clips: the same pool, the same seeds
-        name: [degraded(c, name, pool, noise_seed(name, i)) for i, c in enumerate(clips)] for name in NOISES
-    }
+    noisy = {name: degraded_clips(clips, name, pool) for name in NOISES}  # the report's own
     runs: dict[str, list[np.ndarray]] = {"oracle (training targets)": [oracle_weights(c) for c in clips]}
     labels: list[str] = []
     for folder in args.models:
         label = str(folder) if folder is not None else "shipped"
         model = api.load(device="cpu", models_dir=folder)
-        runs[label] = animate_all(model, [c.audio for c in clips])
+        runs[label] = run_system(neutral_animation(model), clips).weights
         for name in NOISES:
-            runs[f"{label} | {name}"] = animate_all(model, [c.audio for c in noisy[name]])
+            runs[f"{label} | {name}"] = run_system(neutral_animation(model), noisy[name]).weights
         labels.append(label)
     by_speaker: dict[str, list[int]] = {}
     for i, c in enumerate(clips):

@@ -39,6 +39,10 @@ ROUNDED = {"ㄨ": "u", "ㄛ": "o", "ㄨㄛ": "uo", "ㄩ": "ü"}
 SPREAD = {"ㄧ": "i", "ㄧㄝ": "ie", "ㄟ": "ei", "ㄝ": "e"}
 RECORDED_VOICES = {"3": "Edward Der-Hua Liu (GPL-3 or LGPL-3)", "5": "Chu Lo (CC-BY-3.0)"}
 ESPEAK_VARIANTS = ("f3", "m3")
+# English vowels as the finals ``score`` compares: rounded ones as "ㄨ", spread ones as "ㄧ".
+ENGLISH_VOWEL_KIND = dict.fromkeys(("UW", "OW", "UH", "AO"), "ㄨ") | dict.fromkeys(
+    ("IY", "IH", "EH", "EY"), "ㄧ"
+)
 
 
 def final_of(syllable: str) -> str:
@@ -103,19 +107,12 @@ def english_vowels_alone(corpus: Path) -> list[tuple[str, str, np.ndarray, int]]
     from ..evaluation.generator_report import load_heldout
 
     aligned, _, _ = load_heldout(corpus)
+    sr = 16000
+    ramp = np.linspace(0.0, 1.0, int(0.02 * sr), dtype=np.float32)
     out = []
     for clip in aligned:
-        sr = 16000
-        ramp = np.linspace(0.0, 1.0, int(0.02 * sr), dtype=np.float32)
         for p in clip.phones:
-            label = p.label.rstrip("012")
-            kind = (
-                "ㄨ"
-                if label in ("UW", "OW", "UH", "AO")
-                else "ㄧ"
-                if label in ("IY", "IH", "EH", "EY")
-                else None
-            )
+            kind = ENGLISH_VOWEL_KIND.get(p.label.rstrip("012"))
             if kind is None or p.end - p.start < 0.06:
                 continue
             cut = clip.audio[int(max(0.0, p.start - 0.15) * sr) : int((p.end + 0.15) * sr)].copy()
